@@ -9,7 +9,9 @@ export function useDashboardStats() {
 
 	return {
 		accountLoading: computed(() => account.status === "idle" || account.status === "loading"),
+		accountFailed: computed(() => account.status === "error"),
 		ordersLoading: computed(() => orders.status === "idle" || orders.status === "loading"),
+		ordersFailed: computed(() => orders.status === "error"),
 		balance: computed(() => account.account?.balance ?? null),
 		totalOrders: computed(() => orders.orders.length),
 		finishedOrders: computed(() => orders.finished.length),

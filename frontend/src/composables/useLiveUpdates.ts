@@ -9,20 +9,31 @@ import { useSessionStore } from "../stores/session";
 
 export type Connect = (url: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
 
+/** After the server refused or closed the socket, try again this often. */
 const RETRY_MS = 5000;
+/** Load the data even if the first handshake has neither succeeded nor failed by then. */
+const FIRST_LOAD_WAIT_MS = 1500;
 
-const DISCONNECT_REASONS: Record<string, string> = {
+// socket.io's own wording for transport failures means nothing to a person.
+const READABLE_REASONS: Record<string, string> = {
+	"xhr poll error": "Cannot reach the server",
+	"websocket error": "Cannot reach the server",
+	timeout: "The server did not answer in time",
 	"io server disconnect": "The server closed the connection",
 	"transport close": "Connection lost",
 	"transport error": "Connection error",
 	"ping timeout": "The server stopped responding",
-	"parse error": "Received a malformed packet",
+	"parse error": "Received a malformed message",
 };
+
+function readable(reason: string): string {
+	return READABLE_REASONS[reason] ?? (reason || "Cannot reach the server");
+}
 
 /**
  * Keeps one socket.io connection for the current user and the stores in step with it.
- * A push is a notification, not the record: every (re)connect re-reads orders and account,
- * so changes made while the socket was down are never missed.
+ * A push is a notification, not the record: data is read once the socket is up and again on
+ * every reconnect, so changes made while the socket was down are never missed.
  */
 export function useLiveUpdates(connect: Connect = io): void {
 	const session = useSessionStore();
@@ -31,44 +42,60 @@ export function useLiveUpdates(connect: Connect = io): void {
 	const orders = useOrdersStore();
 
 	let socket: Socket | null = null;
-	let retry: ReturnType<typeof setTimeout> | undefined;
+	const timers = new Set<ReturnType<typeof setTimeout>>();
+
+	function later(fn: () => void, ms: number): void {
+		const timer = setTimeout(() => {
+			timers.delete(timer);
+			fn();
+		}, ms);
+		timers.add(timer);
+	}
 
 	function refresh(): void {
 		void account.load();
 		void orders.load();
 	}
 
-	// The client retries transport failures by itself, but not after the server refused the
-	// handshake or closed the socket on purpose; then it is up to us.
-	function retryIfIdle(s: Socket): void {
-		if (s.active) return;
-		clearTimeout(retry);
-		retry = setTimeout(() => s.connect(), RETRY_MS);
-	}
-
 	function open(userId: number): void {
+		let loaded = false;
+		const loadOnce = () => {
+			if (loaded) return;
+			loaded = true;
+			refresh();
+		};
+		// The client retries transport failures by itself, but not after the server refused the
+		// handshake or closed the socket on purpose; then it is up to us.
+		const retryIfIdle = () => {
+			if (!s.active) later(() => s.connect(), RETRY_MS);
+		};
+
 		connection.set("connecting");
 		const s = connect(apiBaseUrl(), { path: "/socket.io", auth: { userId } });
 		s.on("connect", () => {
 			connection.set("connected");
+			loaded = true;
 			refresh();
 		});
 		s.on("disconnect", (reason: string) => {
-			connection.set("disconnected", DISCONNECT_REASONS[reason] ?? reason);
-			retryIfIdle(s);
+			connection.set("disconnected", readable(reason));
+			retryIfIdle();
 		});
 		s.on("connect_error", (err: Error) => {
-			connection.set("disconnected", err.message || "Cannot reach the server");
-			retryIfIdle(s);
+			connection.set("disconnected", readable(err.message));
+			loadOnce();
+			retryIfIdle();
 		});
 		s.on("order.updated", (event: OrderUpdatedEvent) => {
 			if (orders.applyUpdate(event) && event.status === "FINISHED") void account.load();
 		});
+		later(loadOnce, FIRST_LOAD_WAIT_MS);
 		socket = s;
 	}
 
 	function close(): void {
-		clearTimeout(retry);
+		timers.forEach(clearTimeout);
+		timers.clear();
 		if (!socket) return;
 		socket.off();
 		socket.disconnect();
@@ -81,7 +108,6 @@ export function useLiveUpdates(connect: Connect = io): void {
 			close();
 			account.reset();
 			orders.reset();
-			refresh();
 			open(userId);
 		},
 		{ immediate: true },

@@ -47,10 +47,9 @@ export const useAccountStore = defineStore("account", () => {
 		const userId = session.userId;
 		if (status.value !== "ready") status.value = "loading";
 		try {
-			const [fresh, ledger] = await Promise.all([
-				api.fetchAccount(userId),
-				api.fetchTransactions(userId),
-			]);
+			// One after the other: with no account the ledger would only be a second 404.
+			const fresh = await api.fetchAccount(userId);
+			const ledger = await api.fetchTransactions(userId);
 			if (started !== epoch) return;
 			account.value = fresh;
 			transactions.value = ledger;

@@ -80,8 +80,6 @@ export const useOrdersStore = defineStore("orders", () => {
 			const order = await api.createOrder(session.userId, amount, description);
 			if (started !== epoch) return false;
 			upsert(order);
-			if (order.status === "NEW")
-				toasts.info(`Order ${shortId(order.id)} placed, awaiting payment`);
 			return true;
 		} catch (err) {
 			toasts.error(errorMessage(err));

@@ -1,0 +1,199 @@
+/**
+ * Every setting of a Gozon node: a default, an environment variable and one line of doc.
+ * The whole config is validated once at start; a bad value stops start-up with one line
+ * naming the variable.
+ */
+
+export class ConfigError extends Error {}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface Setting<T> {
+	env: string;
+	doc: string;
+	default: T;
+	parse: Parser<T>;
+}
+
+const url =
+	(protocols: string[]): Parser<string> =>
+	(raw, name) => {
+		let parsed: URL;
+		try {
+			parsed = new URL(raw);
+		} catch {
+			throw new ConfigError(`${name} must be a URL, got "${raw}"`);
+		}
+		if (!protocols.includes(parsed.protocol))
+			throw new ConfigError(
+				`${name} must start with ${protocols.join(" or ")}//, got "${raw}"`,
+			);
+		return raw;
+	};
+
+const int =
+	(min: number, max: number): Parser<number> =>
+	(raw, name) => {
+		if (!/^-?\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max)
+			throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+		return Number(raw);
+	};
+
+const text: Parser<string> = raw => raw;
+
+const bool: Parser<boolean> = (raw, name) => {
+	if (/^(1|true|yes|on)$/i.test(raw)) return true;
+	if (/^(0|false|no|off)$/i.test(raw)) return false;
+	throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+};
+
+function setting<T>(env: string, def: T, parse: Parser<T>, doc: string): Setting<T> {
+	return { env, default: def, parse, doc };
+}
+
+export const settings = {
+	ordersDatabaseUrl: setting(
+		"ORDERS_DATABASE_URL",
+		"postgres://postgres@127.0.0.1:5432/gozon_orders",
+		url(["postgres:", "postgresql:"]),
+		"PostgreSQL database owned by the orders service (created if missing).",
+	),
+	paymentsDatabaseUrl: setting(
+		"PAYMENTS_DATABASE_URL",
+		"postgres://postgres@127.0.0.1:5432/gozon_payments",
+		url(["postgres:", "postgresql:"]),
+		"PostgreSQL database owned by the payments service (created if missing).",
+	),
+	amqpUrl: setting(
+		"AMQP_URL",
+		"amqp://guest:guest@127.0.0.1:5672",
+		url(["amqp:", "amqps:"]),
+		"RabbitMQ for the durable business queues orders.to_pay and payment.results.",
+	),
+	transporterUrl: setting(
+		"TRANSPORTER",
+		"",
+		text,
+		"Moleculer transporter URL (RPC between nodes); empty means the same RabbitMQ as AMQP_URL.",
+	),
+	redisUrl: setting(
+		"REDIS_URL",
+		"redis://127.0.0.1:6379",
+		url(["redis:", "rediss:"]),
+		"Redis for the Moleculer cacher and the order-status pub/sub channel.",
+	),
+	redisPrefix: setting(
+		"REDIS_PREFIX",
+		"gozon:",
+		text,
+		"Prefix of every Redis key and channel this instance uses (cache keys, status channel).",
+	),
+	namespace: setting(
+		"MOLECULER_NAMESPACE",
+		"gozon",
+		text,
+		"Moleculer namespace: nodes with the same namespace and transporter form one cluster.",
+	),
+	apiPort: setting("API_PORT", 8000, int(0, 65535), "Port of the REST gateway (and socket.io)."),
+	uiPort: setting("UI_PORT", 3000, int(0, 65535), "Port that serves the built dashboard."),
+	serveUi: setting(
+		"SERVE_UI",
+		true,
+		bool,
+		"Whether a gateway node also serves the dashboard on UI_PORT.",
+	),
+	logLevel: setting(
+		"LOG_LEVEL",
+		"info",
+		text,
+		"Moleculer log level: fatal, error, warn, info, debug or trace.",
+	),
+	logFormat: setting(
+		"LOG_FORMAT",
+		"short",
+		text,
+		"Log line format: short (human readable) or json (one JSON object per line).",
+	),
+	relayBatchSize: setting(
+		"OUTBOX_BATCH_SIZE",
+		500,
+		int(1, 10000),
+		"Outbox rows a relay claims and publishes per round.",
+	),
+	relayPollMs: setting(
+		"OUTBOX_POLL_MS",
+		1000,
+		int(10, 600000),
+		"Fallback poll interval of the outbox relay; new rows wake it at once.",
+	),
+	publishTimeoutMs: setting(
+		"PUBLISH_TIMEOUT_MS",
+		10000,
+		int(100, 600000),
+		"How long the relay waits for the broker's publisher confirms before retrying.",
+	),
+	consumerPrefetch: setting(
+		"CONSUMER_PREFETCH",
+		256,
+		int(1, 65535),
+		"Unacknowledged messages a business-queue consumer may hold.",
+	),
+	consumerBatchSize: setting(
+		"CONSUMER_BATCH_SIZE",
+		100,
+		int(1, 10000),
+		"Most messages a consumer handles in one database transaction.",
+	),
+	consumerConcurrency: setting(
+		"CONSUMER_CONCURRENCY",
+		2,
+		int(1, 64),
+		"Batches a consumer handles at once.",
+	),
+	maxDeliveries: setting(
+		"MAX_DELIVERIES",
+		5,
+		int(1, 1000),
+		"Attempts at a message before it goes to <queue>.dlq.",
+	),
+	dbPoolMax: setting("DB_POOL_MAX", 10, int(1, 1000), "Connections per node's database pool."),
+	maxBalance: setting(
+		"MAX_BALANCE",
+		1_000_000_000_000_000,
+		int(1, Number.MAX_SAFE_INTEGER),
+		"Largest balance an account may reach, in kopecks (keeps money exact in JSON numbers).",
+	),
+	runMigrations: setting(
+		"RUN_MIGRATIONS",
+		true,
+		bool,
+		"Create the service's database if missing and migrate it when the node starts.",
+	),
+};
+
+export type Config = { [K in keyof typeof settings]: (typeof settings)[K]["default"] };
+
+/** Reads and validates the whole config from an environment (process.env by default). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+	const out: Record<string, unknown> = {};
+	for (const [key, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
+		const raw = env[s.env];
+		out[key] = raw === undefined || raw === "" ? s.default : s.parse(raw, s.env);
+	}
+	const config = out as Config;
+	if (!["short", "json"].includes(config.logFormat))
+		throw new ConfigError(`LOG_FORMAT must be short or json, got "${config.logFormat}"`);
+	if (!config.transporterUrl) config.transporterUrl = config.amqpUrl;
+	return config;
+}
+
+/** Hides the password of a URL for log lines and error messages. */
+export function redactUrl(raw: string): string {
+	try {
+		const u = new URL(raw);
+		if (u.password) u.password = "***";
+		return u.toString();
+	} catch {
+		return raw;
+	}
+}

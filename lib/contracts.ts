@@ -1,0 +1,71 @@
+/**
+ * The messages between orders and payments, and the checks a consumer applies before
+ * trusting one. A message that fails them is a poison message (dead-lettered at once).
+ */
+import { PoisonMessageError } from "./messaging/consumer";
+
+export const MAX_AMOUNT = 1_000_000_000_000;
+
+export type CancelReason = "INSUFFICIENT_FUNDS" | "ACCOUNT_NOT_FOUND";
+export type OrderStatus = "NEW" | "FINISHED" | "CANCELLED";
+
+/** orders.to_pay: orders asks payments to debit an order's amount. */
+export interface OrderToPay {
+	orderId: string;
+	userId: number;
+	amount: number;
+}
+
+/** payment.results: payments answers with the debit or the refusal. */
+export interface PaymentResult {
+	orderId: string;
+	userId: number;
+	status: "PAID" | "REFUSED";
+	reason?: CancelReason;
+}
+
+/** The Redis pub/sub event and the socket.io `order.updated` payload. */
+export interface OrderUpdated {
+	orderId: string;
+	userId: number;
+	status: OrderStatus;
+	amount: number;
+	cancelReason?: CancelReason;
+	updatedAt: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const isUuid = (v: unknown): v is string => typeof v === "string" && UUID.test(v);
+export const isUserId = (v: unknown): v is number =>
+	Number.isSafeInteger(v) && (v as number) >= 1;
+export const isAmount = (v: unknown): v is number =>
+	Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_AMOUNT;
+
+function object(body: unknown): Record<string, unknown> {
+	if (!body || typeof body !== "object" || Array.isArray(body))
+		throw new PoisonMessageError("body is not a JSON object");
+	return body as Record<string, unknown>;
+}
+
+export function decodeOrderToPay(body: unknown): OrderToPay {
+	const b = object(body);
+	if (!isUuid(b.orderId)) throw new PoisonMessageError("orderId is not a UUID");
+	if (!isUserId(b.userId)) throw new PoisonMessageError("userId is not a positive integer");
+	if (!isAmount(b.amount)) throw new PoisonMessageError(`amount is not an integer in 1..${MAX_AMOUNT}`);
+	return { orderId: b.orderId, userId: b.userId, amount: b.amount };
+}
+
+export function decodePaymentResult(body: unknown): PaymentResult {
+	const b = object(body);
+	if (!isUuid(b.orderId)) throw new PoisonMessageError("orderId is not a UUID");
+	if (!isUserId(b.userId)) throw new PoisonMessageError("userId is not a positive integer");
+	if (b.status === "PAID" && b.reason === undefined)
+		return { orderId: b.orderId, userId: b.userId, status: "PAID" };
+	if (b.status === "REFUSED" && (b.reason === "INSUFFICIENT_FUNDS" || b.reason === "ACCOUNT_NOT_FOUND"))
+		return { orderId: b.orderId, userId: b.userId, status: "REFUSED", reason: b.reason };
+	throw new PoisonMessageError("status/reason is not PAID, or REFUSED with a known reason");
+}
+
+/** Redis channel of order status changes (documented in the README). */
+export const orderStatusChannel = (redisPrefix: string) => `${redisPrefix}order-status`;

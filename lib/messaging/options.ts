@@ -1,0 +1,63 @@
+/** Tunables of the shared messaging module; one default and one line of doc per field. */
+export interface RelayOptions {
+	/** Outbox rows claimed, published and marked sent per round. */
+	batchSize: number;
+	/** Fallback poll interval; committing a new row wakes the relay at once. */
+	pollIntervalMs: number;
+	/** How long to wait for the broker's publisher confirms of one round. */
+	publishTimeoutMs: number;
+	/** First retry delay after a failed round; doubles up to maxBackoffMs. */
+	retryBackoffMs: number;
+	/** Longest delay between retries while the broker or database is unreachable. */
+	maxBackoffMs: number;
+	/** How long sent rows are kept (for inspection) before the relay deletes them. */
+	retentionMs: number;
+}
+
+export const defaultRelayOptions: RelayOptions = {
+	batchSize: 500,
+	pollIntervalMs: 1000,
+	publishTimeoutMs: 10000,
+	retryBackoffMs: 100,
+	maxBackoffMs: 5000,
+	retentionMs: 60 * 60 * 1000,
+};
+
+export interface ConsumerOptions {
+	/** Unacknowledged messages the broker may hand this consumer at once. */
+	prefetch: number;
+	/** Most messages handled in one call of the handler (one database transaction). */
+	batchSize: number;
+	/** Batches handled at the same time. */
+	concurrency: number;
+	/** Deliveries of a failing message before it is moved to `<queue>.dlq`. */
+	maxDeliveries: number;
+	/** First retry delay after a transient failure (database unreachable); doubles up to maxBackoffMs. */
+	retryBackoffMs: number;
+	/** Longest delay between retries of a transient failure. */
+	maxBackoffMs: number;
+}
+
+export const defaultConsumerOptions: ConsumerOptions = {
+	prefetch: 256,
+	batchSize: 100,
+	concurrency: 2,
+	maxDeliveries: 5,
+	retryBackoffMs: 100,
+	maxBackoffMs: 5000,
+};
+
+export interface ConnectionOptions {
+	/** First reconnect delay after the broker connection is lost; doubles up to maxBackoffMs. */
+	retryBackoffMs: number;
+	/** Longest delay between reconnect attempts. */
+	maxBackoffMs: number;
+	/** AMQP heartbeat in seconds, used when the URL does not set one. */
+	heartbeatSeconds: number;
+}
+
+export const defaultConnectionOptions: ConnectionOptions = {
+	retryBackoffMs: 100,
+	maxBackoffMs: 5000,
+	heartbeatSeconds: 10,
+};

@@ -1,0 +1,140 @@
+import type { Knex } from "knex";
+import type { LoggerInstance } from "moleculer";
+import { faultPoint } from "../faults";
+import { defaultRelayOptions, RelayOptions } from "./options";
+import { OutboxStore } from "./outbox.store";
+import type { Publisher } from "./publisher";
+
+/**
+ * Moves committed outbox rows to RabbitMQ. A round claims a batch, publishes it with
+ * publisher confirms and marks it sent in the same transaction, so a row is marked only after
+ * the broker has it. A crash between publish and commit republishes the batch; the
+ * consumers' inbox drops those duplicates. New rows wake the relay at once; the poll
+ * interval is only the fallback (rows committed by another process, or a missed wake).
+ */
+export class OutboxRelay {
+	private readonly opts: RelayOptions;
+	private running = false;
+	private again = false;
+	/** Set while rounds fail; wakes wait for the backoff timer (or `resume`) instead of spinning. */
+	private failing = false;
+	private stopped = true;
+	private timer: NodeJS.Timeout | null = null;
+	private backoff: number;
+	private current: Promise<void> = Promise.resolve();
+	private lastCleanup = 0;
+	/** Messages published since start, for metrics. */
+	published = 0;
+
+	constructor(
+		private readonly knex: Knex,
+		private readonly publisher: Publisher,
+		private readonly logger: LoggerInstance,
+		opts: Partial<RelayOptions> = {},
+		private readonly store = new OutboxStore(),
+	) {
+		this.opts = { ...defaultRelayOptions, ...opts };
+		this.backoff = this.opts.retryBackoffMs;
+	}
+
+	start(): void {
+		this.stopped = false;
+		this.wake();
+	}
+
+	/** Asks for a round now; coalesces with a round already under way. */
+	wake(): void {
+		if (this.stopped) return;
+		if (this.running || this.failing) {
+			this.again = true;
+			return;
+		}
+		this.run();
+	}
+
+	/** Retries at once after an outage (the broker connection is back). */
+	resume(): void {
+		this.failing = false;
+		this.wake();
+	}
+
+	private run(): void {
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
+		this.running = true;
+		this.current = this.drain().finally(() => {
+			this.running = false;
+			if (this.again && !this.failing) this.wake();
+		});
+	}
+
+	/** Finishes the round under way and stops. */
+	async stop(): Promise<void> {
+		this.stopped = true;
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
+		await this.current;
+	}
+
+	private async drain(): Promise<void> {
+		let delay = this.opts.pollIntervalMs;
+		try {
+			do {
+				this.again = false;
+				while (!this.stopped && (await this.round()) === this.opts.batchSize);
+			} while (this.again && !this.stopped);
+			this.backoff = this.opts.retryBackoffMs;
+			this.failing = false;
+			await this.cleanup();
+		} catch (err) {
+			this.failing = true;
+			delay = this.backoff;
+			this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs);
+			this.logger.warn("Outbox relay round failed, retrying", {
+				err: (err as Error).message,
+				retryInMs: delay,
+			});
+		}
+		if (!this.stopped) {
+			this.timer = setTimeout(() => {
+				this.timer = null;
+				if (!this.running) this.run();
+			}, delay);
+			this.timer.unref();
+		}
+	}
+
+	/** One claimed batch: publish, wait for confirms, mark sent, commit. Returns its size. */
+	private round(): Promise<number> {
+		return this.knex.transaction(async trx => {
+			const rows = await this.store.claim(trx, this.opts.batchSize);
+			if (!rows.length) return 0;
+			await this.publisher.publish(
+				rows.map(r => ({
+					queue: r.queue,
+					messageId: r.messageId,
+					payload: r.payload,
+					headers: r.headers ?? undefined,
+				})),
+			);
+			faultPoint("relay.after-publish-before-mark-sent");
+			await this.store.markSent(
+				trx,
+				rows.map(r => r.id),
+			);
+			this.published += rows.length;
+			return rows.length;
+		});
+	}
+
+	private async cleanup(): Promise<void> {
+		const now = Date.now();
+		if (now - this.lastCleanup < 60_000) return;
+		this.lastCleanup = now;
+		const deleted = await this.store.deleteSentBefore(
+			this.knex,
+			new Date(now - this.opts.retentionMs),
+		);
+		if (deleted) this.logger.debug("Deleted sent outbox rows", { deleted });
+	}
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from "crypto";
+import type { Knex } from "knex";
+
+export interface OutboxMessage {
+	id: number;
+	messageId: string;
+	queue: string;
+	payload: unknown;
+	headers: Record<string, unknown> | null;
+}
+
+/** Writes outbox rows inside the caller's transaction and lets the relay claim them. */
+export class OutboxStore {
+	constructor(private readonly table = "outbox_messages") {}
+
+	/** Adds messages in the caller's transaction; returns their message ids. */
+	async add(
+		trx: Knex.Transaction,
+		queue: string,
+		payloads: unknown[],
+		headers?: Record<string, unknown>,
+	): Promise<string[]> {
+		if (!payloads.length) return [];
+		const rows = payloads.map(payload => ({
+			message_id: randomUUID(),
+			queue,
+			payload: JSON.stringify(payload),
+			headers: headers ? JSON.stringify(headers) : null,
+		}));
+		await trx(this.table).insert(rows);
+		return rows.map(r => r.message_id);
+	}
+
+	/**
+	 * Locks up to `limit` unsent rows. SKIP LOCKED lets any number of relays run side by side:
+	 * each claims rows the others have not, and a crashed relay's rows come back on rollback.
+	 */
+	async claim(trx: Knex.Transaction, limit: number): Promise<OutboxMessage[]> {
+		const rows = await trx(this.table)
+			.select("id", "message_id", "queue", "payload", "headers")
+			.whereNull("sent_at")
+			.orderBy("id")
+			.limit(limit)
+			.forUpdate()
+			.skipLocked();
+		return rows.map(r => ({
+			id: r.id,
+			messageId: r.message_id,
+			queue: r.queue,
+			payload: r.payload,
+			headers: r.headers,
+		}));
+	}
+
+	async markSent(trx: Knex.Transaction, ids: number[]): Promise<void> {
+		await trx(this.table).whereIn("id", ids).update({ sent_at: trx.fn.now() });
+	}
+
+	async deleteSentBefore(knex: Knex, before: Date): Promise<number> {
+		return knex(this.table).whereNotNull("sent_at").where("sent_at", "<", before).delete();
+	}
+
+	/** Unsent rows and the age of the oldest, for metrics and tests. */
+	async pending(knex: Knex): Promise<{ count: number; oldestAgeMs: number }> {
+		const row = await knex(this.table)
+			.whereNull("sent_at")
+			.select(
+				knex.raw("count(*)::int AS count"),
+				knex.raw(
+					"coalesce(extract(epoch from now() - min(created_at)) * 1000, 0)::float8 AS age",
+				),
+			)
+			.first();
+		return { count: Number(row?.count ?? 0), oldestAgeMs: Number(row?.age ?? 0) };
+	}
+}

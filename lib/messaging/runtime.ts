@@ -1,0 +1,93 @@
+import type { Knex } from "knex";
+import type { LoggerInstance } from "moleculer";
+import type { Config } from "../config";
+import { AmqpConnection } from "./connection";
+import { ConsumerSpec, QueueConsumer } from "./consumer";
+import { ConsumerOptions, RelayOptions } from "./options";
+import { OutboxRelay } from "./outbox.relay";
+import { OutboxStore } from "./outbox.store";
+import { Publisher } from "./publisher";
+
+export interface MessagingOptions {
+	amqpUrl: string;
+	/** Queues this node publishes to or consumes from; declared on every (re)connect. */
+	queues: string[];
+	relay: Partial<RelayOptions>;
+	consumer: Partial<ConsumerOptions>;
+}
+
+/** The messaging settings of a node, from its config; both services consume and publish both queues. */
+export function messagingOptions(config: Config, queues: string[]): MessagingOptions {
+	return {
+		amqpUrl: config.amqpUrl,
+		queues,
+		relay: {
+			batchSize: config.relayBatchSize,
+			pollIntervalMs: config.relayPollMs,
+			publishTimeoutMs: config.publishTimeoutMs,
+		},
+		consumer: {
+			prefetch: config.consumerPrefetch,
+			batchSize: config.consumerBatchSize,
+			concurrency: config.consumerConcurrency,
+			maxDeliveries: config.maxDeliveries,
+		},
+	};
+}
+
+/**
+ * What a service node needs for its business messages: one broker connection, the outbox
+ * relay of its own database and its queue consumers, started and stopped together.
+ */
+export class MessagingRuntime {
+	readonly connection: AmqpConnection;
+	readonly publisher: Publisher;
+	readonly relay: OutboxRelay;
+	readonly consumers: QueueConsumer<unknown>[] = [];
+
+	constructor(
+		private readonly knex: Knex,
+		private readonly opts: MessagingOptions,
+		private readonly logger: LoggerInstance,
+	) {
+		this.connection = new AmqpConnection(opts.amqpUrl, opts.queues, logger);
+		this.publisher = new Publisher(this.connection, opts.relay.publishTimeoutMs ?? 10000);
+		this.relay = new OutboxRelay(knex, this.publisher, logger, opts.relay);
+		this.connection.on("connected", () => this.relay.resume());
+	}
+
+	/** Counters and outbox backlog, for the services' `stats` action and metrics. */
+	async stats() {
+		return {
+			relayPublished: this.relay.published,
+			consumers: this.consumers.map(c => c.stats),
+			outbox: await new OutboxStore().pending(this.knex),
+		};
+	}
+
+	consume<T>(spec: ConsumerSpec<T>): QueueConsumer<T> {
+		const consumer = new QueueConsumer<T>(
+			this.connection,
+			this.publisher,
+			spec,
+			this.logger,
+			this.opts.consumer,
+		);
+		this.consumers.push(consumer as QueueConsumer<unknown>);
+		return consumer;
+	}
+
+	/** Connects (retrying in the background if the broker is down), then starts relay and consumers. */
+	async start(): Promise<void> {
+		await this.connection.start();
+		for (const c of this.consumers) await c.start();
+		this.relay.start();
+	}
+
+	/** Stops taking messages, lets work under way finish and be acknowledged, then disconnects. */
+	async stop(): Promise<void> {
+		await Promise.all(this.consumers.map(c => c.stop()));
+		await this.relay.stop();
+		await this.connection.stop();
+	}
+}

@@ -1,0 +1,64 @@
+import * as amqp from "amqplib";
+import Redis from "ioredis";
+import { Client } from "pg";
+import { redactUrl } from "./config";
+
+const HOW_TO_START = {
+	PostgreSQL: "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+	RabbitMQ: "rabbitmq-server -detached",
+	Redis:
+		'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no',
+};
+
+type Dependency = keyof typeof HOW_TO_START;
+
+async function reach(name: Dependency, url: string, probe: () => Promise<void>): Promise<string | null> {
+	try {
+		await probe();
+		return null;
+	} catch (err) {
+		const reason = (err as { code?: string; message?: string }).code ?? (err as Error).message;
+		return `${name} is not reachable at ${redactUrl(url)} (${reason}). Start it with: ${HOW_TO_START[name]}`;
+	}
+}
+
+/** Connects to the `postgres` maintenance database, so a database not created yet is no failure. */
+export function checkPostgres(url: string) {
+	return reach("PostgreSQL", url, async () => {
+		const admin = new URL(url);
+		admin.pathname = "/postgres";
+		const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 3000 });
+		await client.connect();
+		await client.end();
+	});
+}
+
+export function checkRabbitMq(url: string) {
+	return reach("RabbitMQ", url, async () => {
+		const conn = await amqp.connect(url, { timeout: 3000 });
+		await conn.close();
+	});
+}
+
+export function checkRedis(url: string) {
+	return reach("Redis", url, async () => {
+		const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+		redis.on("error", () => undefined);
+		try {
+			await redis.connect();
+			await redis.ping();
+		} finally {
+			redis.disconnect();
+		}
+	});
+}
+
+/** One line per unreachable dependency; empty when all are up. */
+export async function preflight(urls: { postgres: string[]; amqp: string; redis: string }): Promise<string[]> {
+	const results = await Promise.all([
+		...[...new Set(urls.postgres)].map(checkPostgres),
+		checkRabbitMq(urls.amqp),
+		checkRedis(urls.redis),
+	]);
+	return [...new Set(results.filter((r): r is string => r !== null))];
+}

@@ -1,0 +1,26 @@
+import type { Knex } from "knex";
+import * as orders001 from "./orders/001_init";
+import * as payments001 from "./payments/001_init";
+
+type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
+
+/** Migrations listed in code, so they run the same from TypeScript sources and from dist/. */
+class ListedMigrations implements Knex.MigrationSource<string> {
+	constructor(private readonly migrations: Record<string, Migration>) {}
+	async getMigrations() {
+		return Object.keys(this.migrations).sort();
+	}
+	getMigrationName(name: string) {
+		return name;
+	}
+	async getMigration(name: string) {
+		return this.migrations[name];
+	}
+}
+
+export const migrationSources = {
+	orders: new ListedMigrations({ "001_init": orders001 }),
+	payments: new ListedMigrations({ "001_init": payments001 }),
+};
+
+export type DatabaseName = keyof typeof migrationSources;

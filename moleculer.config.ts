@@ -1,0 +1,64 @@
+/**
+ * Moleculer broker options for every Gozon node (gateway, orders, payments, REPL).
+ *
+ * Everything comes from lib/config.ts, so it is overridable by environment:
+ * MOLECULER_NAMESPACE, TRANSPORTER (defaults to AMQP_URL), REDIS_URL / REDIS_PREFIX for the
+ * cacher, LOG_LEVEL and LOG_FORMAT. Tests build their own options with `brokerOptions(...)`.
+ */
+import { hostname } from "os";
+import type { BrokerOptions, LogLevels } from "moleculer";
+import { Config, loadConfig } from "./lib/config";
+
+export function brokerOptions(config: Config, role: string): BrokerOptions {
+	const transporter = config.transporterUrl.startsWith("amqp")
+		? {
+				type: "AMQP",
+				options: {
+					url: config.transporterUrl,
+					// Without noDelay every request/response waits ~40 ms for a delayed ACK, and the
+					// default prefetch of 1 serialises a node's requests (shared/FINDINGS.md).
+					socketOptions: { noDelay: true },
+					prefetch: 128,
+					// Queues of nodes that died (kill -9) disappear instead of piling up.
+					autoDeleteQueues: 60_000,
+				},
+			}
+		: config.transporterUrl;
+
+	return {
+		namespace: config.namespace,
+		nodeID: `${role}-${hostname()}-${process.pid}`,
+		transporter,
+		cacher: {
+			type: "Redis",
+			options: {
+				prefix: `${config.redisPrefix}cache:`,
+				ttl: 300,
+				redis: config.redisUrl,
+			},
+		},
+		logger: {
+			type: "Console",
+			options: {
+				level: config.logLevel as LogLevels,
+				formatter: config.logFormat === "json" ? "json" : "short",
+				colors: Boolean(process.stdout.isTTY),
+				moduleColors: Boolean(process.stdout.isTTY),
+			},
+		},
+		// A call to a node that just died is retried on the other instance.
+		retryPolicy: { enabled: true, retries: 3, delay: 50, maxDelay: 1000, factor: 2 },
+		requestTimeout: 10_000,
+		registry: { strategy: "RoundRobin", preferLocal: true },
+		heartbeatInterval: 5,
+		heartbeatTimeout: 15,
+		// Each service waits for the services it depends on; the gateway answers 503 meanwhile.
+		dependencyTimeout: 0,
+		tracking: { enabled: true, shutdownTimeout: 10_000 },
+		skipProcessEventRegistration: false,
+		metrics: { enabled: false },
+		tracing: { enabled: false },
+	};
+}
+
+export default brokerOptions(loadConfig(), process.env.NODE_ROLE ?? "node");

@@ -1,0 +1,27 @@
+/**
+ * Runs one Gozon node: `NODE_ROLE=gateway|orders|payments node dist/scripts/node.js`
+ * (or the role as the first argument). An orders or payments node creates and migrates its
+ * database first unless RUN_MIGRATIONS=false.
+ */
+import { ConfigError, loadConfig } from "../lib/config";
+import { migrateDatabase } from "../lib/db/migrate";
+import { createNode, isRole, roles } from "../lib/node";
+import { preflight } from "../lib/preflight";
+
+async function main() {
+	const role = process.argv[2] ?? process.env.NODE_ROLE ?? "";
+	if (!isRole(role)) throw new ConfigError(`NODE_ROLE must be one of ${roles.join(", ")}, got "${role}"`);
+	const config = loadConfig();
+	const databases = role === "orders" ? [config.ordersDatabaseUrl] : role === "payments" ? [config.paymentsDatabaseUrl] : [];
+	const down = await preflight({ postgres: databases, amqp: config.transporterUrl.startsWith("amqp") ? config.transporterUrl : config.amqpUrl, redis: config.redisUrl });
+	if (down.length) throw new ConfigError(down.join("\n"));
+	if (config.runMigrations && (role === "orders" || role === "payments"))
+		await migrateDatabase(role, databases[0]);
+	const broker = createNode(config, role, process.env.NODE_NAME ?? role);
+	await broker.start();
+}
+
+main().catch(err => {
+	console.error(err instanceof ConfigError ? err.message : `Start-up failed: ${(err as Error).stack ?? err}`);
+	process.exit(1);
+});

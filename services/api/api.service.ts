@@ -1,0 +1,96 @@
+import type { IncomingMessage, ServerResponse } from "http";
+import type { Context, ServiceSchema } from "moleculer";
+import ApiGateway from "moleculer-web";
+import type { Config } from "../../lib/config";
+import { InvalidIdempotencyKeyError, toPublicError, UnauthorizedError } from "../../lib/errors";
+import type { RequestMeta } from "../../lib/identity";
+
+/** The public routes: HTTP method and path → action. Also the list the OpenAPI test checks. */
+export const apiAliases = {
+	"POST /accounts": "payments.createAccount",
+	"GET /accounts/me": "payments.getAccount",
+	"POST /accounts/me/top-ups": "payments.topUp",
+	"GET /accounts/me/transactions": "payments.listTransactions",
+	"POST /orders": "orders.create",
+	"GET /orders": "orders.list",
+	"GET /orders/:id": "orders.get",
+} as const;
+
+/** Success codes other than 200. */
+const successStatus: Record<string, number> = {
+	"payments.createAccount": 201,
+	"orders.create": 202,
+};
+
+const USER_ID = /^[1-9][0-9]{0,15}$/;
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+type ApiRequest = IncomingMessage & { $action?: { name: string } };
+
+/** Reads the caller's identity and idempotency key from the headers into ctx.meta. */
+export function readIdentity(req: IncomingMessage): RequestMeta {
+	const rawUser = req.headers["x-user-id"];
+	if (typeof rawUser !== "string" || !USER_ID.test(rawUser.trim()) || !Number.isSafeInteger(Number(rawUser)))
+		throw new UnauthorizedError();
+	const meta: RequestMeta = { userId: Number(rawUser) };
+	const key = req.headers["idempotency-key"];
+	if (key !== undefined) {
+		if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key)) throw new InvalidIdempotencyKeyError();
+		meta.idempotencyKey = key;
+	}
+	return meta;
+}
+
+export function sendError(this: { logger: ServiceSchema["logger"] }, req: IncomingMessage, res: ServerResponse, err: unknown) {
+	const body = toPublicError(err);
+	if (body.code >= 500)
+		this.logger?.error("Request failed", { method: req.method, url: req.url, err: (err as Error)?.message });
+	res.statusCode = body.code;
+	res.setHeader("Content-Type", "application/json; charset=utf-8");
+	res.end(JSON.stringify(body));
+}
+
+/**
+ * The REST gateway on API_PORT. It only translates HTTP to actions: identity from
+ * X-User-ID, Idempotency-Key into meta, status codes, and error bodies. No business rule
+ * lives here.
+ */
+export function apiService(config: Config): ServiceSchema {
+	return {
+		name: "api",
+		mixins: [ApiGateway],
+		settings: {
+			port: config.apiPort,
+			ip: "0.0.0.0",
+			cors: {
+				origin: "*",
+				methods: ["GET", "POST", "OPTIONS"],
+				allowedHeaders: ["Content-Type", "X-User-ID", "Idempotency-Key"],
+				maxAge: 3600,
+			},
+			logRequest: "debug",
+			logResponse: "debug",
+			logRequestParams: null,
+			logResponseData: null,
+			routes: [
+				{
+					path: "/api",
+					aliases: { ...apiAliases },
+					mappingPolicy: "restrict",
+					autoAliases: false,
+					bodyParsers: { json: { strict: true, limit: "16kb" }, urlencoded: false },
+					onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage) {
+						Object.assign(ctx.meta, readIdentity(req));
+					},
+					onAfterCall(ctx: Context<unknown, { $statusCode?: number }>, _route: unknown, req: ApiRequest, _res: ServerResponse, data: unknown) {
+						const status = req.$action && successStatus[req.$action.name];
+						if (status) ctx.meta.$statusCode = status;
+						return data;
+					},
+					onError: sendError,
+				},
+			],
+			onError: sendError,
+		},
+	};
+}

@@ -1,0 +1,156 @@
+import type { Knex } from "knex";
+import type { Context, Service, ServiceSchema } from "moleculer";
+import { invalidate, userKeygen } from "../../lib/cache";
+import type { Config } from "../../lib/config";
+import { decodePaymentResult, isUuid, MAX_AMOUNT, PaymentResult } from "../../lib/contracts";
+import { createKnex } from "../../lib/db/knex";
+import { KnexAdapter } from "../../lib/db/knex-adapter";
+import { ReadSideMixin } from "../../lib/db/read-side.mixin";
+import { InvalidCursorError, OrderNotFoundError } from "../../lib/errors";
+import { requireUserId, RequestMeta } from "../../lib/identity";
+import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
+import { applyPaymentResults } from "./apply-payment-results.use-case";
+import { createOrder } from "./create-order.use-case";
+import { findOrderSeq } from "./order.repository";
+import { OrderStatusPublisher } from "./order-status.publisher";
+
+type ReadSide = Service & {
+	adapter: KnexAdapter;
+	transformDocuments(ctx: Context, params: object, docs: unknown): Promise<any>;
+};
+
+interface ListParams {
+	limit?: number;
+	before?: string;
+}
+
+const listKey = (userId: number) => `orders.list:${userId}:`;
+const getKey = (userId: number, id: string) => `orders.get:${userId}:${id}`;
+
+export const orderParams = {
+	amount: { type: "number", integer: true, min: 1, max: MAX_AMOUNT, convert: false },
+	description: { type: "string", trim: true, min: 1, max: 500 },
+};
+
+export const pageParams = {
+	limit: { type: "number", integer: true, min: 1, max: 1000, convert: true, optional: true },
+};
+
+/**
+ * Orders: takes orders, hands them to payments through the outbox, and applies the payment
+ * results. Any number of instances may run (two by default): calls are balanced between
+ * them, relays and consumers share the work.
+ */
+export function ordersService(config: Config): ServiceSchema {
+	let db: Knex;
+	let messaging: MessagingRuntime;
+	let statusEvents: OrderStatusPublisher;
+	const stats = { duplicatesSkipped: 0 };
+
+	async function onPaymentResults(this: Service, batch: IncomingMessage<PaymentResult>[]) {
+		const { changed, duplicates } = await applyPaymentResults(db, batch);
+		stats.duplicatesSkipped += duplicates;
+		if (!changed.length) return;
+		await statusEvents.publish(changed);
+		await invalidate(this.broker, {
+			keys: changed.map(e => getKey(e.userId, e.orderId)),
+			patterns: [...new Set(changed.map(e => e.userId))].map(u => `${listKey(u)}*`),
+		});
+	}
+
+	return {
+		name: "orders",
+		mixins: [ReadSideMixin],
+		adapter: new KnexAdapter("orders"),
+		settings: {
+			idField: "id",
+			fields: ["id", "userId", "amount", "description", "status", "cancelReason", "createdAt", "updatedAt"],
+		},
+
+		actions: {
+			create: {
+				params: orderParams,
+				async handler(this: Service, ctx: Context<{ amount: number; description: string }, RequestMeta>) {
+					const userId = requireUserId(ctx);
+					const order = await createOrder(db, {
+						userId,
+						amount: ctx.params.amount,
+						description: ctx.params.description,
+						idempotencyKey: ctx.meta.idempotencyKey,
+					});
+					messaging.relay.wake();
+					await invalidate(this.broker, { patterns: [`${listKey(userId)}*`] });
+					return order;
+				},
+			},
+
+			list: {
+				params: { ...pageParams, before: { type: "uuid", optional: true } },
+				cache: {
+					keygen: userKeygen<ListParams>((u, p) => `${listKey(u)}${p.limit ?? 100}:${p.before ?? ""}`),
+				},
+				async handler(this: ReadSide, ctx: Context<ListParams, RequestMeta>) {
+					const userId = requireUserId(ctx);
+					const query: Record<string, unknown> = { user_id: userId };
+					if (ctx.params.before) {
+						const seq = await findOrderSeq(db, userId, ctx.params.before);
+						if (seq === undefined) throw new InvalidCursorError();
+						query.seq = { $lt: seq };
+					}
+					const rows = await this.adapter.find({ query, sort: "-seq", limit: ctx.params.limit ?? 100 });
+					return this.transformDocuments(ctx, {}, rows);
+				},
+			},
+
+			get: {
+				params: { id: { type: "string", min: 1, max: 100 } },
+				cache: {
+					keygen: userKeygen<{ id: string }>((u, p) => getKey(u, p.id)),
+				},
+				async handler(this: ReadSide, ctx: Context<{ id: string }, RequestMeta>) {
+					const userId = requireUserId(ctx);
+					const id = ctx.params.id;
+					// Another user's order is "not found" too: ids are not secrets, but orders are.
+					const row = isUuid(id) ? await this.adapter.findOne({ id, user_id: userId }) : undefined;
+					if (!row) throw new OrderNotFoundError(id);
+					return this.transformDocuments(ctx, {}, row);
+				},
+			},
+
+			stats: {
+				visibility: "public",
+				async handler() {
+					return { ...(await messaging.stats()), duplicatesSkipped: stats.duplicatesSkipped };
+				},
+			},
+		},
+
+		created(this: Service) {
+			db = createKnex({ url: config.ordersDatabaseUrl, poolMax: config.dbPoolMax, applicationName: "gozon-orders" });
+			(this as Service & { db: Knex }).db = db;
+			statusEvents = new OrderStatusPublisher(config.redisUrl, config.redisPrefix, this.logger);
+			messaging = new MessagingRuntime(
+				db,
+				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults]),
+				this.logger,
+			);
+			messaging.consume({
+				queue: Queues.paymentResults,
+				decode: decodePaymentResult,
+				handle: batch => onPaymentResults.call(this, batch),
+				faultAfterCommit: "orders.after-commit-before-ack",
+			});
+		},
+
+		async started() {
+			await statusEvents.connect();
+			await messaging.start();
+		},
+
+		async stopped() {
+			await messaging.stop();
+			await statusEvents.close();
+			await db.destroy();
+		},
+	};
+}

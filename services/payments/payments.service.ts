@@ -1,0 +1,157 @@
+import type { Knex } from "knex";
+import type { Context, Service, ServiceSchema } from "moleculer";
+import { invalidate, userKeygen } from "../../lib/cache";
+import type { Config } from "../../lib/config";
+import { decodeOrderToPay, MAX_AMOUNT, OrderToPay } from "../../lib/contracts";
+import { createKnex } from "../../lib/db/knex";
+import { KnexAdapter } from "../../lib/db/knex-adapter";
+import { ReadSideMixin } from "../../lib/db/read-side.mixin";
+import { AccountNotFoundError, InvalidCursorError } from "../../lib/errors";
+import { requireUserId, RequestMeta } from "../../lib/identity";
+import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
+import { ledgerEntryExists } from "./account.repository";
+import { createAccount } from "./create-account.use-case";
+import { payOrders } from "./pay-orders.use-case";
+import { topUp } from "./top-up.use-case";
+
+type ReadSide = Service & {
+	adapter: KnexAdapter;
+	transformDocuments(ctx: Context, params: object, docs: unknown): Promise<any>;
+};
+
+interface LedgerPage {
+	limit?: number;
+	before?: number;
+}
+
+const accountKey = (userId: number) => `payments.getAccount:${userId}`;
+const ledgerKey = (userId: number) => `payments.listTransactions:${userId}:`;
+const ledgerFields = ["id", "kind", "amount", "balanceAfter", "orderId", "createdAt"] as const;
+
+/**
+ * Payments: accounts, top-ups, the ledger, and the debit of every order that arrives on
+ * orders.to_pay (answered on payment.results through its own outbox).
+ */
+export function paymentsService(config: Config): ServiceSchema {
+	let db: Knex;
+	let messaging: MessagingRuntime;
+	const ledger = new KnexAdapter("account_transactions");
+	const stats = { duplicatesSkipped: 0 };
+
+	const forgetUsers = (broker: Service["broker"], userIds: number[]) =>
+		invalidate(broker, { keys: userIds.map(accountKey), patterns: userIds.map(u => `${ledgerKey(u)}*`) });
+
+	async function onOrdersToPay(this: Service, batch: IncomingMessage<OrderToPay>[]) {
+		const paid = await payOrders(db, batch);
+		stats.duplicatesSkipped += paid.duplicates;
+		if (paid.results.length) messaging.relay.wake();
+		if (paid.changedUsers.length) await forgetUsers(this.broker, paid.changedUsers);
+	}
+
+	return {
+		name: "payments",
+		mixins: [ReadSideMixin],
+		adapter: new KnexAdapter("accounts", "user_id"),
+		settings: {
+			idField: "userId",
+			fields: ["userId", "balance", "currency", "createdAt", "updatedAt"],
+		},
+
+		actions: {
+			createAccount: {
+				async handler(this: Service, ctx: Context<unknown, RequestMeta>) {
+					const userId = requireUserId(ctx);
+					const account = await createAccount(db, userId);
+					await forgetUsers(this.broker, [userId]);
+					return account;
+				},
+			},
+
+			getAccount: {
+				cache: { keygen: userKeygen(u => accountKey(u)) },
+				async handler(this: ReadSide, ctx: Context<unknown, RequestMeta>) {
+					const userId = requireUserId(ctx);
+					const row = await this.adapter.findById(userId);
+					if (!row) throw new AccountNotFoundError(userId);
+					const account = await this.transformDocuments(ctx, {}, row);
+					return { ...account, currency: String(account.currency).trim() };
+				},
+			},
+
+			topUp: {
+				params: { amount: { type: "number", integer: true, min: 1, max: MAX_AMOUNT, convert: false } },
+				async handler(this: Service, ctx: Context<{ amount: number }, RequestMeta>) {
+					const userId = requireUserId(ctx);
+					const account = await topUp(db, {
+						userId,
+						amount: ctx.params.amount,
+						idempotencyKey: ctx.meta.idempotencyKey,
+						maxBalance: config.maxBalance,
+					});
+					await forgetUsers(this.broker, [userId]);
+					return account;
+				},
+			},
+
+			listTransactions: {
+				params: {
+					limit: { type: "number", integer: true, min: 1, max: 1000, convert: true, optional: true },
+					before: { type: "number", integer: true, min: 1, convert: true, optional: true },
+				},
+				cache: {
+					keygen: userKeygen<LedgerPage>((u, p) => `${ledgerKey(u)}${p.limit ?? 100}:${p.before ?? ""}`),
+				},
+				async handler(this: ReadSide, ctx: Context<LedgerPage, RequestMeta>) {
+					const userId = requireUserId(ctx);
+					if (!(await this.adapter.findById(userId))) throw new AccountNotFoundError(userId);
+					const query: Record<string, unknown> = { user_id: userId };
+					if (ctx.params.before !== undefined) {
+						if (!(await ledgerEntryExists(db, userId, ctx.params.before))) throw new InvalidCursorError();
+						query.id = { $lt: ctx.params.before };
+					}
+					const rows = await ledger.find({ query, sort: "-id", limit: ctx.params.limit ?? 100 });
+					return rows.map(row => {
+						const entry = ledger.entityToObject(row);
+						return Object.fromEntries(ledgerFields.filter(f => f in entry).map(f => [f, entry[f]]));
+					});
+				},
+			},
+
+			stats: {
+				async handler() {
+					return { ...(await messaging.stats()), duplicatesSkipped: stats.duplicatesSkipped };
+				},
+			},
+		},
+
+		created(this: Service) {
+			db = createKnex({
+				url: config.paymentsDatabaseUrl,
+				poolMax: config.dbPoolMax,
+				applicationName: "gozon-payments",
+			});
+			(this as Service & { db: Knex }).db = db;
+			ledger.init(this.broker, this);
+			messaging = new MessagingRuntime(
+				db,
+				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults]),
+				this.logger,
+			);
+			messaging.consume({
+				queue: Queues.ordersToPay,
+				decode: decodeOrderToPay,
+				handle: batch => onOrdersToPay.call(this, batch),
+				faultAfterCommit: "payments.after-commit-before-ack",
+			});
+		},
+
+		async started() {
+			await messaging.start();
+		},
+
+		async stopped() {
+			await messaging.stop();
+			await db.destroy();
+		},
+	};
+}
