@@ -32,7 +32,7 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 		cacher: {
 			type: "Redis",
 			options: {
-				prefix: `${config.redisPrefix}cache:`,
+				prefix: `${config.redisPrefix}cache`,
 				ttl: 300,
 				redis: config.redisUrl,
 			},

@@ -12,7 +12,7 @@ export function invalidate(
 ): Promise<void> {
 	const run = async () => {
 		const cacher = broker.cacher;
-		if (!cacher) return;
+		if (!cacher || (broker as unknown as { stopping?: boolean }).stopping) return;
 		try {
 			if (what.keys?.length) await cacher.del(what.keys);
 			if (what.patterns?.length) await cacher.clean(what.patterns);

@@ -36,6 +36,17 @@ export class TestCluster {
 		await Promise.all(this.brokers.splice(0).map(b => b.stop()));
 	}
 
+	/** Messages the service's consumers have handled so far, summed over its nodes in this cluster. */
+	async handled(service: "orders" | "payments"): Promise<number> {
+		let total = 0;
+		for (const b of this.brokers) {
+			if (!b.getLocalService(service)) continue;
+			const stats = await b.call<{ consumers: { handled: number }[] }, object>(`${service}.stats`, {}, { nodeID: b.nodeID });
+			total += stats.consumers.reduce((n, c) => n + c.handled, 0);
+		}
+		return total;
+	}
+
 	get apiUrl(): string {
 		return `http://127.0.0.1:${this.config.apiPort}`;
 	}

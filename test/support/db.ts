@@ -1,0 +1,32 @@
+import knexFactory, { Knex } from "knex";
+import { types } from "pg";
+
+// bigint columns (amounts, balances, ids) as numbers, as the services read them.
+types.setTypeParser(types.builtins.INT8, value => Number(value));
+
+const open = (url: string): Knex =>
+	knexFactory({ client: "pg", connection: { connectionString: url }, pool: { min: 0, max: 4 } });
+
+/** Direct connections to both test databases, for checking what the services stored. */
+export function testDatabases() {
+	const orders = open(process.env.ORDERS_DATABASE_URL!);
+	const payments = open(process.env.PAYMENTS_DATABASE_URL!);
+	return {
+		orders,
+		payments,
+		close: () => Promise.all([orders.destroy(), payments.destroy()]).then(() => undefined),
+	};
+}
+
+/** An account's balance, the sum of its ledger and its number of order debits. */
+export async function accountFacts(payments: Knex, userId: number) {
+	const account = await payments("accounts").where({ user_id: userId }).first("balance");
+	const row = await payments("account_transactions")
+		.where({ user_id: userId })
+		.select(
+			payments.raw("coalesce(sum(amount), 0)::bigint AS sum"),
+			payments.raw("count(*) FILTER (WHERE kind = 'ORDER_PAYMENT')::int AS debits"),
+		)
+		.first();
+	return { balance: account?.balance, ledgerSum: Number(row?.sum ?? 0), debits: Number(row?.debits ?? 0) };
+}
