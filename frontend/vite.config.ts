@@ -19,6 +19,8 @@ export default defineConfig({
 	test: {
 		root: repoRoot,
 		environment: "happy-dom",
+		// The dashboard is served on :3000; the API base URL is derived from this location.
+		environmentOptions: { happyDOM: { url: "http://localhost:3000/" } },
 		include: ["frontend/src/**/*.test.ts"],
 		restoreMocks: true,
 		unstubGlobals: true,

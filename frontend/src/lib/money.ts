@@ -24,9 +24,17 @@ export function formatRubles(kopecks: number, options: { signed?: boolean } = {}
 
 export type ParsedAmount = { ok: true; kopecks: number } | { ok: false; error: string };
 
-/** "150.50" → 15050. Accepts "." or "," as the decimal mark and at most two decimals. */
+// "1,234.56" as this page displays it: the commas can only be thousands separators.
+const GROUPED_PATTERN = /^\d{1,3}(?:,\d{3})+\.\d{1,2}$/;
+
+/**
+ * "150.50" → 15050. The decimal mark is "." (or "," when it is the only separator, as in
+ * "10,5"); at most two decimals. "10,555" is refused rather than guessed at: read as a
+ * thousands separator it would be a thousand times the amount meant as 10.555.
+ */
 export function parseRubles(input: string): ParsedAmount {
-	const text = input.trim();
+	let text = input.trim().replace(/\s*₽$/, "");
+	if (GROUPED_PATTERN.test(text)) text = text.replace(/,/g, "");
 	if (text === "") return { ok: false, error: "Enter an amount" };
 	if (/^[-−]/.test(text)) return { ok: false, error: "Amount must be positive" };
 	if (/^\d+[.,]\d{3,}$/.test(text)) return { ok: false, error: "At most 2 decimal places" };
