@@ -4,6 +4,7 @@ import ApiGateway from "moleculer-web";
 import type { Config } from "../../lib/config";
 import { InvalidIdempotencyKeyError, toPublicError, UnauthorizedError } from "../../lib/errors";
 import type { RequestMeta } from "../../lib/identity";
+import { socketIoMixin } from "./socket.mixin";
 
 /** The public routes: HTTP method and path → action. Also the list the OpenAPI test checks. */
 export const apiAliases = {
@@ -53,12 +54,13 @@ export function sendError(this: { logger: ServiceSchema["logger"] }, req: Incomi
 /**
  * The REST gateway on API_PORT. It only translates HTTP to actions: identity from
  * X-User-ID, Idempotency-Key into meta, status codes, and error bodies. No business rule
- * lives here.
+ * lives here. It also pushes order status changes over socket.io (socket.mixin.ts).
  */
 export function apiService(config: Config): ServiceSchema {
 	return {
 		name: "api",
-		mixins: [ApiGateway],
+		// socket.io push on the same server; it must come first (see socketIoMixin).
+		mixins: [socketIoMixin(config), ApiGateway],
 		settings: {
 			port: config.apiPort,
 			ip: "0.0.0.0",

@@ -1,0 +1,178 @@
+import type { Server as HttpServer } from "http";
+import Redis from "ioredis";
+import type { Service, ServiceSchema } from "moleculer";
+import { Server, Socket } from "socket.io";
+import type { Config } from "../../lib/config";
+import { isAmount, isUserId, isUuid, OrderUpdated, orderStatusChannel } from "../../lib/contracts";
+
+const USER_ID = /^[1-9][0-9]{0,15}$/;
+const STATUSES = ["NEW", "FINISHED", "CANCELLED"];
+const CANCEL_REASONS = ["INSUFFICIENT_FUNDS", "ACCOUNT_NOT_FOUND"];
+/** How long start-up waits for the Redis subscription before going on without it. */
+const SUBSCRIBE_WAIT_MS = 2000;
+
+export const userRoom = (userId: number) => `user:${userId}`;
+
+/**
+ * The handshake's `auth.userId`: a positive safe integer or a string of its digits, the same
+ * identity rule as the X-User-ID header. Throws an Error whose message the client reads in
+ * `connect_error`.
+ */
+export function handshakeUserId(auth: unknown): number {
+	const raw = (auth as { userId?: unknown } | undefined)?.userId;
+	if (raw === undefined || raw === null || raw === "")
+		throw new Error("auth.userId is required: connect with { auth: { userId } }");
+	if (isUserId(raw)) return raw;
+	if (typeof raw === "string" && USER_ID.test(raw) && Number.isSafeInteger(Number(raw)))
+		return Number(raw);
+	throw new Error(
+		`auth.userId must be a positive integer, got ${JSON.stringify(raw).slice(0, 40)}`,
+	);
+}
+
+/** A status channel message as the `order.updated` payload, with only the contract's fields. */
+export function parseOrderUpdated(raw: string): OrderUpdated {
+	const b = JSON.parse(raw) as Record<string, unknown>;
+	if (!b || typeof b !== "object" || Array.isArray(b)) throw new Error("not a JSON object");
+	if (!isUuid(b.orderId)) throw new Error("orderId is not a UUID");
+	if (!isUserId(b.userId)) throw new Error("userId is not a positive integer");
+	if (!STATUSES.includes(b.status as string))
+		throw new Error("status is not NEW, FINISHED or CANCELLED");
+	if (!isAmount(b.amount)) throw new Error("amount is out of range");
+	if (typeof b.updatedAt !== "string" || Number.isNaN(Date.parse(b.updatedAt)))
+		throw new Error("updatedAt is not a date");
+	const event: OrderUpdated = {
+		orderId: b.orderId,
+		userId: b.userId,
+		status: b.status as OrderUpdated["status"],
+		amount: b.amount,
+		updatedAt: b.updatedAt,
+	};
+	if (b.cancelReason !== undefined) {
+		if (b.status !== "CANCELLED" || !CANCEL_REASONS.includes(b.cancelReason as string))
+			throw new Error("cancelReason is not a known reason of a CANCELLED order");
+		event.cancelReason = b.cancelReason as OrderUpdated["cancelReason"];
+	}
+	return event;
+}
+
+/**
+ * socket.io on the gateway's own HTTP server (path /socket.io): every socket joins the room
+ * of its user, and every status change orders publishes on Redis goes to that room only.
+ *
+ * Each gateway subscribes to the channel itself and emits to its local sockets, so no
+ * socket.io adapter is needed to reach a user connected to another gateway.
+ *
+ * A push is a notification, not the record: a change published while this gateway was cut
+ * off from Redis, or while a socket was reconnecting, is lost for good. That is fine because
+ * the orders database is the truth and the dashboard re-reads it on every (re)connect; so
+ * nothing here buffers, replays or acknowledges events.
+ *
+ * The handshake identity is trusted as the X-User-ID header is: authentication is out of scope.
+ *
+ * List it BEFORE ApiGateway in `mixins`: Moleculer runs the created/started hooks of later
+ * mixins first, and this one needs the server moleculer-web creates in its `created`.
+ */
+export function socketIoMixin(config: Config): Partial<ServiceSchema> {
+	let io: Server;
+	let subscriber: Redis;
+	const channel = orderStatusChannel(config.redisPrefix);
+
+	return {
+		created(this: Service) {
+			const server = (this as Service & { server?: HttpServer }).server;
+			if (!server)
+				throw new Error(
+					"socketIoMixin needs moleculer-web's HTTP server: list it before ApiGateway",
+				);
+			const logger = this.logger;
+
+			io = new Server(server, {
+				path: "/socket.io",
+				serveClient: false,
+				// The dashboard is served from another origin (UI_PORT), and identity is a plain claim.
+				cors: { origin: "*" },
+			});
+			io.use((socket, next) => {
+				try {
+					socket.data.userId = handshakeUserId(socket.handshake.auth);
+					next();
+				} catch (err) {
+					logger.debug("Socket refused", {
+						reason: (err as Error).message,
+						address: socket.handshake.address,
+					});
+					next(err as Error);
+				}
+			});
+			io.on("connection", (socket: Socket) => {
+				void socket.join(userRoom(socket.data.userId));
+				logger.debug("Socket connected", { userId: socket.data.userId, socketId: socket.id });
+			});
+
+			// A connection of its own: a subscribed ioredis client can run no other command.
+			// autoResubscribe (the default) subscribes again after every reconnect; no request
+			// limit, so a subscribe issued while Redis is down waits for it instead of failing.
+			subscriber = new Redis(config.redisUrl, {
+				lazyConnect: true,
+				maxRetriesPerRequest: null,
+				autoResubscribe: true,
+				// Named so an operator (or a test) can find it in CLIENT LIST.
+				connectionName: `${config.redisPrefix}push`.replace(/\s/g, "_"),
+			});
+			let down = false;
+			subscriber.on("error", err => {
+				// ioredis retries forever and emits this at every failed attempt: log an outage once.
+				if (!down)
+					logger.warn("Redis lost: no order.updated pushes until it is back", {
+						channel,
+						err: err.message,
+					});
+				down = true;
+			});
+			subscriber.on("ready", () => {
+				if (down) logger.info("Redis back: resubscribed to order status changes", { channel });
+				down = false;
+			});
+			subscriber.on("message", (_channel: string, raw: string) => {
+				let event: OrderUpdated;
+				try {
+					event = parseOrderUpdated(raw);
+				} catch (err) {
+					logger.warn("Malformed order status message ignored", {
+						channel,
+						err: (err as Error).message,
+						raw: raw.slice(0, 200),
+					});
+					return;
+				}
+				io.to(userRoom(event.userId)).emit("order.updated", event);
+			});
+		},
+
+		async started(this: Service) {
+			const subscribed = subscriber
+				.subscribe(channel)
+				.then(() => this.logger.info("Relaying order status changes to sockets", { channel }));
+			// Wait a little so pushes right after start are not missed, but never hold the REST
+			// API back for Redis: the queued subscribe goes out once Redis answers.
+			await Promise.race([
+				subscribed,
+				new Promise(resolve => setTimeout(resolve, SUBSCRIBE_WAIT_MS).unref()),
+			]).catch(err =>
+				this.logger.warn("Not subscribed to order status changes", {
+					channel,
+					err: (err as Error).message,
+				}),
+			);
+		},
+
+		async stopped() {
+			// Runs before ApiGateway's stopped: open websockets would keep its server.close()
+			// waiting. io.close() disconnects every socket and closes the HTTP server itself.
+			await io.close();
+			// Not quit(): with Redis down it would wait in the offline queue forever.
+			subscriber.disconnect();
+		},
+	};
+}
