@@ -10,6 +10,8 @@ export interface ClusterOptions {
 	nodes: Role[];
 	/** Config overrides per role (e.g. a proxied AMQP_URL for orders). */
 	overrides?: Partial<Record<Role, Partial<Config>>>;
+	/** Services to wait for before start() resolves (default: orders and payments). */
+	waitFor?: string[];
 }
 
 /** Real brokers (AMQP transporter, Redis cacher, PostgreSQL) in the test process. */
@@ -28,7 +30,8 @@ export class TestCluster {
 			this.brokers.push(createNode(config, role, `${role}-${counts[role]}`));
 		}
 		await Promise.all(this.brokers.map(b => b.start()));
-		await Promise.all(this.brokers.map(b => b.waitForServices(["orders", "payments"], 20_000)));
+		const waitFor = this.opts.waitFor ?? ["orders", "payments"];
+		if (waitFor.length) await Promise.all(this.brokers.map(b => b.waitForServices(waitFor, 20_000)));
 		return this;
 	}
 
