@@ -12,6 +12,9 @@ export const ErrorTypes = {
 	VALIDATION_ERROR: "VALIDATION_ERROR",
 	INVALID_JSON: "INVALID_JSON",
 	PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+	UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+	/** moleculer-web's own: a path parameter with broken %-encoding (400). */
+	UNABLE_DECODE_PARAM: "UNABLE_DECODE_PARAM",
 	ACCOUNT_EXISTS: "ACCOUNT_EXISTS",
 	ACCOUNT_NOT_FOUND: "ACCOUNT_NOT_FOUND",
 	ORDER_NOT_FOUND: "ORDER_NOT_FOUND",
@@ -79,6 +82,18 @@ export class InvalidIdempotencyKeyError extends MoleculerClientError {
 	}
 }
 
+/** A JSON body nested deeper than any request of the API needs (it would overflow JSON.stringify). */
+export class BodyTooDeepError extends MoleculerClientError {
+	constructor(maxDepth: number) {
+		super(
+			`Request body is nested too deeply (${maxDepth} levels at most)`,
+			400,
+			ErrorTypes.INVALID_JSON,
+			{ maxDepth },
+		);
+	}
+}
+
 export class InvalidCursorError extends MoleculerClientError {
 	constructor() {
 		super(
@@ -116,13 +131,13 @@ const BODY_PARSER_ERRORS: Record<string, PublicError> = {
 		name: "UnsupportedMediaTypeError",
 		message: "Unsupported content encoding",
 		code: 415,
-		type: "UNSUPPORTED_MEDIA_TYPE",
+		type: ErrorTypes.UNSUPPORTED_MEDIA_TYPE,
 	},
 	"charset.unsupported": {
 		name: "UnsupportedMediaTypeError",
 		message: "Unsupported charset",
 		code: 415,
-		type: "UNSUPPORTED_MEDIA_TYPE",
+		type: ErrorTypes.UNSUPPORTED_MEDIA_TYPE,
 	},
 };
 
@@ -150,6 +165,14 @@ export function toPublicError(err: unknown): PublicError {
 	const e = err as { code?: unknown; type?: unknown; name?: string; message?: string; data?: unknown };
 	const bodyError = typeof e?.type === "string" ? BODY_PARSER_ERRORS[e.type] : undefined;
 	if (bodyError) return bodyError;
+	// A gzip/deflate body that does not inflate: body-parser passes zlib's error code on.
+	if (typeof e?.code === "string" && e.code.startsWith("Z_"))
+		return {
+			name: "BadRequestError",
+			message: "Request body could not be decoded (Content-Encoding)",
+			code: 400,
+			type: ErrorTypes.INVALID_JSON,
+		};
 	if (typeof e?.code === "number" && e.code >= 400 && e.code < 500 && typeof e.type === "string") {
 		const out: PublicError = { name: e.name ?? "ClientError", message: e.message ?? "", code: e.code, type: e.type };
 		if (e.data !== undefined) out.data = e.data;

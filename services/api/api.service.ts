@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../lib/config";
-import { InvalidIdempotencyKeyError, toPublicError, UnauthorizedError } from "../../lib/errors";
+import { BodyTooDeepError, InvalidIdempotencyKeyError, toPublicError, UnauthorizedError } from "../../lib/errors";
 import type { RequestMeta } from "../../lib/identity";
 import { socketIoMixin } from "./socket.mixin";
 
@@ -40,6 +40,20 @@ export function readIdentity(req: IncomingMessage): RequestMeta {
 		meta.idempotencyKey = key;
 	}
 	return meta;
+}
+
+/** Far more than any request of the API needs; deeper bodies would overflow JSON.stringify. */
+const MAX_BODY_DEPTH = 32;
+
+/** Refuses a parsed JSON body nested deeper than MAX_BODY_DEPTH (checked without recursion). */
+export function checkBodyDepth(body: unknown): void {
+	const stack: [unknown, number][] = [[body, 1]];
+	while (stack.length) {
+		const [value, depth] = stack.pop()!;
+		if (!value || typeof value !== "object") continue;
+		if (depth > MAX_BODY_DEPTH) throw new BodyTooDeepError(MAX_BODY_DEPTH);
+		for (const child of Object.values(value)) stack.push([child, depth + 1]);
+	}
 }
 
 export function sendError(this: { logger: ServiceSchema["logger"] }, req: IncomingMessage, res: ServerResponse, err: unknown) {
@@ -81,8 +95,9 @@ export function apiService(config: Config): ServiceSchema {
 					mappingPolicy: "restrict",
 					autoAliases: false,
 					bodyParsers: { json: { strict: true, limit: "16kb" }, urlencoded: false },
-					onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage) {
+					onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { body?: unknown }) {
 						Object.assign(ctx.meta, readIdentity(req));
+						checkBodyDepth(req.body);
 					},
 					onAfterCall(ctx: Context<unknown, { $statusCode?: number }>, _route: unknown, req: ApiRequest, _res: ServerResponse, data: unknown) {
 						const status = req.$action && successStatus[req.$action.name];

@@ -29,7 +29,15 @@ const getKey = (userId: number, id: string) => `orders.get:${userId}:${id}`;
 
 export const orderParams = {
 	amount: { type: "number", integer: true, min: 1, max: MAX_AMOUNT, convert: false },
-	description: { type: "string", trim: true, min: 1, max: 500 },
+	// PostgreSQL text cannot hold NUL: refuse it here rather than fail the INSERT with a 500.
+	description: {
+		type: "string",
+		trim: true,
+		min: 1,
+		max: 500,
+		pattern: /^[^\u0000]*$/,
+		messages: { stringPattern: "The 'description' field must not contain NUL characters." },
+	},
 };
 
 export const pageParams = {
@@ -103,7 +111,8 @@ export function ordersService(config: Config): ServiceSchema {
 			},
 
 			get: {
-				params: { id: { type: "string", min: 1, max: 100 } },
+				// Any id that is not one of the caller's orders is 404, however malformed or long.
+				params: { id: { type: "string", min: 1 } },
 				cache: {
 					keygen: userKeygen<{ id: string }>((u, p) => getKey(u, p.id)),
 				},

@@ -96,7 +96,8 @@ export function paymentsService(config: Config): ServiceSchema {
 			listTransactions: {
 				params: {
 					limit: { type: "number", integer: true, min: 1, max: 1000, convert: true, optional: true },
-					before: { type: "number", integer: true, min: 1, convert: true, optional: true },
+					// The max keeps an out-of-range id a 422 rather than a bigint error (500).
+					before: { type: "number", integer: true, min: 1, max: Number.MAX_SAFE_INTEGER, convert: true, optional: true },
 				},
 				cache: {
 					keygen: userKeygen<LedgerPage>((u, p) => `${ledgerKey(u)}${p.limit ?? 100}:${p.before ?? ""}`),
