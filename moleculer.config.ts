@@ -46,12 +46,15 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 				moduleColors: Boolean(process.stdout.isTTY),
 			},
 		},
-		// A call to a node that just died is retried on the other instance.
-		retryPolicy: { enabled: true, retries: 3, delay: 50, maxDelay: 1000, factor: 2 },
+		// Off for writes: a write that timed out may have committed, and a blind retry would place
+		// a second order. Read actions turn it on (`retryPolicy: { enabled: true }`).
+		retryPolicy: { enabled: false, retries: 3, delay: 100, maxDelay: 1000, factor: 2 },
 		requestTimeout: 10_000,
 		registry: { strategy: "RoundRobin", preferLocal: true },
-		heartbeatInterval: 5,
-		heartbeatTimeout: 15,
+		// A node killed with SIGKILL says no goodbye: it is dropped after heartbeatTimeout seconds,
+		// and calls routed to it meanwhile fail. Short values keep that window small.
+		heartbeatInterval: 2,
+		heartbeatTimeout: 6,
 		// Each service waits for the services it depends on; the gateway answers 503 meanwhile.
 		dependencyTimeout: 0,
 		tracking: { enabled: true, shutdownTimeout: 10_000 },

@@ -94,6 +94,7 @@ export function ordersService(config: Config): ServiceSchema {
 
 			list: {
 				params: { ...pageParams, before: { type: "uuid", optional: true } },
+				retryPolicy: { enabled: true },
 				cache: {
 					keygen: userKeygen<ListParams>((u, p) => `${listKey(u)}${p.limit ?? 100}:${p.before ?? ""}`),
 				},
@@ -113,6 +114,7 @@ export function ordersService(config: Config): ServiceSchema {
 			get: {
 				// Any id that is not one of the caller's orders is 404, however malformed or long.
 				params: { id: { type: "string", min: 1 } },
+				retryPolicy: { enabled: true },
 				cache: {
 					keygen: userKeygen<{ id: string }>((u, p) => getKey(u, p.id)),
 				},

@@ -68,6 +68,7 @@ export function paymentsService(config: Config): ServiceSchema {
 			},
 
 			getAccount: {
+				retryPolicy: { enabled: true },
 				cache: { keygen: userKeygen(u => accountKey(u)) },
 				async handler(this: ReadSide, ctx: Context<unknown, RequestMeta>) {
 					const userId = requireUserId(ctx);
@@ -99,6 +100,7 @@ export function paymentsService(config: Config): ServiceSchema {
 					// The max keeps an out-of-range id a 422 rather than a bigint error (500).
 					before: { type: "number", integer: true, min: 1, max: Number.MAX_SAFE_INTEGER, convert: true, optional: true },
 				},
+				retryPolicy: { enabled: true },
 				cache: {
 					keygen: userKeygen<LedgerPage>((u, p) => `${ledgerKey(u)}${p.limit ?? 100}:${p.before ?? ""}`),
 				},

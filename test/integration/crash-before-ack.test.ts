@@ -18,6 +18,18 @@ describe("A payments node killed after its commit, before its ack", () => {
 		return child;
 	};
 
+	/** Until the gateway's registry has dropped every payments node (a killed one after the heartbeat timeout). */
+	const paymentsGone = () =>
+		eventually(
+			async () =>
+				!cluster.brokers[0].registry
+					.getServiceList({ onlyAvailable: true })
+					.some((s: { name: string }) => s.name === "payments"),
+			"payments to leave the registry",
+			30_000,
+			100,
+		);
+
 	before(() => cluster.start());
 	after(async () => {
 		await Promise.all(children.map(stopChild));
@@ -31,11 +43,12 @@ describe("A payments node killed after its commit, before its ack", () => {
 		await api("POST", "/api/accounts", { userId });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 1_000 } });
 		await stopChild(normal);
-		await eventually(async () => !cluster.brokers[0].registry.hasService("payments"), "payments to leave");
+		await paymentsGone();
 
 		const doomed = await startPayments({ GOZON_FAULTS: "payments.after-commit-before-ack" });
 		const order = (await api("POST", "/api/orders", { userId, body: { amount: 400, description: "crash" } })).body;
 		assert.equal(await exited(doomed), "SIGKILL");
+		await paymentsGone();
 
 		// The debit committed before the crash; the message was never acknowledged.
 		assert.deepEqual(await accountFacts(db.payments, userId), { balance: 600, ledgerSum: 600, debits: 1 });
@@ -49,7 +62,7 @@ describe("A payments node killed after its commit, before its ack", () => {
 			100,
 		);
 		assert.deepEqual(await accountFacts(db.payments, userId), { balance: 600, ledgerSum: 600, debits: 1 });
-		const stats = await cluster.brokers[0].call<{ duplicatesSkipped: number }, object>("payments.stats");
+		const stats = await cluster.brokers[0].call<{ duplicatesSkipped: number }, object>("payments.stats", {});
 		assert.equal(stats.duplicatesSkipped, 1, "the redelivered message was recognised by the inbox");
 	});
 });
