@@ -43,9 +43,12 @@ export function checkRabbitMq(url: string) {
 export function checkRedis(url: string) {
 	return reach("Redis", url, async () => {
 		const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
-		redis.on("error", () => undefined);
+		let cause: Error | undefined;
+		redis.on("error", err => (cause = err));
 		try {
-			await redis.connect();
+			await redis.connect().catch(err => {
+				throw cause ?? err;
+			});
 			await redis.ping();
 		} finally {
 			redis.disconnect();

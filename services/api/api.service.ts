@@ -17,10 +17,10 @@ export const apiAliases = {
 	"GET /orders/:id": "orders.get",
 } as const;
 
-/** Success codes other than 200. */
-const successStatus: Record<string, number> = {
-	"payments.createAccount": 201,
-	"orders.create": 202,
+/** Success codes other than 200, with the Location of what was created or accepted. */
+const successStatus: Record<string, { code: number; location: (data: any) => string }> = {
+	"payments.createAccount": { code: 201, location: () => "/api/accounts/me" },
+	"orders.create": { code: 202, location: order => `/api/orders/${order.id}` },
 };
 
 const USER_ID = /^[1-9][0-9]{0,15}$/;
@@ -99,9 +99,12 @@ export function apiService(config: Config): ServiceSchema {
 						Object.assign(ctx.meta, readIdentity(req));
 						checkBodyDepth(req.body);
 					},
-					onAfterCall(ctx: Context<unknown, { $statusCode?: number }>, _route: unknown, req: ApiRequest, _res: ServerResponse, data: unknown) {
+					onAfterCall(ctx: Context<unknown, { $statusCode?: number; $location?: string }>, _route: unknown, req: ApiRequest, _res: ServerResponse, data: unknown) {
 						const status = req.$action && successStatus[req.$action.name];
-						if (status) ctx.meta.$statusCode = status;
+						if (status) {
+							ctx.meta.$statusCode = status.code;
+							ctx.meta.$location = status.location(data);
+						}
 						return data;
 					},
 					onError: sendError,
