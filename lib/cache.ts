@@ -1,21 +1,17 @@
 import type { ServiceBroker } from "moleculer";
 
 /**
- * Drops cached reads after a change. It runs twice: now, and once more a moment later, so
+ * Drops cached reads after a change, by exact key (O(1) in Redis; a pattern would scan the
+ * whole keyspace on every change). It runs twice: now, and once more a moment later, so
  * that a read which started before the commit and stored its stale result after the first
  * drop is dropped too.
  */
-export function invalidate(
-	broker: ServiceBroker,
-	what: { keys?: string[]; patterns?: string[] },
-	secondPassMs = 500,
-): Promise<void> {
+export function invalidate(broker: ServiceBroker, keys: string[], secondPassMs = 500): Promise<void> {
 	const run = async () => {
 		const cacher = broker.cacher;
-		if (!cacher || (broker as unknown as { stopping?: boolean }).stopping) return;
+		if (!cacher || !keys.length || (broker as unknown as { stopping?: boolean }).stopping) return;
 		try {
-			if (what.keys?.length) await cacher.del(what.keys);
-			if (what.patterns?.length) await cacher.clean(what.patterns);
+			await cacher.del(keys);
 		} catch (err) {
 			broker.logger.warn("Cache invalidation failed", { err: (err as Error).message });
 		}

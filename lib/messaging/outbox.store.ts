@@ -32,6 +32,19 @@ export class OutboxStore {
 	}
 
 	/**
+	 * One message's insert as SQL to embed in a data-modifying CTE, so that a business row and
+	 * its message are written by ONE statement (one round trip, atomic without BEGIN/COMMIT).
+	 */
+	insertFragment(queue: string, payload: unknown): { sql: string; bindings: unknown[]; messageId: string } {
+		const messageId = randomUUID();
+		return {
+			sql: `INSERT INTO ${this.table} (message_id, queue, payload) VALUES (?, ?, ?::jsonb)`,
+			bindings: [messageId, queue, JSON.stringify(payload)],
+			messageId,
+		};
+	}
+
+	/**
 	 * Locks up to `limit` unsent rows. SKIP LOCKED lets any number of relays run side by side:
 	 * each claims rows the others have not, and a crashed relay's rows come back on rollback.
 	 */

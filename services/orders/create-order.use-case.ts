@@ -3,7 +3,7 @@ import type { Knex } from "knex";
 import type { OrderToPay } from "../../lib/contracts";
 import { runIdempotent } from "../../lib/db/idempotency.store";
 import { OutboxStore, Queues } from "../../lib/messaging";
-import { insertOrder, Order, toOrder } from "./order.repository";
+import { insertOrderWithRequest, Order, toOrder } from "./order.repository";
 
 export interface NewOrder {
 	userId: number;
@@ -23,14 +23,20 @@ const outbox = new OutboxStore();
  */
 export async function createOrder(knex: Knex, input: NewOrder): Promise<Order> {
 	const { userId, amount, description, idempotencyKey } = input;
+	const place = async (db: Knex | Knex.Transaction) => {
+		const id = randomUUID();
+		const request: OrderToPay = { orderId: id, userId, amount };
+		const row = await insertOrderWithRequest(
+			db,
+			{ id, userId, amount, description },
+			outbox.insertFragment(Queues.ordersToPay, request),
+		);
+		return toOrder(row);
+	};
+	if (idempotencyKey === undefined) return place(knex);
 	return runIdempotent(
 		knex,
 		{ scope: "orders.create", userId, key: idempotencyKey, body: { amount, description } },
-		async trx => {
-			const row = await insertOrder(trx, { id: randomUUID(), userId, amount, description });
-			const request: OrderToPay = { orderId: row.id, userId, amount };
-			await outbox.add(trx, Queues.ordersToPay, [request]);
-			return toOrder(row);
-		},
+		place,
 	);
 }

@@ -38,19 +38,23 @@ export function toOrder(row: OrderRow): Order {
 	return order;
 }
 
-export async function insertOrder(
-	trx: Knex.Transaction,
+/**
+ * Inserts the order and its payment request (an outbox row) in ONE statement: both rows
+ * commit together or not at all, in one round trip.
+ */
+export async function insertOrderWithRequest(
+	db: Knex | Knex.Transaction,
 	order: { id: string; userId: number; amount: number; description: string },
+	request: { sql: string; bindings: unknown[] },
 ): Promise<OrderRow> {
-	const [row] = await trx("orders")
-		.insert({
-			id: order.id,
-			user_id: order.userId,
-			amount: order.amount,
-			description: order.description,
-		})
-		.returning("*");
-	return row;
+	const { rows } = await db.raw(
+		`WITH o AS (
+			INSERT INTO orders (id, user_id, amount, description) VALUES (?, ?, ?, ?) RETURNING *
+		), m AS (${request.sql})
+		SELECT * FROM o`,
+		[order.id, order.userId, order.amount, order.description, ...request.bindings] as Knex.RawBinding[],
+	);
+	return rows[0];
 }
 
 /** The insertion position of a user's order, for "older than" pages; undefined if not theirs. */

@@ -25,7 +25,6 @@ interface LedgerPage {
 }
 
 const accountKey = (userId: number) => `payments.getAccount:${userId}`;
-const ledgerKey = (userId: number) => `payments.listTransactions:${userId}:`;
 const ledgerFields = ["id", "kind", "amount", "balanceAfter", "orderId", "createdAt"] as const;
 
 /**
@@ -39,7 +38,7 @@ export function paymentsService(config: Config): ServiceSchema {
 	const stats = { duplicatesSkipped: 0 };
 
 	const forgetUsers = (broker: Service["broker"], userIds: number[]) =>
-		invalidate(broker, { keys: userIds.map(accountKey), patterns: userIds.map(u => `${ledgerKey(u)}*`) });
+		invalidate(broker, userIds.map(accountKey));
 
 	async function onOrdersToPay(this: Service, batch: IncomingMessage<OrderToPay>[]) {
 		const paid = await payOrders(db, batch);
@@ -101,9 +100,7 @@ export function paymentsService(config: Config): ServiceSchema {
 					before: { type: "number", integer: true, min: 1, max: Number.MAX_SAFE_INTEGER, convert: true, optional: true },
 				},
 				retryPolicy: { enabled: true },
-				cache: {
-					keygen: userKeygen<LedgerPage>((u, p) => `${ledgerKey(u)}${p.limit ?? 100}:${p.before ?? ""}`),
-				},
+				// Not cached: see "Reads and the cache" in the README.
 				async handler(this: ReadSide, ctx: Context<LedgerPage, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					if (!(await this.adapter.findById(userId))) throw new AccountNotFoundError(userId);
