@@ -11,15 +11,15 @@
  *   npm run bench -- [--orders 6000] [--users 200] [--concurrency 64] [--rate R] [--quick]
  *                    [--url http://host:8000 --no-invariants] [--skip-pgbench]
  */
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import { mkdirSync, writeFileSync } from "fs";
-import { Agent, request } from "http";
 import { join } from "path";
 import knexFactory, { Knex } from "knex";
 import { io, Socket } from "socket.io-client";
 import { cpus, totalmem } from "os";
 import { projectRoot } from "../lib/paths";
 import "../lib/db/knex";
+import { agent, call, isolatedEnv, resetIsolated, sh, sleep, waitForApi } from "./support/harness";
 
 interface Args {
 	orders: number;
@@ -50,39 +50,13 @@ function parseArgs(argv: string[]): Args {
 	};
 }
 
-const benchEnv = {
-	ORDERS_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/gozon_orders_bench",
-	PAYMENTS_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/gozon_payments_bench",
-	AMQP_URL: "amqp://guest:guest@127.0.0.1:5672/gozon_bench",
-	REDIS_PREFIX: "gozon-bench:",
-	MOLECULER_NAMESPACE: "gozon-bench",
-	API_PORT: "18800",
-	UI_PORT: "18801",
-	SERVE_UI: "false",
-	LOG_LEVEL: "warn",
-};
+const benchEnv = isolatedEnv("bench", 18800);
 
 // ---------- the cluster ----------
 
-function sh(cmd: string, args: string[]) {
-	return execFileSync(cmd, args, { stdio: "pipe", encoding: "utf8", timeout: 120_000 });
-}
-
-function resetBenchState() {
-	for (const db of ["gozon_orders_bench", "gozon_payments_bench"])
-		sh("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`]);
-	try {
-		sh("rabbitmqctl", ["-q", "delete_vhost", "gozon_bench"]);
-	} catch {
-		// absent
-	}
-	sh("rabbitmqctl", ["-q", "add_vhost", "gozon_bench"]);
-	sh("rabbitmqctl", ["-q", "set_permissions", "-p", "gozon_bench", "guest", ".*", ".*", ".*"]);
-}
-
 async function startCluster(): Promise<ChildProcess> {
 	sh("npx", ["tsc", "-p", "tsconfig.build.json"]);
-	resetBenchState();
+	resetIsolated("bench");
 	const child = spawn(process.execPath, [join(projectRoot, "dist", "scripts", "start.js")], {
 		env: { ...process.env, ...benchEnv },
 		stdio: ["ignore", "pipe", "pipe"],
@@ -91,18 +65,7 @@ async function startCluster(): Promise<ChildProcess> {
 	child.stdout!.on("data", d => {
 		if (/WARN|ERROR|FATAL/.test(String(d))) process.stdout.write(d);
 	});
-	const base = `http://127.0.0.1:${benchEnv.API_PORT}`;
-	const deadline = Date.now() + 60_000;
-	for (;;) {
-		try {
-			const r = await call(base, "GET", "/api/orders?limit=1", 1);
-			if (r.status === 200) break;
-		} catch {
-			// not up yet
-		}
-		if (Date.now() > deadline) throw new Error("The bench cluster did not start within 60 s");
-		await sleep(300);
-	}
+	await waitForApi(`http://127.0.0.1:${benchEnv.API_PORT}`);
 	await sleep(1500); // every node discovered
 	return child;
 }
@@ -113,37 +76,6 @@ async function stopCluster(child: ChildProcess) {
 }
 
 // ---------- HTTP and sockets ----------
-
-const agent = new Agent({ keepAlive: true, maxSockets: 512 });
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-
-function call(base: string, method: string, path: string, userId: number, body?: unknown): Promise<{ status: number; body: any }> {
-	return new Promise((resolve, reject) => {
-		const payload = body === undefined ? undefined : JSON.stringify(body);
-		const req = request(
-			base + path,
-			{
-				method,
-				agent,
-				headers: {
-					"X-User-ID": String(userId),
-					...(payload ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } : {}),
-				},
-			},
-			res => {
-				const chunks: Buffer[] = [];
-				res.on("data", c => chunks.push(c));
-				res.on("end", () => {
-					const text = Buffer.concat(chunks).toString();
-					resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
-				});
-			},
-		);
-		req.on("error", reject);
-		if (payload) req.write(payload);
-		req.end();
-	});
-}
 
 interface Tracker {
 	sent: Map<string, number>;

@@ -1,0 +1,399 @@
+/**
+ * `npm run chaos`: faults injected while orders flow, then the invariants.
+ *
+ * It runs its own cluster (gateway, two orders nodes, payments; separate processes) in its own
+ * databases, vhost, Redis prefix, namespace and ports, and a client that keeps placing orders
+ * like a careful shop front-end would: every order has an Idempotency-Key and is retried until
+ * the API accepts it. Faults, each followed by recovery:
+ *   kill -9 payments · kill -9 an orders node · kill -9 a relay between publish and mark-sent ·
+ *   restart RabbitMQ · restart Redis · cut the business-queue connection with a TCP proxy.
+ * After each: every order final within 60 s, no outbox row left unsent, balances = ledger, no
+ * order debited twice, and the dead-letter queues hold only the poison messages injected.
+ * RabbitMQ and Redis are started again whatever happens, and the suite stops by itself.
+ *
+ *   npm run chaos              full form (~300 orders/s, every fault)
+ *   npm run chaos -- --short   CI form (lower rate, every fault, a few minutes)
+ *   npm run chaos -- --faults kill,Redis   only the faults whose names contain these words
+ */
+import { ChildProcess, spawn } from "child_process";
+import { randomUUID } from "crypto";
+import { join } from "path";
+import * as amqp from "amqplib";
+import knexFactory, { Knex } from "knex";
+import { projectRoot } from "../lib/paths";
+import "../lib/db/knex";
+import { TcpProxy } from "../test/support/tcp-proxy";
+import { agent, call, isolatedEnv, resetIsolated, sh, sleep, waitForApi } from "./support/harness";
+
+const short = process.argv.includes("--short");
+const RATE = short ? 60 : 300; // orders per second offered
+const USERS = short ? 20 : 100;
+const FUNDING = 10_000_000; // kopecks per user: never the limit
+const SETTLE_MS = 60_000;
+const SUITE_TIMEOUT_MS = (short ? 8 : 20) * 60_000;
+
+const env = isolatedEnv("chaos", 18900);
+const base = `http://127.0.0.1:${env.API_PORT}`;
+const proxy = new TcpProxy(5672);
+
+// ---------- processes ----------
+
+interface Node {
+	name: string;
+	role: string;
+	viaProxy: boolean;
+	child?: ChildProcess;
+}
+
+const nodes: Node[] = [
+	{ name: "gateway", role: "gateway", viaProxy: false },
+	{ name: "orders-1", role: "orders", viaProxy: true },
+	{ name: "orders-2", role: "orders", viaProxy: false },
+	{ name: "payments", role: "payments", viaProxy: true },
+];
+
+function launch(node: Node, extraEnv: Record<string, string> = {}) {
+	const amqpUrl = node.viaProxy ? env.AMQP_URL.replace(":5672", `:${proxy.port}`) : env.AMQP_URL;
+	const child = spawn(process.execPath, [join(projectRoot, "dist", "scripts", "node.js"), node.role], {
+		// RPC goes straight to RabbitMQ; only the business queues of some nodes go through the proxy.
+		env: { ...process.env, ...env, AMQP_URL: amqpUrl, TRANSPORTER: env.AMQP_URL, NODE_NAME: node.name, RUN_MIGRATIONS: "true", ...extraEnv },
+		stdio: ["ignore", "ignore", "pipe"],
+	});
+	child.stderr!.on("data", d => process.env.CHAOS_VERBOSE && process.stderr.write(`[${node.name}] ${d}`));
+	node.child = child;
+	return child;
+}
+
+const exited = (child: ChildProcess) =>
+	child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>(r => child.once("exit", () => r()));
+
+async function kill9(node: Node) {
+	const child = node.child!;
+	child.kill("SIGKILL");
+	await exited(child);
+}
+
+async function stopAll() {
+	await Promise.all(
+		nodes.map(async n => {
+			if (!n.child) return;
+			n.child.kill("SIGTERM");
+			const t = setTimeout(() => n.child?.kill("SIGKILL"), 15_000);
+			await exited(n.child);
+			clearTimeout(t);
+		}),
+	);
+}
+
+// ---------- the services this suite may stop ----------
+
+function rabbitUp() {
+	try {
+		sh("rabbitmqctl", ["-q", "await_startup"], 60_000);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+function ensureServices() {
+	try {
+		sh("redis-cli", ["-h", "127.0.0.1", "ping"], 5000);
+	} catch {
+		sh("redis-server", ["--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]);
+	}
+	try {
+		sh("rabbitmqctl", ["-q", "start_app"], 60_000);
+	} catch {
+		// not running at all
+		if (!rabbitUp()) {
+			try {
+				sh("rabbitmq-server", ["-detached"]);
+			} catch {
+				// already starting
+			}
+			rabbitUp();
+		}
+	}
+}
+
+// ---------- the load ----------
+
+interface Placed {
+	id?: string;
+	userId: number;
+	key: string;
+	amount: number;
+}
+
+const placed: Placed[] = [];
+let loadRunning = false;
+let postErrors = 0;
+
+async function placeWithRetry(userId: number, amount: number) {
+	const order: Placed = { userId, key: randomUUID(), amount };
+	placed.push(order);
+	for (let attempt = 0; ; attempt++) {
+		const r = await call(base, "POST", "/api/orders", userId, { amount, description: "chaos" }, { "Idempotency-Key": order.key }).catch(() => ({ status: 0, body: undefined }));
+		if (r.status === 202) {
+			order.id = r.body.id;
+			return;
+		}
+		postErrors++;
+		if (r.status >= 400 && r.status < 500) throw new Error(`order refused: ${r.status} ${JSON.stringify(r.body)}`);
+		await sleep(Math.min(2000, 100 * 2 ** attempt));
+	}
+}
+
+async function runLoad(users: number[]) {
+	loadRunning = true;
+	const interval = 1000 / RATE;
+	const inFlight = new Set<Promise<void>>();
+	let i = 0;
+	const start = Date.now();
+	while (loadRunning) {
+		const due = start + i * interval;
+		const wait = due - Date.now();
+		if (wait > 1) await sleep(wait);
+		// A client that cannot get through backs off rather than piling up.
+		if (inFlight.size > 500) {
+			await sleep(50);
+			continue;
+		}
+		const p = placeWithRetry(users[i % users.length], 100 + (i % 7)).finally(() => inFlight.delete(p));
+		inFlight.add(p);
+		i++;
+	}
+	await Promise.all(inFlight);
+}
+
+// ---------- checks ----------
+
+/** Orders not final yet: NEW in the database, plus those whose POST is still being retried. */
+async function unfinished(orders: Knex): Promise<number> {
+	const row = await orders("orders").where("status", "NEW").count({ n: "*" }).first();
+	return Number(row?.n ?? 0) + placed.filter(p => !p.id).length;
+}
+
+async function invariants(orders: Knex, payments: Knex, users: number[]) {
+	const problems: string[] = [];
+	const unsentOrders = await orders("outbox_messages").whereNull("sent_at").count({ n: "*" }).first();
+	const unsentPayments = await payments("outbox_messages").whereNull("sent_at").count({ n: "*" }).first();
+	if (Number(unsentOrders?.n) || Number(unsentPayments?.n)) problems.push(`outbox rows unsent: orders ${unsentOrders?.n}, payments ${unsentPayments?.n}`);
+	const doubled = await payments("account_transactions").whereNotNull("order_id").groupBy("order_id").havingRaw("count(*) > 1").select("order_id");
+	const spent = await orders("orders").whereIn("user_id", users).where("status", "FINISHED").groupBy("user_id").select("user_id", orders.raw("sum(amount)::bigint AS spent"));
+	const spentBy = new Map(spent.map((r: any) => [Number(r.user_id), Number(r.spent)]));
+	const accounts = await payments("accounts").whereIn("user_id", users).select("user_id", "balance");
+	const ledger = await payments("account_transactions").whereIn("user_id", users).groupBy("user_id").select("user_id", payments.raw("sum(amount)::bigint AS sum"));
+	const ledgerBy = new Map(ledger.map((r: any) => [Number(r.user_id), Number(r.sum)]));
+	for (const a of accounts) {
+		if (a.balance < 0) problems.push(`user ${a.user_id}: negative balance`);
+		if (ledgerBy.get(a.user_id) !== a.balance) problems.push(`user ${a.user_id}: balance ${a.balance} ≠ ledger ${ledgerBy.get(a.user_id)}`);
+		if (a.balance !== FUNDING - (spentBy.get(a.user_id) ?? 0)) problems.push(`user ${a.user_id}: balance ≠ funding − finished orders`);
+	}
+	// Every logical order (one Idempotency-Key) is one order row.
+	const keys = await orders("idempotency_keys").whereIn("user_id", users).count({ n: "*" }).first();
+	const rows = await orders("orders").whereIn("user_id", users).count({ n: "*" }).first();
+	if (Number(keys?.n) !== Number(rows?.n)) problems.push(`${rows?.n} orders for ${keys?.n} idempotency keys`);
+	return { problems, doubled: doubled.length };
+}
+
+async function deadLetters(): Promise<string[]> {
+	const conn = await amqp.connect(env.AMQP_URL);
+	try {
+		const ch = await conn.createChannel();
+		const ids: string[] = [];
+		for (const q of ["orders.to_pay.dlq", "payment.results.dlq"]) {
+			const { messageCount } = await ch.checkQueue(q);
+			if (!messageCount) continue;
+			// Look without taking: read, then close the channel unacknowledged so they stay.
+			const peek = await conn.createChannel();
+			for (let i = 0; i < messageCount; i++) {
+				const m = await peek.get(q, { noAck: false });
+				if (m) ids.push(String(m.properties.messageId));
+			}
+			await peek.close();
+		}
+		return ids;
+	} finally {
+		await conn.close();
+	}
+}
+
+// ---------- faults ----------
+
+const nodeNamed = (name: string) => nodes.find(n => n.name === name)!;
+
+interface Fault {
+	name: string;
+	inject(): Promise<void>;
+}
+
+const faults: Fault[] = [
+	{
+		name: "kill -9 payments",
+		async inject() {
+			await kill9(nodeNamed("payments"));
+			await sleep(2000);
+			launch(nodeNamed("payments"));
+		},
+	},
+	{
+		name: "kill -9 an orders node",
+		async inject() {
+			await kill9(nodeNamed("orders-2"));
+			await sleep(2000);
+			launch(nodeNamed("orders-2"));
+		},
+	},
+	{
+		name: "kill -9 a relay between publish and mark-sent",
+		async inject() {
+			await kill9(nodeNamed("orders-2"));
+			// This node kills itself right after its first relay round has published.
+			const doomed = launch(nodeNamed("orders-2"), { GOZON_FAULTS: "relay.after-publish-before-mark-sent" });
+			await Promise.race([exited(doomed), sleep(30_000)]);
+			if (doomed.exitCode === null && doomed.signalCode === null) throw new Error("the relay fault point was never reached");
+			launch(nodeNamed("orders-2"));
+		},
+	},
+	{
+		name: "restart RabbitMQ",
+		async inject() {
+			sh("rabbitmqctl", ["-q", "stop_app"], 60_000);
+			await sleep(3000);
+			sh("rabbitmqctl", ["-q", "start_app"], 120_000);
+		},
+	},
+	{
+		name: "restart Redis",
+		async inject() {
+			try {
+				sh("redis-cli", ["-h", "127.0.0.1", "shutdown", "nosave"], 5000);
+			} catch {
+				// the connection drops as it shuts down
+			}
+			await sleep(2000);
+			ensureServices();
+		},
+	},
+	{
+		name: "cut the broker connection (TCP proxy)",
+		async inject() {
+			await proxy.cut();
+			await sleep(5000);
+			await proxy.restore();
+		},
+	},
+];
+
+// ---------- main ----------
+
+async function main() {
+	const guard = setTimeout(() => {
+		console.error(`chaos: suite timeout (${SUITE_TIMEOUT_MS / 60000} min), stopping`);
+		void finish(2);
+	}, SUITE_TIMEOUT_MS);
+	guard.unref();
+
+	sh("npx", ["tsc", "-p", "tsconfig.build.json"]);
+	resetIsolated("chaos");
+	await proxy.start();
+	for (const n of nodes) launch(n);
+	await waitForApi(base);
+	await sleep(2000);
+
+	const orders = knexFactory({ client: "pg", connection: env.ORDERS_DATABASE_URL, pool: { min: 0, max: 2 } });
+	const payments = knexFactory({ client: "pg", connection: env.PAYMENTS_DATABASE_URL, pool: { min: 0, max: 2 } });
+	const users = Array.from({ length: USERS }, (_, i) => 5_000_000 + i);
+	for (const u of users) {
+		await call(base, "POST", "/api/accounts", u);
+		const r = await call(base, "POST", "/api/accounts/me/top-ups", u, { amount: FUNDING });
+		if (r.status !== 200) throw new Error(`funding failed: ${r.status}`);
+	}
+
+	const load = runLoad(users);
+	const poison: string[] = [];
+	const rows: { fault: string; inFlight: number; lost: number; doubled: number; recoverS: number; problems: string[] }[] = [];
+	let failed = false;
+	try {
+		const only = process.argv.indexOf("--faults");
+		const chosen = only >= 0 ? faults.filter(f => process.argv[only + 1].split(",").some(w => f.name.includes(w))) : faults;
+		for (const fault of chosen) {
+			await sleep(short ? 3000 : 8000);
+			// One poison message per fault: it must end in the DLQ, and nothing else may.
+			const id = `poison-${poison.length + 1}`;
+			poison.push(id);
+			await publishPoison(id);
+
+			const inFlight = await unfinished(orders);
+			process.stdout.write(`chaos: ${fault.name}… `);
+			await fault.inject();
+			const t0 = Date.now();
+			// Recovery: the load keeps running; wait until everything placed so far is final.
+			let left = await unfinished(orders);
+			while (left > 0 && Date.now() - t0 < SETTLE_MS) {
+				await sleep(500);
+				left = await unfinished(orders);
+			}
+			const recoverS = Math.round((Date.now() - t0) / 100) / 10;
+			const { problems, doubled } = await invariants(orders, payments, users);
+			rows.push({ fault: fault.name, inFlight, lost: left, doubled, recoverS, problems });
+			console.log(left ? `${left} orders not final after ${SETTLE_MS / 1000} s` : `recovered in ${recoverS} s`);
+			if (left || doubled || problems.length) failed = true;
+		}
+	} finally {
+		loadRunning = false;
+		await Promise.race([load, sleep(30_000)]);
+	}
+
+	// The last orders settle, then the final account.
+	const t0 = Date.now();
+	while ((await unfinished(orders)) > 0 && Date.now() - t0 < SETTLE_MS) await sleep(500);
+	const lostAtEnd = await unfinished(orders);
+	const final = await invariants(orders, payments, users);
+	const dead = await deadLetters();
+	const unexpectedDead = dead.filter(id => !poison.includes(id));
+	const missingPoison = poison.filter(id => !dead.includes(id));
+	await orders.destroy();
+	await payments.destroy();
+
+	console.log("\n| fault | orders in flight | lost | doubled | time to recover (s) |\n|---|---|---|---|---|");
+	for (const r of rows) console.log(`| ${r.fault} | ${r.inFlight} | ${r.lost} | ${r.doubled} | ${r.lost ? "—" : r.recoverS} |`);
+	const accepted = placed.filter(p => p.id).length;
+	console.log(`\nOrders placed: ${placed.length} (accepted ${accepted}; POST attempts refused or failed during faults, then retried: ${postErrors})`);
+	console.log(`Not final at the end: ${lostAtEnd}. Debited twice: ${final.doubled}. Dead letters: ${dead.length} (${poison.length} poison injected; unexpected: ${unexpectedDead.length}, poison missing: ${missingPoison.length}).`);
+	for (const p of [...final.problems, ...rows.flatMap(r => r.problems)]) console.log(`PROBLEM: ${p}`);
+	if (lostAtEnd || final.doubled || final.problems.length || unexpectedDead.length || missingPoison.length) failed = true;
+	console.log(failed ? "chaos: FAILED" : "chaos: every invariant held");
+	await finish(failed ? 1 : 0);
+}
+
+async function publishPoison(id: string) {
+	const conn = await amqp.connect(env.AMQP_URL);
+	try {
+		const ch = await conn.createConfirmChannel();
+		ch.publish("", "orders.to_pay", Buffer.from("{poison"), { persistent: true, messageId: id });
+		await ch.waitForConfirms();
+	} finally {
+		await conn.close();
+	}
+}
+
+let finishing = false;
+async function finish(code: number) {
+	if (finishing) return;
+	finishing = true;
+	loadRunning = false;
+	await stopAll().catch(() => undefined);
+	await proxy.stop().catch(() => undefined);
+	ensureServices();
+	agent.destroy();
+	process.exit(code);
+}
+
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => void finish(130));
+main().catch(async err => {
+	console.error(`chaos: ${(err as Error).stack ?? err}`);
+	await finish(1);
+});
