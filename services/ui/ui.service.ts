@@ -16,7 +16,9 @@ export function uiService(config: Config, folder = dashboardDir): ServiceSchema 
 			port: config.uiPort,
 			ip: "0.0.0.0",
 			assets: { folder, options: { index: "index.html", maxAge: "1h" } },
-			routes: [],
+			// No routes at all: an empty array would make moleculer-web add its default "/" route,
+			// which maps /assets/x.js to an action call and answers 404 instead of the file.
+			routes: null,
 			logRequest: null,
 			logResponse: null,
 		},

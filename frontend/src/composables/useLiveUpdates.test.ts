@@ -5,6 +5,7 @@ import { effectScope, nextTick, type EffectScope } from "vue";
 import { useConnectionStore } from "../stores/connection";
 import { useOrdersStore } from "../stores/orders";
 import { useSessionStore } from "../stores/session";
+import { useToastsStore } from "../stores/toasts";
 import { apiError, mockFetch, routes, type RecordedRequest } from "../testing/fetch";
 import { anOrder } from "../testing/fixtures";
 import { useLiveUpdates, type Connect } from "./useLiveUpdates";
@@ -157,5 +158,16 @@ describe("useLiveUpdates", () => {
 		expect(sockets[1]?.options.auth).toEqual({ userId: 9 });
 		expect(useConnectionStore().state).toBe("connecting");
 		expect(useOrdersStore().orders).toEqual([]);
+	});
+
+	it("When the user id changes, then the previous user's toasts are gone", async () => {
+		start();
+		const toasts = useToastsStore();
+		toasts.success("Order 1a2b3c… finished");
+
+		useSessionStore().setUserId(9);
+		await nextTick();
+
+		expect(toasts.toasts).toEqual([]);
 	});
 });

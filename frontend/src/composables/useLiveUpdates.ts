@@ -6,6 +6,7 @@ import { useAccountStore } from "../stores/account";
 import { useConnectionStore } from "../stores/connection";
 import { useOrdersStore } from "../stores/orders";
 import { useSessionStore } from "../stores/session";
+import { useToastsStore } from "../stores/toasts";
 
 export type Connect = (url: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
 
@@ -40,6 +41,7 @@ export function useLiveUpdates(connect: Connect = io): void {
 	const connection = useConnectionStore();
 	const account = useAccountStore();
 	const orders = useOrdersStore();
+	const toasts = useToastsStore();
 
 	let socket: Socket | null = null;
 	const timers = new Set<ReturnType<typeof setTimeout>>();
@@ -108,6 +110,8 @@ export function useLiveUpdates(connect: Connect = io): void {
 			close();
 			account.reset();
 			orders.reset();
+			// "Order 1a2b3c… finished" on another user's screen would read as that user's order.
+			toasts.clear();
 			open(userId);
 		},
 		{ immediate: true },

@@ -31,6 +31,13 @@ export const useToastsStore = defineStore("toasts", () => {
 		);
 	}
 
+	/** Removes every toast, e.g. when the dashboard switches to another user. */
+	function clear(): void {
+		timers.forEach(clearTimeout);
+		timers.clear();
+		toasts.value = [];
+	}
+
 	/** Shows a toast; the same message already on screen is kept once and its timer restarted. */
 	function push(kind: ToastKind, message: string): void {
 		const existing = toasts.value.find(t => t.kind === kind && t.message === message);
@@ -46,6 +53,7 @@ export const useToastsStore = defineStore("toasts", () => {
 		toasts,
 		push,
 		dismiss,
+		clear,
 		success: (message: string) => push("success", message),
 		error: (message: string) => push("error", message),
 		info: (message: string) => push("info", message),
