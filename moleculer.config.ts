@@ -3,11 +3,13 @@
  *
  * Everything comes from lib/config.ts, so it is overridable by environment:
  * MOLECULER_NAMESPACE, TRANSPORTER (defaults to AMQP_URL), REDIS_URL / REDIS_PREFIX for the
- * cacher, LOG_LEVEL and LOG_FORMAT. Tests build their own options with `brokerOptions(...)`.
+ * cacher, LOG_LEVEL and LOG_FORMAT, METRICS and TRACING. Tests build their own options with `brokerOptions(...)`.
  */
 import { hostname } from "os";
 import type { BrokerOptions, LogLevels } from "moleculer";
 import { Config, loadConfig } from "./lib/config";
+import { jsonLogFormatter } from "./lib/observability/logging";
+import { tracingOptions } from "./lib/observability/tracing";
 
 export function brokerOptions(config: Config, role: string): BrokerOptions {
 	const transporter = config.transporterUrl.startsWith("amqp")
@@ -41,7 +43,8 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 			type: "Console",
 			options: {
 				level: config.logLevel as LogLevels,
-				formatter: config.logFormat === "json" ? "json" : "short",
+				// json: one object per line with the fields of the call as keys (lib/observability/logging.ts).
+				formatter: config.logFormat === "json" ? jsonLogFormatter : "short",
 				colors: Boolean(process.stdout.isTTY),
 				moduleColors: Boolean(process.stdout.isTTY),
 			},
@@ -59,8 +62,10 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 		dependencyTimeout: 0,
 		tracking: { enabled: true, shutdownTimeout: 10_000 },
 		skipProcessEventRegistration: false,
-		metrics: { enabled: false },
-		tracing: { enabled: false },
+		// No reporter: the gateway's GET /metrics gathers every node's registry over Moleculer.
+		metrics: { enabled: config.metrics, reporter: null },
+		// TRACING=true logs every span (lib/observability/tracing.ts).
+		tracing: tracingOptions(config.tracing),
 	};
 }
 

@@ -169,6 +169,24 @@ export const settings = {
 		bool,
 		"Create the service's database if missing and migrate it when the node starts.",
 	),
+	metrics: setting(
+		"METRICS",
+		true,
+		bool,
+		"Collect Moleculer's metrics (request counts and latencies, process figures) for the gateway's GET /metrics; the Gozon figures are there either way.",
+	),
+	tracing: setting(
+		"TRACING",
+		false,
+		bool,
+		"Log one line per Moleculer span and per business message (trace and request id, orderId), to follow one order from the HTTP request through both services.",
+	),
+	healthTimeoutMs: setting(
+		"HEALTH_TIMEOUT_MS",
+		2000,
+		int(100, 60000),
+		"How long GET /health/ready waits for each check (a database query, a node's answer) before calling it down.",
+	),
 };
 
 export type Config = { [K in keyof typeof settings]: (typeof settings)[K]["default"] };

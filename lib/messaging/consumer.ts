@@ -84,7 +84,7 @@ export class QueueConsumer<T> {
 	constructor(
 		private readonly connection: AmqpConnection,
 		private readonly publisher: Publisher,
-		private readonly spec: ConsumerSpec<T>,
+		readonly spec: ConsumerSpec<T>,
 		private readonly logger: LoggerInstance,
 		opts: Partial<ConsumerOptions> = {},
 	) {

@@ -4,6 +4,7 @@ import ApiGateway from "moleculer-web";
 import type { Config } from "../../lib/config";
 import { BodyTooDeepError, InvalidIdempotencyKeyError, toPublicError, UnauthorizedError } from "../../lib/errors";
 import type { RequestMeta } from "../../lib/identity";
+import { opsMixin, opsRoute } from "./ops.mixin";
 import { socketIoMixin } from "./socket.mixin";
 
 /** The public routes: HTTP method and path → action. Also the list the OpenAPI test checks. */
@@ -59,7 +60,12 @@ export function checkBodyDepth(body: unknown): void {
 export function sendError(this: { logger: ServiceSchema["logger"] }, req: IncomingMessage, res: ServerResponse, err: unknown) {
 	const body = toPublicError(err);
 	if (body.code >= 500)
-		this.logger?.error("Request failed", { method: req.method, url: req.url, err: (err as Error)?.message });
+		this.logger?.error("Request failed", {
+			method: req.method,
+			url: req.url,
+			requestId: (req as { $ctx?: { requestID?: string } }).$ctx?.requestID,
+			err: (err as Error)?.message,
+		});
 	res.statusCode = body.code;
 	res.setHeader("Content-Type", "application/json; charset=utf-8");
 	res.end(JSON.stringify(body));
@@ -74,7 +80,17 @@ export function apiService(config: Config): ServiceSchema {
 	return {
 		name: "api",
 		// socket.io push on the same server; it must come first (see socketIoMixin).
-		mixins: [socketIoMixin(config), ApiGateway],
+		mixins: [
+			socketIoMixin(config),
+			ApiGateway,
+			// /openapi.json, /docs, /health/*, /metrics (ops.mixin.ts), described from this route table.
+			opsMixin(config, {
+				api: { prefix: "/api", aliases: apiAliases },
+				successStatus,
+				userIdPattern: USER_ID.source,
+				idempotencyKeyPattern: IDEMPOTENCY_KEY.source,
+			}),
+		],
 		settings: {
 			port: config.apiPort,
 			ip: "0.0.0.0",
@@ -109,6 +125,7 @@ export function apiService(config: Config): ServiceSchema {
 					},
 					onError: sendError,
 				},
+				opsRoute(sendError),
 			],
 			onError: sendError,
 		},

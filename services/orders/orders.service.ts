@@ -9,10 +9,12 @@ import { ReadSideMixin } from "../../lib/db/read-side.mixin";
 import { InvalidCursorError, OrderNotFoundError } from "../../lib/errors";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
+import { observabilityActions } from "../../lib/observability/service-actions";
 import { applyPaymentResults } from "./apply-payment-results.use-case";
 import { createOrder } from "./create-order.use-case";
 import { findOrderSeq } from "./order.repository";
 import { OrderStatusPublisher } from "./order-status.publisher";
+import { ordersByStatus } from "./orders.metrics";
 
 type ReadSide = Service & {
 	adapter: KnexAdapter;
@@ -127,6 +129,19 @@ export function ordersService(config: Config): ServiceSchema {
 					return { ...(await messaging.stats()), duplicatesSkipped: stats.duplicatesSkipped };
 				},
 			},
+
+			// health and metrics, for the gateway's /health/ready and /metrics
+			...observabilityActions(
+				() => ({
+					service: "orders",
+					db,
+					messaging,
+					queues: [Queues.ordersToPay, Queues.paymentResults],
+					duplicatesSkipped: stats.duplicatesSkipped,
+					shared: [() => ordersByStatus(db)],
+				}),
+				config.healthTimeoutMs,
+			),
 		},
 
 		created(this: Service) {

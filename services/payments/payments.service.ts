@@ -9,9 +9,11 @@ import { ReadSideMixin } from "../../lib/db/read-side.mixin";
 import { AccountNotFoundError, InvalidCursorError } from "../../lib/errors";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
+import { observabilityActions } from "../../lib/observability/service-actions";
 import { ledgerEntryExists } from "./account.repository";
 import { createAccount } from "./create-account.use-case";
 import { payOrders } from "./pay-orders.use-case";
+import { paymentBatchDuration } from "./payments.metrics";
 import { topUp } from "./top-up.use-case";
 
 type ReadSide = Service & {
@@ -36,12 +38,15 @@ export function paymentsService(config: Config): ServiceSchema {
 	let messaging: MessagingRuntime;
 	const ledger = new KnexAdapter("account_transactions");
 	const stats = { duplicatesSkipped: 0 };
+	const batchDuration = paymentBatchDuration();
 
 	const forgetUsers = (broker: Service["broker"], userIds: number[]) =>
 		invalidate(broker, userIds.map(accountKey));
 
 	async function onOrdersToPay(this: Service, batch: IncomingMessage<OrderToPay>[]) {
+		const done = batchDuration.startTimer();
 		const paid = await payOrders(db, batch);
+		done();
 		stats.duplicatesSkipped += paid.duplicates;
 		if (paid.results.length) messaging.relay.wake();
 		if (paid.changedUsers.length) await forgetUsers(this.broker, paid.changedUsers);
@@ -122,6 +127,19 @@ export function paymentsService(config: Config): ServiceSchema {
 					return { ...(await messaging.stats()), duplicatesSkipped: stats.duplicatesSkipped };
 				},
 			},
+
+			// health and metrics, for the gateway's /health/ready and /metrics
+			...observabilityActions(
+				() => ({
+					service: "payments",
+					db,
+					messaging,
+					queues: [Queues.ordersToPay, Queues.paymentResults],
+					duplicatesSkipped: stats.duplicatesSkipped,
+					node: [batchDuration.family()],
+				}),
+				config.healthTimeoutMs,
+			),
 		},
 
 		created(this: Service) {

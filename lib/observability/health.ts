@@ -1,0 +1,95 @@
+/**
+ * Readiness checks of one node, shared by every service that answers `<service>.health`,
+ * and by the gateway for its own dependencies. A check is a probe that resolves when the
+ * dependency answers; it is run with a deadline, so an unreachable dependency is reported as
+ * down in bounded time instead of hanging the whole readiness answer.
+ */
+import type { Knex } from "knex";
+import type { ServiceBroker } from "moleculer";
+
+export type CheckStatus = "up" | "down";
+
+export interface CheckResult {
+	status: CheckStatus;
+	/** Why it is down. */
+	error?: string;
+	latencyMs?: number;
+}
+
+export interface NodeHealth {
+	nodeID: string;
+	service: string;
+	status: CheckStatus;
+	checks: Record<string, CheckResult>;
+}
+
+/** Resolves when the dependency answers; throws (or returns false) when it does not. */
+export type Probe = () => Promise<unknown> | boolean;
+
+class CheckTimeoutError extends Error {}
+
+async function runProbe(probe: Probe, timeoutMs: number): Promise<CheckResult> {
+	const start = Date.now();
+	let timer: NodeJS.Timeout | undefined;
+	try {
+		const result = await Promise.race([
+			Promise.resolve().then(probe),
+			new Promise<never>((_, reject) => {
+				timer = setTimeout(() => reject(new CheckTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+			}),
+		]);
+		if (result === false) return { status: "down", error: "not connected" };
+		return { status: "up", latencyMs: Date.now() - start };
+	} catch (err) {
+		return { status: "down", error: (err as Error)?.message || String(err) };
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+/** Runs every probe at once, each with its own deadline. */
+export async function runChecks(probes: Record<string, Probe>, timeoutMs: number): Promise<Record<string, CheckResult>> {
+	const names = Object.keys(probes);
+	const results = await Promise.all(names.map(n => runProbe(probes[n], timeoutMs)));
+	return Object.fromEntries(names.map((n, i) => [n, results[i]]));
+}
+
+export const allUp = (checks: Record<string, CheckResult>): CheckStatus =>
+	Object.values(checks).every(c => c.status === "up") ? "up" : "down";
+
+/** `select 1` on the service's own database (through its pool, as real queries go). */
+export const postgresProbe = (db: Knex): Probe => () => db.raw("select 1");
+
+interface RedisLike {
+	status?: string;
+	ping(): Promise<unknown>;
+}
+
+/**
+ * A PING on the Moleculer cacher's Redis connection. A connection that is not "ready" is
+ * reported at once: ioredis would queue the command until Redis is back.
+ */
+export const redisProbe = (broker: ServiceBroker): Probe => () => {
+	const client = (broker.cacher as unknown as { client?: RedisLike } | null)?.client;
+	if (!client) throw new Error("no Redis cacher configured");
+	if (client.status !== undefined && client.status !== "ready") throw new Error(`connection is ${client.status}`);
+	return client.ping();
+};
+
+/** Whether the Moleculer transporter (RPC between nodes) is connected. */
+export const transporterProbe = (broker: ServiceBroker): Probe => () => {
+	const transit = (broker as unknown as { transit?: { connected?: boolean } }).transit;
+	if (!transit) return true; // a single-node broker without a transporter needs none
+	return transit.connected === true;
+};
+
+/** The health report of one service node. */
+export async function nodeHealth(
+	broker: ServiceBroker,
+	service: string,
+	probes: Record<string, Probe>,
+	timeoutMs: number,
+): Promise<NodeHealth> {
+	const checks = await runChecks(probes, timeoutMs);
+	return { nodeID: broker.nodeID, service, status: allUp(checks), checks };
+}

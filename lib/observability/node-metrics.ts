@@ -1,0 +1,139 @@
+/**
+ * What a service node reports to the gateway's GET /metrics (`<service>.metrics` action).
+ *
+ * `node`: figures of this process (Moleculer's registry, relay and consumer counters); the
+ * gateway labels them with the node id. `shared`: figures of the service's database and of
+ * the broker, the same whichever node reads them, so the gateway asks one node per service
+ * for them (a query and a few checkQueue calls per scrape, none per message).
+ */
+import type { Knex } from "knex";
+import type { ServiceBroker } from "moleculer";
+import { deadLetterQueue, MessagingRuntime, OutboxStore } from "../messaging";
+import { counter, fromMoleculer, gauge, MetricFamily, MoleculerMetric } from "./metrics";
+
+/** The answer of `<service>.metrics`: this node's figures, or the service's shared ones. */
+export interface NodeMetrics {
+	nodeID: string;
+	families: MetricFamily[];
+}
+
+export interface ServiceMetricsSource {
+	service: string;
+	db: Knex;
+	messaging: MessagingRuntime;
+	/** Queues whose depth (and DLQ depth) the service reports. */
+	queues: string[];
+	duplicatesSkipped: number;
+	/** More figures of this node (e.g. a histogram the service keeps). */
+	node?: MetricFamily[];
+	/** More scrape-time collectors of the service's database. */
+	shared?: (() => Promise<MetricFamily[]>)[];
+}
+
+/**
+ * What `<service>.metrics` answers: with `shared` false the node's own figures (Moleculer's
+ * registry, relay and consumer counters; no I/O), with `shared` true the service's database
+ * and queue figures (a few queries and checkQueue calls).
+ */
+export async function serviceMetrics(broker: ServiceBroker, src: ServiceMetricsSource, shared: boolean): Promise<NodeMetrics> {
+	const families = shared
+		? await collectShared(broker, [
+				() => outboxFamilies(src.service, src.db),
+				() => queueFamilies(src.messaging, src.queues),
+				...(src.shared ?? []),
+			])
+		: [
+				...moleculerFamilies(broker),
+				...messagingFamilies(src.service, src.messaging, src.duplicatesSkipped),
+				...(src.node ?? []),
+			];
+	return { nodeID: broker.nodeID, families };
+}
+
+/** Moleculer's own figures of this node; empty when METRICS=false. */
+export function moleculerFamilies(broker: ServiceBroker): MetricFamily[] {
+	if (!broker.isMetricsEnabled()) return [];
+	// Per-second clock values are noise, as Moleculer's own Prometheus reporter says too.
+	const list = broker.metrics.list({ excludes: ["os.datetime.**"] } as never) as unknown as MoleculerMetric[];
+	return fromMoleculer(list);
+}
+
+/** The relay and consumer counters of a node (kept as plain numbers on the hot path). */
+export function messagingFamilies(
+	service: string,
+	messaging: MessagingRuntime,
+	duplicatesSkipped: number,
+): MetricFamily[] {
+	const consumers = messaging.consumers.map(c => ({ queue: c.spec.queue, ...c.stats }));
+	return [
+		counter("gozon_outbox_published_total", "Outbox messages the relay published (broker-confirmed) and marked sent, since the node started.", [
+			{ labels: { service }, value: messaging.relay.published },
+		]),
+		counter(
+			"gozon_inbox_duplicates_skipped_total",
+			"Business messages skipped as already handled (inbox hit or order already decided), since the node started.",
+			[{ labels: { service }, value: duplicatesSkipped }],
+		),
+		counter(
+			"gozon_consumer_handled_total",
+			"Messages a consumer handled and acknowledged after its transaction committed, since the node started.",
+			consumers.map(c => ({ labels: { queue: c.queue }, value: c.handled })),
+		),
+		counter(
+			"gozon_dead_lettered_total",
+			"Messages moved to <queue>.dlq (malformed, or failing MAX_DELIVERIES times), since the node started.",
+			consumers.map(c => ({ labels: { queue: c.queue }, value: c.deadLettered })),
+		),
+		counter(
+			"gozon_consumer_retried_total",
+			"Failed messages given back to the queue for another attempt, since the node started.",
+			consumers.map(c => ({ labels: { queue: c.queue }, value: c.retried })),
+		),
+	];
+}
+
+/** Unsent outbox rows and the age of the oldest: one indexed query. */
+export async function outboxFamilies(service: string, db: Knex): Promise<MetricFamily[]> {
+	const pending = await new OutboxStore().pending(db);
+	return [
+		gauge("gozon_outbox_pending_messages", "Outbox rows not yet published to RabbitMQ.", [
+			{ labels: { service }, value: pending.count },
+		]),
+		gauge("gozon_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row (0 when none).", [
+			{ labels: { service }, value: pending.oldestAgeMs / 1000 },
+		]),
+	];
+}
+
+/**
+ * Messages ready in each business queue and its DLQ (amqplib checkQueue on a short-lived
+ * channel). Nothing while the node is cut off from RabbitMQ.
+ */
+export async function queueFamilies(messaging: MessagingRuntime, queues: string[]): Promise<MetricFamily[]> {
+	if (!messaging.connection.isConnected) return [];
+	const channel = await messaging.connection.createChannel();
+	// A failed check closes the channel with an error event; the rejection below reports it.
+	channel.on("error", () => undefined);
+	try {
+		const names = queues.flatMap(q => [q, deadLetterQueue(q)]);
+		const samples = [];
+		for (const queue of names) samples.push({ labels: { queue }, value: (await channel.checkQueue(queue)).messageCount });
+		return [gauge("gozon_queue_messages", "Messages ready in a RabbitMQ queue (orders.to_pay, payment.results and their .dlq).", samples)];
+	} finally {
+		await channel.close().catch(() => undefined);
+	}
+}
+
+/** Runs the scrape-time collectors; one that fails is left out rather than failing the scrape. */
+export async function collectShared(
+	broker: ServiceBroker,
+	collectors: (() => Promise<MetricFamily[]>)[],
+): Promise<MetricFamily[]> {
+	const results = await Promise.allSettled(collectors.map(c => c()));
+	const out: MetricFamily[] = [];
+	for (const r of results) {
+		if (r.status === "fulfilled") out.push(...r.value);
+		else broker.logger.warn("A metrics collector failed", { err: (r.reason as Error)?.message });
+	}
+	return out;
+}

@@ -1,0 +1,38 @@
+import type { Context, Service, ServiceActionsSchema } from "moleculer";
+import { nodeHealth, postgresProbe, redisProbe } from "./health";
+import { NodeMetrics, serviceMetrics, ServiceMetricsSource } from "./node-metrics";
+
+/**
+ * The `health` and `metrics` actions of a service node, called by the gateway for
+ * GET /health/ready and GET /metrics on every node (by nodeID). `source` is read at call
+ * time: the service creates its database and messaging in `created`.
+ */
+export function observabilityActions(source: () => ServiceMetricsSource, healthTimeoutMs: number): ServiceActionsSchema {
+	return {
+		health: {
+			visibility: "public",
+			tracing: false,
+			handler(this: Service) {
+				const { service, db, messaging } = source();
+				return nodeHealth(
+					this.broker,
+					service,
+					{
+						postgres: postgresProbe(db),
+						rabbitmq: () => messaging.connection.isConnected,
+						redis: redisProbe(this.broker),
+					},
+					healthTimeoutMs,
+				);
+			},
+		},
+		metrics: {
+			visibility: "public",
+			tracing: false,
+			params: { shared: { type: "boolean", optional: true } },
+			handler(this: Service, ctx: Context<{ shared?: boolean }>): Promise<NodeMetrics> {
+				return serviceMetrics(this.broker, source(), ctx.params.shared === true);
+			},
+		},
+	};
+}

@@ -1,0 +1,108 @@
+/**
+ * The gateway's operational side: GET /openapi.json, /docs, /health/live, /health/ready and
+ * /metrics. The actions live here as a mixin of the api service; `opsRoute` is the
+ * moleculer-web route that exposes them (listed after /api in the gateway's routes).
+ */
+import { readFileSync } from "fs";
+import type { IncomingMessage, ServerResponse } from "http";
+import { join } from "path";
+import type { Context, Service, ServiceSchema } from "moleculer";
+import ApiGateway from "moleculer-web";
+import type { Config } from "../../lib/config";
+import { ErrorTypes } from "../../lib/errors";
+import { PROMETHEUS_CONTENT_TYPE } from "../../lib/observability/metrics";
+import { projectRoot } from "../../lib/paths";
+import { ordersService } from "../orders/orders.service";
+import { paymentsService } from "../payments/payments.service";
+import { scrapeCluster } from "./cluster-metrics";
+import { DocsAssets, docsPage, sendAsset, sendPage } from "./docs";
+import { buildOpenApi, OpenApiInput, Rule } from "./openapi";
+import { checkReadiness } from "./readiness";
+
+/** What the gateway passes in: its route table and header rules (api.service.ts). */
+export type GatewayDescription = Pick<OpenApiInput, "api" | "successStatus" | "userIdPattern" | "idempotencyKeyPattern">;
+
+/** The services behind the routes, for their actions' params (their schemas are plain data until started). */
+const SERVICE_SCHEMAS: Record<string, (config: Config) => ServiceSchema> = {
+	orders: ordersService,
+	payments: paymentsService,
+};
+
+/** The `params` of every action of the services behind the routes, by full action name. */
+export function actionParams(config: Config): OpenApiInput["actions"] {
+	const out: OpenApiInput["actions"] = {};
+	for (const [service, factory] of Object.entries(SERVICE_SCHEMAS))
+		for (const [name, def] of Object.entries(factory(config).actions ?? {}))
+			out[`${service}.${name}`] = { params: typeof def === "object" ? ((def as { params?: Record<string, Rule> }).params ?? {}) : {} };
+	return out;
+}
+
+const version = (): string => JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")).version;
+
+/** The services the gateway's routes call: every one of them must be up for /health/ready. */
+export const routedServices = (aliases: Record<string, string>) => [...new Set(Object.values(aliases).map(a => a.split(".")[0]))].sort();
+
+type Meta = { $statusCode?: number; $responseType?: string };
+
+export function opsMixin(config: Config, gateway: GatewayDescription): Partial<ServiceSchema> {
+	let spec: Record<string, unknown>;
+	const services = routedServices(gateway.api.aliases);
+
+	return {
+		actions: {
+			openapi: {
+				tracing: false,
+				handler: () => spec,
+			},
+			live: {
+				tracing: false,
+				handler: () => ({ status: "ok" }),
+			},
+			ready: {
+				async handler(this: Service, ctx: Context<unknown, Meta>) {
+					const report = await checkReadiness(this.broker, services, config.healthTimeoutMs);
+					if (report.status !== "ready") ctx.meta.$statusCode = 503;
+					return report;
+				},
+			},
+			metrics: {
+				tracing: false,
+				async handler(this: Service, ctx: Context<unknown, Meta>) {
+					ctx.meta.$responseType = PROMETHEUS_CONTENT_TYPE;
+					return scrapeCluster(this.broker);
+				},
+			},
+		},
+
+		created() {
+			spec = buildOpenApi({ ...gateway, actions: actionParams(config), maxBalance: config.maxBalance, version: version() });
+		},
+	};
+}
+
+/** Paths of the operational routes, as moleculer-web aliases (the OpenAPI test reads the live table). */
+export function opsRoute(onError: (req: IncomingMessage, res: ServerResponse, err: unknown) => void) {
+	const assets = new DocsAssets();
+	const page = docsPage("/openapi.json");
+	type Next = (err?: unknown) => void;
+	return {
+		path: "",
+		mappingPolicy: "restrict",
+		autoAliases: false,
+		bodyParsers: { json: false, urlencoded: false },
+		logging: false,
+		aliases: {
+			"GET /openapi.json": "api.openapi",
+			"GET /health/live": "api.live",
+			"GET /health/ready": "api.ready",
+			"GET /metrics": "api.metrics",
+			"GET /docs"(_req: IncomingMessage, res: ServerResponse) {
+				sendPage(res, page);
+			},
+			"GET /docs/:file"(req: IncomingMessage, res: ServerResponse, next: Next) {
+				sendAsset(assets, req, res, () => next(new ApiGateway.Errors.NotFoundError(ErrorTypes.NOT_FOUND, { file: (req as { $params?: { file?: string } }).$params?.file }))).catch(next);
+			},
+		},
+		onError,
+	};
+}

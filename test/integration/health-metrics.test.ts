@@ -1,0 +1,180 @@
+import { strict as assert } from "assert";
+import { TestCluster } from "../support/cluster";
+import { apiClient, eventually, newUserId } from "../support/http";
+import { TcpProxy } from "../support/tcp-proxy";
+
+interface Sample {
+	name: string;
+	labels: Record<string, string>;
+	value: number;
+}
+
+/** Parses the Prometheus text format strictly enough to catch a malformed line. */
+function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, string> } {
+	const samples: Sample[] = [];
+	const types = new Map<string, string>();
+	for (const line of text.split("\n")) {
+		if (!line) continue;
+		const type = line.match(/^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/);
+		if (type) {
+			assert.ok(!types.has(type[1]), `one TYPE line for ${type[1]}`);
+			types.set(type[1], type[2]);
+			continue;
+		}
+		if (line.startsWith("# HELP ")) continue;
+		const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/);
+		assert.ok(m, `a sample line: ${line}`);
+		const labels: Record<string, string> = {};
+		for (const l of (m![3] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+		samples.push({ name: m![1], labels, value: Number(m![4]) });
+	}
+	return { samples, types };
+}
+
+const find = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
+	samples.filter(s => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+
+const sum = (samples: Sample[]) => samples.reduce((n, s) => n + s.value, 0);
+
+describe("Health and metrics", () => {
+	// The orders nodes reach PostgreSQL through a proxy the test can cut: their database
+	// "goes down" while PostgreSQL itself keeps running for everyone else.
+	const pgProxy = new TcpProxy(5432);
+	let cluster: TestCluster;
+	let api: ReturnType<typeof apiClient>;
+
+	before(async () => {
+		await pgProxy.start();
+		const base = new TestCluster({ nodes: [] }).config;
+		const ordersDb = new URL(base.ordersDatabaseUrl);
+		ordersDb.port = String(pgProxy.port);
+		cluster = new TestCluster({
+			nodes: ["gateway", "orders", "orders", "payments"],
+			overrides: { orders: { ordersDatabaseUrl: ordersDb.toString() } },
+		});
+		await cluster.start();
+		api = apiClient(cluster.apiUrl);
+	});
+	after(async () => {
+		await cluster.stop();
+		await pgProxy.stop();
+	});
+
+	async function metrics() {
+		const res = await fetch(`${cluster.apiUrl}/metrics`);
+		assert.equal(res.status, 200);
+		assert.equal(res.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+		return parsePrometheus(await res.text());
+	}
+
+	it("When the process runs, then /health/live is 200 ok", async () => {
+		const reply = await api("GET", "/health/live");
+		assert.equal(reply.status, 200);
+		assert.deepEqual(reply.body, { status: "ok" });
+	});
+
+	it("When everything is up, then /health/ready is 200 with every node's PostgreSQL, RabbitMQ and Redis checks", async () => {
+		const reply = await api("GET", "/health/ready");
+		assert.equal(reply.status, 200, JSON.stringify(reply.body));
+		assert.equal(reply.body.status, "ready");
+		assert.deepEqual(reply.body.failing, []);
+		assert.deepEqual(Object.keys(reply.body.checks).sort(), ["gateway", "orders", "payments"]);
+		assert.deepEqual(Object.keys(reply.body.checks.gateway.checks).sort(), ["redis", "transporter"]);
+		assert.equal(reply.body.checks.orders.nodes.length, 2);
+		assert.equal(reply.body.checks.payments.nodes.length, 1);
+		for (const node of [...reply.body.checks.orders.nodes, ...reply.body.checks.payments.nodes]) {
+			assert.equal(node.status, "up");
+			assert.deepEqual(Object.keys(node.checks).sort(), ["postgres", "rabbitmq", "redis"]);
+			for (const c of Object.values<{ status: string }>(node.checks)) assert.equal(c.status, "up");
+		}
+	});
+
+	it("When scraped, then /metrics has Moleculer's figures of every node and the Gozon series", async () => {
+		const { samples, types } = await metrics();
+		const nodeIDs = cluster.brokers.map(b => b.nodeID).sort();
+		assert.deepEqual(
+			find(samples, "gozon_scrape_node_up").map(s => [s.labels.nodeID, s.value]).sort(),
+			nodeIDs.map(id => [id, 1]),
+		);
+		for (const id of nodeIDs) assert.ok(find(samples, "moleculer_request_total", { nodeID: id }).length, `moleculer_request_total of ${id}`);
+		assert.equal(types.get("moleculer_request_time"), "histogram");
+
+		for (const status of ["NEW", "FINISHED", "CANCELLED"]) assert.equal(find(samples, "gozon_orders_by_status", { status }).length, 1, status);
+		for (const service of ["orders", "payments"]) {
+			assert.equal(find(samples, "gozon_outbox_pending_messages", { service }).length, 1, service);
+			assert.equal(find(samples, "gozon_outbox_oldest_pending_age_seconds", { service }).length, 1, service);
+			assert.ok(find(samples, "gozon_outbox_published_total", { service }).length, service);
+			assert.ok(find(samples, "gozon_inbox_duplicates_skipped_total", { service }).length, service);
+		}
+		for (const queue of ["orders.to_pay", "orders.to_pay.dlq", "payment.results", "payment.results.dlq"])
+			assert.equal(find(samples, "gozon_queue_messages", { queue }).length, 1, queue);
+		for (const queue of ["orders.to_pay", "payment.results"]) assert.ok(find(samples, "gozon_dead_lettered_total", { queue }).length, queue);
+		assert.equal(types.get("gozon_payments_batch_duration_seconds"), "histogram");
+		assert.equal(types.get("gozon_outbox_published_total"), "counter");
+		assert.ok(find(samples, "gozon_payments_batch_duration_seconds_bucket", { le: "+Inf" }).length);
+	});
+
+	it("When an order is paid, then orders by status, relay publishes and payment batches count it", async () => {
+		const before = (await metrics()).samples;
+		const userId = newUserId();
+		await api("POST", "/api/accounts", { userId });
+		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 100 } });
+		const order = await api("POST", "/api/orders", { userId, body: { amount: 60, description: "counted" } });
+		await eventually(async () => (await api("GET", `/api/orders/${order.body.id}`, { userId })).body.status === "FINISHED", "the order to be paid");
+
+		const after = await eventually(async () => {
+			const s = (await metrics()).samples;
+			return sum(find(s, "gozon_outbox_published_total", { service: "payments" })) > sum(find(before, "gozon_outbox_published_total", { service: "payments" })) && s;
+		}, "the payments relay count to rise");
+		const finished = (s: Sample[]) => sum(find(s, "gozon_orders_by_status", { status: "FINISHED" }));
+		assert.equal(finished(after), finished(before) + 1);
+		assert.ok(sum(find(after, "gozon_outbox_published_total", { service: "orders" })) >= sum(find(before, "gozon_outbox_published_total", { service: "orders" })) + 1);
+		const batches = (s: Sample[]) => sum(find(s, "gozon_payments_batch_duration_seconds_count"));
+		assert.ok(batches(after) >= batches(before) + 1);
+		assert.ok(sum(find(after, "gozon_consumer_handled_total", { queue: "orders.to_pay" })) >= sum(find(before, "gozon_consumer_handled_total", { queue: "orders.to_pay" })) + 1);
+	});
+
+	it("When the orders nodes lose their database, then /health/ready is 503 naming each node's postgres check, and 200 once it is back", async () => {
+		await pgProxy.cut();
+		try {
+			const reply = await eventually(async () => {
+				const r = await api("GET", "/health/ready");
+				return r.status === 503 && r;
+			}, "readiness to fail");
+			assert.equal(reply.body.status, "not_ready");
+			const orders = cluster.brokers.filter(b => b.getLocalService("orders")).map(b => b.nodeID).sort();
+			assert.deepEqual(
+				reply.body.failing.sort(),
+				orders.map(id => `orders/${id}/postgres`),
+			);
+			assert.equal(reply.body.checks.payments.status, "up");
+			for (const node of reply.body.checks.orders.nodes) {
+				assert.equal(node.checks.postgres.status, "down");
+				assert.equal(typeof node.checks.postgres.error, "string");
+				assert.equal(node.checks.rabbitmq.status, "up");
+			}
+		} finally {
+			await pgProxy.restore();
+		}
+		await eventually(async () => (await api("GET", "/health/ready")).status === 200, "readiness to recover");
+	});
+
+	it("When the payments node is stopped, then /health/ready is 503 naming payments, and /metrics no longer lists it", async () => {
+		const payments = cluster.brokers.find(b => b.getLocalService("payments"))!;
+		await payments.stop();
+		cluster.brokers.splice(cluster.brokers.indexOf(payments), 1);
+
+		const reply = await eventually(async () => {
+			const r = await api("GET", "/health/ready");
+			return r.status === 503 && r;
+		}, "readiness to fail");
+		assert.equal(reply.body.status, "not_ready");
+		assert.deepEqual(reply.body.failing, ["payments"]);
+		assert.deepEqual(reply.body.checks.payments, { status: "down", error: "no payments node is available", nodes: [] });
+		assert.equal(reply.body.checks.orders.status, "up");
+
+		const { samples } = await metrics();
+		assert.ok(!find(samples, "gozon_scrape_node_up", { nodeID: payments.nodeID }).length);
+		assert.equal(find(samples, "gozon_queue_messages", { queue: "orders.to_pay" }).length, 1, "queue depths still come from orders");
+	});
+});
