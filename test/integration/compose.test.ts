@@ -1,0 +1,347 @@
+/**
+ * There is no Docker engine where the tests run, so docker-compose.yml and the Dockerfile are
+ * checked against the code instead of run: every variable, port, role, path, script and
+ * package they rely on must be one the code has.
+ */
+import { strict as assert } from "assert";
+import { existsSync, readdirSync, readFileSync } from "fs";
+import { builtinModules } from "module";
+import { dirname, join, relative } from "path";
+import { parse } from "yaml";
+import { loadConfig, settings } from "../../lib/config";
+import { isRole } from "../../lib/node";
+import { projectRoot } from "../../lib/paths";
+
+interface Healthcheck {
+	test: string[] | string;
+}
+interface ComposeService {
+	image?: string;
+	build?: unknown;
+	environment?: Record<string, string>;
+	ports?: string[];
+	volumes?: string[];
+	depends_on?: Record<string, { condition?: string }> | string[];
+	healthcheck?: Healthcheck;
+}
+interface ComposeFile {
+	services: Record<string, ComposeService>;
+	volumes?: Record<string, unknown>;
+}
+
+const read = (path: string) => readFileSync(join(projectRoot, path), "utf8");
+const compose = parse(read("docker-compose.yml"), { merge: true }) as ComposeFile;
+const services = compose.services;
+const appServices = Object.entries(services).filter(
+	([, s]) => s.environment?.NODE_ROLE !== undefined,
+);
+const packageJson = JSON.parse(read("package.json")) as {
+	scripts: Record<string, string>;
+	dependencies: Record<string, string>;
+};
+const buildInclude = (JSON.parse(read("tsconfig.build.json")) as { include: string[] }).include;
+
+/** Environment variables read outside lib/config.ts, by the scripts the containers run. */
+const scriptEnv: Record<string, string[]> = {
+	NODE_ROLE: ["scripts/node.ts", "scripts/healthcheck.ts"],
+};
+const configEnv = new Map(Object.entries(settings).map(([key, s]) => [s.env, key]));
+
+/** `dist/scripts/node.js` → `scripts/node.ts`, the source tsc compiles it from. */
+function sourceOf(distPath: string): string {
+	assert.match(distPath, /^dist\/.+\.js$/, `${distPath} is not a build output`);
+	return distPath.replace(/^dist\//, "").replace(/\.js$/, ".ts");
+}
+
+function assertBuiltFile(distPath: string): void {
+	const source = sourceOf(distPath);
+	assert.ok(
+		existsSync(join(projectRoot, source)),
+		`${distPath} would come from ${source}, which does not exist`,
+	);
+	assert.ok(
+		buildInclude.some(inc => source === inc || source.startsWith(`${inc}/`)),
+		`${source} is not compiled by tsconfig.build.json (include: ${buildInclude.join(", ")})`,
+	);
+}
+
+/** The command of a healthcheck, as argv (CMD form) or as one shell string (CMD-SHELL form). */
+function healthArgv(h: Healthcheck): string[] {
+	if (typeof h.test === "string") return h.test.split(/\s+/);
+	const [kind, ...rest] = h.test;
+	assert.ok(
+		kind === "CMD" || kind === "CMD-SHELL",
+		`healthcheck test must start with CMD or CMD-SHELL, got ${kind}`,
+	);
+	return kind === "CMD" ? rest : rest.join(" ").split(/\s+/);
+}
+
+/** Dockerfile instructions with line continuations joined, grouped by stage. */
+function dockerfileStages(): { from: string; name?: string; lines: string[] }[] {
+	const lines = read("Dockerfile")
+		.replace(/\\\n/g, " ")
+		.split("\n")
+		.map(l => l.trim())
+		.filter(l => l && !l.startsWith("#"));
+	const stages: { from: string; name?: string; lines: string[] }[] = [];
+	for (const line of lines) {
+		const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+		if (from) stages.push({ from: from[1], name: from[2], lines: [] });
+		else stages[stages.length - 1].lines.push(line);
+	}
+	return stages;
+}
+
+/** Bare package names imported by a TypeScript file and the local files it imports, transitively. */
+function importedPackages(
+	entry: string,
+	seen = new Set<string>(),
+	out = new Set<string>(),
+): Set<string> {
+	if (seen.has(entry)) return out;
+	seen.add(entry);
+	const source = readFileSync(join(projectRoot, entry), "utf8");
+	const specifiers = [
+		...source.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^;]*?\s+from\s+"([^"]+)"/gm),
+		...source.matchAll(/^\s*import\s+()"([^"]+)"/gm),
+		...source.matchAll(/\brequire\(()"([^"]+)"\)/g),
+		...source.matchAll(/\bimport\(()"([^"]+)"\)/g),
+	];
+	for (const [, typeOnly, spec] of specifiers) {
+		if (typeOnly) continue; // erased by tsc
+		if (!spec.startsWith(".")) {
+			out.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]);
+			continue;
+		}
+		const base = join(dirname(entry), spec);
+		const file = [`${base}.ts`, join(base, "index.ts")].find(f => existsSync(join(projectRoot, f)));
+		assert.ok(file, `${entry} imports ${spec}, which is not a TypeScript file`);
+		importedPackages(relative(projectRoot, join(projectRoot, file)), seen, out);
+	}
+	return out;
+}
+
+describe("docker-compose.yml and Dockerfile (checked, not run: no Docker engine here)", () => {
+	it("When the stack is read, then it has PostgreSQL 15, RabbitMQ 3 with its console, Redis 7, a gateway, two orders nodes and a payments node", () => {
+		assert.equal(services.postgres?.image, "postgres:15");
+		assert.match(services.rabbitmq?.image ?? "", /^rabbitmq:3(\.\d+)*-management$/);
+		assert.ok(services.rabbitmq.ports?.includes("15672:15672"), "RabbitMQ console on :15672");
+		assert.match(services.redis?.image ?? "", /^redis:7(\.\d+)*$/);
+
+		const roles = appServices.map(([, s]) => s.environment!.NODE_ROLE).sort();
+		assert.deepEqual(roles, ["gateway", "orders", "orders", "payments"]);
+		for (const [name, s] of appServices) {
+			assert.ok(
+				isRole(s.environment!.NODE_ROLE),
+				`${name}: NODE_ROLE ${s.environment!.NODE_ROLE} is not a role of lib/node.ts`,
+			);
+			assert.ok(s.build, `${name} builds the image from the Dockerfile`);
+		}
+	});
+
+	it("When an app service sets a variable, then it is one lib/config.ts reads (or a script does) and its value passes config validation", () => {
+		for (const [name, s] of appServices) {
+			for (const key of Object.keys(s.environment!)) {
+				if (configEnv.has(key)) continue;
+				const readers = scriptEnv[key];
+				assert.ok(
+					readers,
+					`${name}: ${key} is read neither by lib/config.ts settings nor by a script`,
+				);
+				for (const file of readers)
+					assert.match(read(file), new RegExp(`process\\.env\\.${key}\\b`), `${file} reads ${key}`);
+			}
+			assert.doesNotThrow(
+				() => loadConfig(s.environment),
+				`${name}: its environment fails config validation`,
+			);
+		}
+	});
+
+	it("When an app service names PostgreSQL, RabbitMQ or Redis, then it is by a service of this file, and the init script creates both databases", () => {
+		const init = read("docker/postgres-init.sql");
+		for (const [name, s] of appServices) {
+			const config = loadConfig(s.environment);
+			for (const [url, service] of [
+				[config.ordersDatabaseUrl, "postgres"],
+				[config.paymentsDatabaseUrl, "postgres"],
+				[config.amqpUrl, "rabbitmq"],
+				[config.redisUrl, "redis"],
+			])
+				assert.equal(
+					new URL(url).hostname,
+					service,
+					`${name}: ${url} should point at the ${service} service`,
+				);
+			for (const url of [config.ordersDatabaseUrl, config.paymentsDatabaseUrl]) {
+				const db = new URL(url).pathname.slice(1);
+				assert.match(
+					init,
+					new RegExp(`CREATE DATABASE "?${db}"?;`),
+					`docker/postgres-init.sql creates ${db}`,
+				);
+			}
+			assert.ok(
+				services.postgres.volumes?.some(v =>
+					v.startsWith("./docker/postgres-init.sql:/docker-entrypoint-initdb.d/"),
+				),
+			);
+		}
+	});
+
+	it("When the gateway publishes ports, then they are the API and dashboard ports the config defaults to and the node listens on", () => {
+		const [, gateway] = appServices.find(([, s]) => s.environment!.NODE_ROLE === "gateway")!;
+		const config = loadConfig(gateway.environment);
+
+		assert.equal(config.apiPort, settings.apiPort.default);
+		assert.equal(config.uiPort, settings.uiPort.default);
+		assert.equal(config.serveUi, true, "the gateway serves the built dashboard");
+		assert.deepEqual(gateway.ports, [
+			`${config.apiPort}:${config.apiPort}`,
+			`${config.uiPort}:${config.uiPort}`,
+		]);
+		const expose = dockerfileStages()
+			.at(-1)!
+			.lines.find(l => l.startsWith("EXPOSE"));
+		assert.deepEqual(
+			expose?.split(/\s+/).slice(1).map(Number).sort(),
+			[config.apiPort, config.uiPort].sort(),
+		);
+	});
+
+	it("When a service depends on another, then it waits for it to be healthy, and every service has a healthcheck", () => {
+		for (const [name, s] of Object.entries(services)) {
+			assert.ok(s.healthcheck?.test, `${name} has a healthcheck`);
+			if (!s.depends_on) continue;
+			assert.ok(!Array.isArray(s.depends_on), `${name}: depends_on must name a condition`);
+			for (const [dep, cond] of Object.entries(s.depends_on)) {
+				assert.ok(services[dep], `${name} depends on ${dep}, which is not a service`);
+				assert.equal(cond.condition, "service_healthy", `${name} → ${dep}`);
+			}
+		}
+		for (const [name, s] of appServices)
+			for (const dep of s.environment!.NODE_ROLE === "gateway"
+				? ["rabbitmq", "redis"]
+				: ["postgres", "rabbitmq", "redis"])
+				assert.ok(dep in (s.depends_on as object), `${name} waits for ${dep}`);
+	});
+
+	it("When an app healthcheck runs a file, then the build produces it from a source that exists, and the gateway serves the path it asks", () => {
+		for (const [name, s] of appServices) {
+			const argv = healthArgv(s.healthcheck!);
+			assert.equal(argv[0], "node", `${name}: healthcheck runs node`);
+			assertBuiltFile(argv[1]);
+		}
+		const healthcheck = read("scripts/healthcheck.ts");
+		const path = /127\.0\.0\.1:\$\{port\}(\/[^`"]+)/.exec(healthcheck)?.[1];
+		assert.equal(path, "/health/live");
+		const gatewaySources = readdirSync(join(projectRoot, "services/api"))
+			.filter(f => f.endsWith(".ts"))
+			.map(f => read(join("services/api", f)))
+			.join("\n");
+		assert.match(
+			gatewaySources,
+			new RegExp(`"(GET )?${path}"`),
+			`the gateway (services/api) serves ${path}`,
+		);
+	});
+
+	it("When data is stored, then it is on a declared named volume at the image's data directory", () => {
+		const dataDirs = {
+			postgres: "/var/lib/postgresql/data",
+			rabbitmq: "/var/lib/rabbitmq",
+			redis: "/data",
+		};
+		for (const [name, dir] of Object.entries(dataDirs)) {
+			const mount = services[name].volumes?.find(v => v.split(":")[1] === dir);
+			assert.ok(mount, `${name} keeps ${dir} on a volume`);
+			assert.ok(
+				compose.volumes && mount.split(":")[0] in compose.volumes,
+				`volume ${mount.split(":")[0]} is declared`,
+			);
+		}
+		for (const [name, s] of Object.entries(services))
+			for (const v of s.volumes ?? []) {
+				const source = v.split(":")[0];
+				if (source.startsWith(".") || source.startsWith("/"))
+					assert.ok(
+						existsSync(join(projectRoot, source)),
+						`${name} mounts ${source}, which does not exist`,
+					);
+				else
+					assert.ok(
+						compose.volumes && source in compose.volumes,
+						`${name}: volume ${source} is declared`,
+					);
+			}
+		assert.ok(
+			/--appendonly\s*"?,?\s*"?yes/.test(JSON.stringify(services.redis)),
+			"Redis writes its data to disk",
+		);
+	});
+
+	it("When the Dockerfile builds, then its npm scripts exist, it copies every compiled folder, and its runtime is small and unprivileged", () => {
+		const stages = dockerfileStages();
+		const [build, runtime] = [stages[0], stages.at(-1)!];
+		assert.ok(stages.length >= 2, "multi-stage");
+		assert.match(runtime.from, /^node:20-(slim|alpine)/);
+
+		for (const line of stages.flatMap(s => s.lines))
+			for (const [, script] of line.matchAll(/npm run ([\w:-]+)/g))
+				assert.ok(packageJson.scripts[script], `npm run ${script} is not a package.json script`);
+		assert.ok(
+			build.lines.some(l => /^RUN npm ci\b/.test(l)),
+			"the build installs with npm ci",
+		);
+		assert.ok(build.lines.some(l => l === "RUN npm run build"));
+
+		const copied = build.lines
+			.filter(l => l.startsWith("COPY") && !l.includes("--from"))
+			.flatMap(l => l.split(/\s+/).slice(1, -1));
+		for (const src of copied)
+			assert.ok(existsSync(join(projectRoot, src)), `COPY ${src}: no such file`);
+		for (const inc of [...buildInclude, "frontend", "package-lock.json"])
+			assert.ok(copied.includes(inc), `the build stage copies ${inc}`);
+
+		assert.ok(
+			runtime.lines.some(l => /^RUN npm ci --omit=dev\b/.test(l)),
+			"production dependencies only",
+		);
+		for (const out of ["/app/dist", "/app/frontend/dist"])
+			assert.ok(
+				runtime.lines.some(l => l.startsWith(`COPY --from=${build.name}`) && l.includes(out)),
+				`runtime copies ${out}`,
+			);
+		const user = runtime.lines.filter(l => l.startsWith("USER")).at(-1);
+		assert.ok(user && !/\broot\b|\b0\b/.test(user), "runs as a non-root user");
+
+		const cmd = runtime.lines.find(l => l.startsWith("CMD"))!;
+		assert.deepEqual(JSON.parse(cmd.slice(3)), ["node", "dist/scripts/node.js"]);
+		assertBuiltFile("dist/scripts/node.js");
+		const health = runtime.lines.find(l => l.startsWith("HEALTHCHECK"));
+		if (health) assertBuiltFile(JSON.parse(health.slice(health.indexOf("CMD") + 3))[1]);
+
+		const ignored = read(".dockerignore")
+			.split("\n")
+			.map(l => l.trim())
+			.filter(l => l && !l.startsWith("#"));
+		for (const must of ["node_modules", "dist", ".git"])
+			assert.ok(ignored.includes(must), `.dockerignore leaves out ${must}`);
+		for (const src of copied)
+			assert.ok(!ignored.includes(src), `.dockerignore leaves out ${src}, which the build copies`);
+	});
+
+	it("When the container runs a node, its healthcheck or the DLQ tool, then every package they import is a production dependency", () => {
+		const builtins = new Set(builtinModules.flatMap(m => [m, `node:${m}`]));
+		for (const entry of ["scripts/node.ts", "scripts/healthcheck.ts", "scripts/dlq.ts"]) {
+			const missing = [...importedPackages(entry)].filter(
+				p => !builtins.has(p) && !packageJson.dependencies[p],
+			);
+			assert.deepEqual(
+				missing,
+				[],
+				`${entry} needs devDependencies that npm ci --omit=dev leaves out`,
+			);
+		}
+	});
+});
