@@ -175,27 +175,55 @@ async function unfinished(orders: Knex): Promise<number> {
 	return Number(row?.n ?? 0) + placed.filter(p => !p.id).length;
 }
 
-async function invariants(orders: Knex, payments: Knex, users: number[]) {
+/**
+ * Checks that hold at every instant, each in ONE query (one snapshot): no negative balance,
+ * balance = ledger, no order debited twice, one order per Idempotency-Key. With `quiet`
+ * (no load running, everything settled) also: balance = funding − finished orders, and no
+ * outbox row left unsent.
+ */
+async function invariants(orders: Knex, payments: Knex, users: number[], quiet = false) {
 	const problems: string[] = [];
-	const unsentOrders = await orders("outbox_messages").whereNull("sent_at").count({ n: "*" }).first();
-	const unsentPayments = await payments("outbox_messages").whereNull("sent_at").count({ n: "*" }).first();
-	if (Number(unsentOrders?.n) || Number(unsentPayments?.n)) problems.push(`outbox rows unsent: orders ${unsentOrders?.n}, payments ${unsentPayments?.n}`);
-	const doubled = await payments("account_transactions").whereNotNull("order_id").groupBy("order_id").havingRaw("count(*) > 1").select("order_id");
-	const spent = await orders("orders").whereIn("user_id", users).where("status", "FINISHED").groupBy("user_id").select("user_id", orders.raw("sum(amount)::bigint AS spent"));
-	const spentBy = new Map(spent.map((r: any) => [Number(r.user_id), Number(r.spent)]));
-	const accounts = await payments("accounts").whereIn("user_id", users).select("user_id", "balance");
-	const ledger = await payments("account_transactions").whereIn("user_id", users).groupBy("user_id").select("user_id", payments.raw("sum(amount)::bigint AS sum"));
-	const ledgerBy = new Map(ledger.map((r: any) => [Number(r.user_id), Number(r.sum)]));
-	for (const a of accounts) {
-		if (a.balance < 0) problems.push(`user ${a.user_id}: negative balance`);
-		if (ledgerBy.get(a.user_id) !== a.balance) problems.push(`user ${a.user_id}: balance ${a.balance} ≠ ledger ${ledgerBy.get(a.user_id)}`);
-		if (a.balance !== FUNDING - (spentBy.get(a.user_id) ?? 0)) problems.push(`user ${a.user_id}: balance ≠ funding − finished orders`);
+	const doubled = (await payments.raw("SELECT order_id FROM account_transactions WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1")).rows.length;
+	const drift = await payments.raw(
+		`SELECT a.user_id, a.balance, coalesce(sum(t.amount), 0)::bigint AS ledger
+		   FROM accounts a LEFT JOIN account_transactions t USING (user_id)
+		  GROUP BY a.user_id, a.balance
+		 HAVING a.balance < 0 OR a.balance <> coalesce(sum(t.amount), 0)`,
+	);
+	for (const r of drift.rows) problems.push(`user ${r.user_id}: balance ${r.balance}, ledger ${r.ledger}`);
+	const orphans = await orders.raw(
+		`SELECT count(*)::int AS n FROM orders o
+		  WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.user_id = o.user_id AND k.response->>'id' = o.id::text)`,
+	);
+	if (orphans.rows[0].n) problems.push(`${orphans.rows[0].n} orders without their Idempotency-Key (a retry placed a second order)`);
+	if (quiet) {
+		const unsentOrders = await orders("outbox_messages").whereNull("sent_at").count({ n: "*" }).first();
+		const unsentPayments = await payments("outbox_messages").whereNull("sent_at").count({ n: "*" }).first();
+		if (Number(unsentOrders?.n) || Number(unsentPayments?.n)) problems.push(`outbox rows unsent: orders ${unsentOrders?.n}, payments ${unsentPayments?.n}`);
+		const spent = await orders("orders").where("status", "FINISHED").groupBy("user_id").select("user_id", orders.raw("sum(amount)::bigint AS spent"));
+		const spentBy = new Map(spent.map((r: any) => [Number(r.user_id), Number(r.spent)]));
+		const accounts = await payments("accounts").whereIn("user_id", users).select("user_id", "balance");
+		for (const a of accounts)
+			if (a.balance !== FUNDING - (spentBy.get(a.user_id) ?? 0)) problems.push(`user ${a.user_id}: balance ${a.balance} ≠ funding − finished orders ${FUNDING - (spentBy.get(a.user_id) ?? 0)}`);
 	}
-	// Every logical order (one Idempotency-Key) is one order row.
-	const keys = await orders("idempotency_keys").whereIn("user_id", users).count({ n: "*" }).first();
-	const rows = await orders("orders").whereIn("user_id", users).count({ n: "*" }).first();
-	if (Number(keys?.n) !== Number(rows?.n)) problems.push(`${rows?.n} orders for ${keys?.n} idempotency keys`);
-	return { problems, doubled: doubled.length };
+	return { problems, doubled };
+}
+
+/** Where the orders still NEW are stuck: the trail of each through both databases. */
+async function trail(orders: Knex, payments: Knex, limit = 5) {
+	const stuck = await orders("orders").where("status", "NEW").orderBy("seq").limit(limit).pluck("id");
+	for (const id of stuck) {
+		const out = await orders("outbox_messages").whereRaw("payload->>'orderId' = ?", [id]).first();
+		const decision = await payments("order_payments").where({ order_id: id }).first();
+		const result = await payments("outbox_messages").whereRaw("payload->>'orderId' = ?", [id]).first();
+		const received = result ? await orders("inbox_messages").where({ message_id: result.message_id }).first() : undefined;
+		console.log(
+			`  stuck ${id}: request ${out ? `sent ${out.sent_at?.toISOString() ?? "NOT SENT"}` : "no outbox row"}; ` +
+				`decision ${decision ? `${decision.status} ${decision.created_at.toISOString()}` : "none"}; ` +
+				`result ${result ? `sent ${result.sent_at?.toISOString() ?? "NOT SENT"}` : "none"}; ` +
+				`orders inbox ${received ? received.received_at.toISOString() : "none"}`,
+		);
+	}
 }
 
 async function deadLetters(): Promise<string[]> {
@@ -340,6 +368,7 @@ async function main() {
 			const { problems, doubled } = await invariants(orders, payments, users);
 			rows.push({ fault: fault.name, inFlight, lost: left, doubled, recoverS, problems });
 			console.log(left ? `${left} orders not final after ${SETTLE_MS / 1000} s` : `recovered in ${recoverS} s`);
+			if (left) await trail(orders, payments);
 			if (left || doubled || problems.length) failed = true;
 		}
 	} finally {
@@ -351,7 +380,7 @@ async function main() {
 	const t0 = Date.now();
 	while ((await unfinished(orders)) > 0 && Date.now() - t0 < SETTLE_MS) await sleep(500);
 	const lostAtEnd = await unfinished(orders);
-	const final = await invariants(orders, payments, users);
+	const final = await invariants(orders, payments, users, true);
 	const dead = await deadLetters();
 	const unexpectedDead = dead.filter(id => !poison.includes(id));
 	const missingPoison = poison.filter(id => !dead.includes(id));
