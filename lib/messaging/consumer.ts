@@ -27,6 +27,8 @@ export interface ConsumerSpec<T> {
 	handle(batch: IncomingMessage<T>[]): Promise<void>;
 	/** Where a crash test may kill the process: after the commit, before the acks. */
 	faultAfterCommit?: FaultPoint;
+	/** What names a message's business object in log lines, e.g. `{ orderId }`. */
+	logFields?(body: T): Record<string, unknown>;
 }
 
 interface Delivery<T> extends IncomingMessage<T> {
@@ -189,6 +191,8 @@ export class QueueConsumer<T> {
 				if (this.spec.faultAfterCommit) faultPoint(this.spec.faultAfterCommit);
 				for (const d of batch) ack(d);
 				this.stats.handled += batch.length;
+				// TRACING=true only: a line per message is too dear on the hot path.
+				if (this.opts.logMessages) for (const d of batch) this.logger.info("Message handled", this.logFields(d));
 				return;
 			} catch (err) {
 				if (isTransientError(err)) {
@@ -214,18 +218,17 @@ export class QueueConsumer<T> {
 		}
 	}
 
+	private logFields(d: Delivery<T>): Record<string, unknown> {
+		return { queue: this.spec.queue, messageId: d.messageId, attempt: d.attempt, ...this.spec.logFields?.(d.body) };
+	}
+
 	private async failed(d: Delivery<T>, err: Error): Promise<void> {
 		if (d.attempt >= this.opts.maxDeliveries) {
-			await this.deadLetter(d.channel, d.raw, err.message, d.attempt);
+			await this.deadLetter(d.channel, d.raw, err.message, d.attempt, this.spec.logFields?.(d.body));
 			return;
 		}
 		this.stats.retried++;
-		this.logger.warn("Message failed, it will be redelivered", {
-			queue: this.spec.queue,
-			messageId: d.messageId,
-			attempt: d.attempt,
-			err: err.message,
-		});
+		this.logger.warn("Message failed, it will be redelivered", { ...this.logFields(d), err: err.message });
 		await sleep(this.opts.retryBackoffMs * d.attempt);
 		try {
 			d.channel.nack(d.raw, false, true);
@@ -239,6 +242,7 @@ export class QueueConsumer<T> {
 		raw: ConsumeMessage,
 		reason: string,
 		attempt: number,
+		fields: Record<string, unknown> = {},
 	): Promise<void> {
 		const queue = this.spec.queue;
 		try {
@@ -261,6 +265,7 @@ export class QueueConsumer<T> {
 			this.logger.error("Message moved to the dead-letter queue", {
 				queue,
 				messageId: raw.properties.messageId,
+				...fields,
 				reason,
 				attempt,
 			});

@@ -36,6 +36,8 @@ export interface ConsumerOptions {
 	retryBackoffMs: number;
 	/** Longest delay between retries of a transient failure. */
 	maxBackoffMs: number;
+	/** Log a line per handled message (with `logFields`); for TRACING, off by default. */
+	logMessages: boolean;
 }
 
 export const defaultConsumerOptions: ConsumerOptions = {
@@ -45,6 +47,7 @@ export const defaultConsumerOptions: ConsumerOptions = {
 	maxDeliveries: 5,
 	retryBackoffMs: 100,
 	maxBackoffMs: 5000,
+	logMessages: false,
 };
 
 export interface ConnectionOptions {

@@ -31,6 +31,7 @@ export function messagingOptions(config: Config, queues: string[]): MessagingOpt
 			batchSize: config.consumerBatchSize,
 			concurrency: config.consumerConcurrency,
 			maxDeliveries: config.maxDeliveries,
+			logMessages: config.tracing,
 		},
 	};
 }

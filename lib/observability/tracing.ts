@@ -30,7 +30,6 @@ export function spanFields(span: SpanLike): Record<string, unknown> {
 		requestId: tags.requestID,
 	};
 	if (span.service?.name) fields.service = span.service.name;
-	if (tags.nodeID) fields.spanNodeID = tags.nodeID;
 	const userId = tags.meta?.userId;
 	if (userId !== undefined) fields.userId = userId;
 	const orderId = tags.response?.id ?? tags.params?.id;

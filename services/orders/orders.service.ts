@@ -158,6 +158,7 @@ export function ordersService(config: Config): ServiceSchema {
 				decode: decodePaymentResult,
 				handle: batch => onPaymentResults.call(this, batch),
 				faultAfterCommit: "orders.after-commit-before-ack",
+				logFields: r => ({ orderId: r.orderId, userId: r.userId, result: r.status, reason: r.reason }),
 			});
 		},
 

@@ -160,6 +160,7 @@ export function paymentsService(config: Config): ServiceSchema {
 				decode: decodeOrderToPay,
 				handle: batch => onOrdersToPay.call(this, batch),
 				faultAfterCommit: "payments.after-commit-before-ack",
+				logFields: o => ({ orderId: o.orderId, userId: o.userId }),
 			});
 		},
 
