@@ -229,7 +229,12 @@ async function run(args: Args, dlqs: DeadLetterQueues): Promise<void> {
 				return;
 			}
 			const summary = queues.map((q, i) => `${q} (${counts[i]})`).join(", ");
-			if (!args.yes && !(await confirm(`Delete ${total} dead letters from ${summary}? [y/N] `))) {
+			if (
+				!args.yes &&
+				!(await confirm(
+					`Delete ${total} dead letter${total === 1 ? "" : "s"} from ${summary}? [y/N] `,
+				))
+			) {
 				console.log("Not purged");
 				return;
 			}
