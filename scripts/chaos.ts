@@ -121,6 +121,7 @@ function ensureServices() {
 
 interface Placed {
 	id?: string;
+	placedAt: number;
 	userId: number;
 	key: string;
 	amount: number;
@@ -131,7 +132,7 @@ let loadRunning = false;
 let postErrors = 0;
 
 async function placeWithRetry(userId: number, amount: number) {
-	const order: Placed = { userId, key: randomUUID(), amount };
+	const order: Placed = { userId, key: randomUUID(), amount, placedAt: Date.now() };
 	placed.push(order);
 	for (let attempt = 0; ; attempt++) {
 		const r = await call(base, "POST", "/api/orders", userId, { amount, description: "chaos" }, { "Idempotency-Key": order.key }).catch(() => ({ status: 0, body: undefined }));
@@ -169,10 +170,13 @@ async function runLoad(users: number[]) {
 
 // ---------- checks ----------
 
-/** Orders not final yet: NEW in the database, plus those whose POST is still being retried. */
-async function unfinished(orders: Knex): Promise<number> {
-	const row = await orders("orders").where("status", "NEW").count({ n: "*" }).first();
-	return Number(row?.n ?? 0) + placed.filter(p => !p.id).length;
+/**
+ * Orders placed before `before` (default: now) that are not final yet: NEW in the database,
+ * plus those whose POST is still being retried. Orders placed later are the load going on.
+ */
+async function unfinished(orders: Knex, before = Date.now()): Promise<number> {
+	const row = await orders("orders").where("status", "NEW").where("created_at", "<", new Date(before)).count({ n: "*" }).first();
+	return Number(row?.n ?? 0) + placed.filter(p => !p.id && p.placedAt < before).length;
 }
 
 /**
@@ -212,6 +216,7 @@ async function invariants(orders: Knex, payments: Knex, users: number[], quiet =
 /** Where the orders still NEW are stuck: the trail of each through both databases. */
 async function trail(orders: Knex, payments: Knex, limit = 5) {
 	const stuck = await orders("orders").where("status", "NEW").orderBy("seq").limit(limit).pluck("id");
+	if (!stuck.length) console.log("  (the unfinished ones are POSTs still being retried)");
 	for (const id of stuck) {
 		const out = await orders("outbox_messages").whereRaw("payload->>'orderId' = ?", [id]).first();
 		const decision = await payments("order_payments").where({ order_id: id }).first();
@@ -358,11 +363,12 @@ async function main() {
 			process.stdout.write(`chaos: ${fault.name}… `);
 			await fault.inject();
 			const t0 = Date.now();
-			// Recovery: the load keeps running; wait until everything placed so far is final.
-			let left = await unfinished(orders);
+			// Recovery: the load keeps running; wait until every order placed up to the end of the
+			// fault is final.
+			let left = await unfinished(orders, t0);
 			while (left > 0 && Date.now() - t0 < SETTLE_MS) {
-				await sleep(500);
-				left = await unfinished(orders);
+				await sleep(250);
+				left = await unfinished(orders, t0);
 			}
 			const recoverS = Math.round((Date.now() - t0) / 100) / 10;
 			const { problems, doubled } = await invariants(orders, payments, users);
