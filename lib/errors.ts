@@ -113,6 +113,15 @@ export interface PublicError {
 	data?: unknown;
 }
 
+const UNAVAILABLE = new Set([
+	"ServiceNotAvailableError",
+	"ServiceNotFoundError",
+	"RequestTimeoutError",
+	"RequestRejectedError",
+	"ServiceUnavailableError",
+	"BrokerDisconnectedError",
+]);
+
 /** body-parser's own error types, as moleculer-web passes them on. */
 const BODY_PARSER_ERRORS: Record<string, PublicError> = {
 	"entity.parse.failed": {
@@ -173,24 +182,20 @@ export function toPublicError(err: unknown): PublicError {
 			code: 400,
 			type: ErrorTypes.INVALID_JSON,
 		};
-	if (typeof e?.code === "number" && e.code >= 400 && e.code < 500 && typeof e.type === "string") {
-		const out: PublicError = { name: e.name ?? "ClientError", message: e.message ?? "", code: e.code, type: e.type };
-		if (e.data !== undefined) out.data = e.data;
-		return out;
-	}
-	if (
-		e &&
-		(e.code === 503 ||
-			e.name === "ServiceNotAvailableError" ||
-			e.name === "ServiceNotFoundError" ||
-			e.name === "RequestTimeoutError")
-	)
+	// No node of the service could take the call (Moleculer gives some of these a 404 code):
+	// the client should retry, so this is a 503, never a "not found".
+	if (e && (e.code === 503 || UNAVAILABLE.has(e.name ?? "")))
 		return {
 			name: "ServiceUnavailableError",
 			message: "The service is temporarily unavailable, try again shortly",
 			code: 503,
 			type: ErrorTypes.SERVICE_UNAVAILABLE,
 		};
+	if (typeof e?.code === "number" && e.code >= 400 && e.code < 500 && typeof e.type === "string") {
+		const out: PublicError = { name: e.name ?? "ClientError", message: e.message ?? "", code: e.code, type: e.type };
+		if (e.data !== undefined) out.data = e.data;
+		return out;
+	}
 	return {
 		name: "InternalServerError",
 		message: "Internal server error",

@@ -103,7 +103,9 @@ function ensureServices() {
 		sh("redis-server", ["--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]);
 	}
 	try {
+		// A running node with its app stopped (stop_app) needs start_app; a stopped node needs a start.
 		sh("rabbitmqctl", ["-q", "start_app"], 60_000);
+		sh("rabbitmqctl", ["-q", "await_startup"], 60_000);
 	} catch {
 		// not running at all
 		if (!rabbitUp()) {
@@ -130,6 +132,8 @@ interface Placed {
 const placed: Placed[] = [];
 let loadRunning = false;
 let postErrors = 0;
+/** 4xx answers to valid orders: none should happen, whatever the fault. */
+const refused: string[] = [];
 
 async function placeWithRetry(userId: number, amount: number) {
 	const order: Placed = { userId, key: randomUUID(), amount, placedAt: Date.now() };
@@ -141,7 +145,10 @@ async function placeWithRetry(userId: number, amount: number) {
 			return;
 		}
 		postErrors++;
-		if (r.status >= 400 && r.status < 500) throw new Error(`order refused: ${r.status} ${JSON.stringify(r.body)}`);
+		if (r.status >= 400 && r.status < 500) {
+			refused.push(`${r.status} ${JSON.stringify(r.body)}`);
+			return;
+		}
 		await sleep(Math.min(2000, 100 * 2 ** attempt));
 	}
 }
@@ -399,7 +406,8 @@ async function main() {
 	console.log(`\nOrders placed: ${placed.length} (accepted ${accepted}; POST attempts refused or failed during faults, then retried: ${postErrors})`);
 	console.log(`Not final at the end: ${lostAtEnd}. Debited twice: ${final.doubled}. Dead letters: ${dead.length} (${poison.length} poison injected; unexpected: ${unexpectedDead.length}, poison missing: ${missingPoison.length}).`);
 	for (const p of [...final.problems, ...rows.flatMap(r => r.problems)]) console.log(`PROBLEM: ${p}`);
-	if (lostAtEnd || final.doubled || final.problems.length || unexpectedDead.length || missingPoison.length) failed = true;
+	for (const r of refused.slice(0, 5)) console.log(`PROBLEM: a valid order was refused: ${r}`);
+	if (lostAtEnd || final.doubled || final.problems.length || unexpectedDead.length || missingPoison.length || refused.length) failed = true;
 	console.log(failed ? "chaos: FAILED" : "chaos: every invariant held");
 	await finish(failed ? 1 : 0);
 }
@@ -428,6 +436,12 @@ async function finish(code: number) {
 }
 
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => void finish(130));
+// Whatever goes wrong, the services this suite stops are started again on the way out.
+for (const ev of ["unhandledRejection", "uncaughtException"] as const)
+	process.on(ev, err => {
+		console.error(`chaos: ${(err as Error)?.stack ?? err}`);
+		void finish(1);
+	});
 main().catch(async err => {
 	console.error(`chaos: ${(err as Error).stack ?? err}`);
 	await finish(1);

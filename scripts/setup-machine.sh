@@ -30,10 +30,15 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 	wait_for Redis 30 redis-cli -h 127.0.0.1 -p 6379 ping
 fi
 
-if ! timeout 20 rabbitmqctl -q status >/dev/null 2>&1; then
-	say "starting RabbitMQ"
-	rabbitmq-server -detached
-	wait_for RabbitMQ 90 timeout 10 rabbitmqctl -q await_startup
+if ! timeout 20 rabbitmq-diagnostics -q check_running >/dev/null 2>&1; then
+	# A node whose app was stopped (rabbitmqctl stop_app) takes start_app; a stopped node a start.
+	if timeout 60 rabbitmqctl -q start_app >/dev/null 2>&1; then
+		say "started the RabbitMQ app (the node was up, its app stopped)"
+	else
+		say "starting RabbitMQ"
+		rabbitmq-server -detached
+	fi
+	wait_for RabbitMQ 90 timeout 10 rabbitmq-diagnostics -q check_running
 fi
 
 if ! rabbitmq-plugins -q list -e rabbitmq_management 2>/dev/null | grep -q rabbitmq_management; then
