@@ -1,5 +1,3 @@
-import type { Knex } from "knex";
-
 /**
  * Remembers which messages a consumer has handled. Recording happens in the same transaction
  * as the business write, so a redelivered message is recognised whether it came before or
@@ -11,17 +9,18 @@ export class InboxStore {
 		private readonly table = "inbox_messages",
 	) {}
 
-	/** Records the ids and returns those never seen before (duplicates are left out). */
-	async recordNew(trx: Knex.Transaction, messageIds: string[]): Promise<Set<string>> {
-		const unique = [...new Set(messageIds)];
-		if (!unique.length) return new Set();
-		const { rows } = await trx.raw(
-			`INSERT INTO ${this.table} (message_id, consumer)
-			 SELECT id, ? FROM unnest(?::text[]) AS id
-			 ON CONFLICT DO NOTHING
-			 RETURNING message_id`,
-			[this.consumer, unique],
-		);
-		return new Set(rows.map((r: { message_id: string }) => r.message_id));
+	/**
+	 * The inbox insert as SQL for a data-modifying CTE: it returns the ids never seen before
+	 * (duplicates are left out), so a consumer records its messages and applies the new ones
+	 * in ONE statement.
+	 */
+	recordNewFragment(messageIds: string[]): { sql: string; bindings: unknown[] } {
+		return {
+			sql: `INSERT INTO ${this.table} (message_id, consumer)
+			      SELECT DISTINCT id, ? FROM unnest(?::text[]) AS id
+			      ON CONFLICT DO NOTHING
+			      RETURNING message_id`,
+			bindings: [this.consumer, messageIds],
+		};
 	}
 }

@@ -13,34 +13,17 @@ export interface OutboxMessage {
 export class OutboxStore {
 	constructor(private readonly table = "outbox_messages") {}
 
-	/** Adds messages in the caller's transaction; returns their message ids. */
-	async add(
-		trx: Knex.Transaction,
-		queue: string,
-		payloads: unknown[],
-		headers?: Record<string, unknown>,
-	): Promise<string[]> {
-		if (!payloads.length) return [];
-		const rows = payloads.map(payload => ({
-			message_id: randomUUID(),
-			queue,
-			payload: JSON.stringify(payload),
-			headers: headers ? JSON.stringify(headers) : null,
-		}));
-		await trx(this.table).insert(rows);
-		return rows.map(r => r.message_id);
-	}
-
 	/**
-	 * One message's insert as SQL to embed in a data-modifying CTE, so that a business row and
-	 * its message are written by ONE statement (one round trip, atomic without BEGIN/COMMIT).
+	 * Messages' insert as SQL to embed in a data-modifying CTE, so that business rows and their
+	 * messages are written by ONE statement (one round trip, atomic without BEGIN/COMMIT).
 	 */
-	insertFragment(queue: string, payload: unknown): { sql: string; bindings: unknown[]; messageId: string } {
-		const messageId = randomUUID();
+	insertFragment(queue: string, payloads: unknown[]): { sql: string; bindings: unknown[]; messageIds: string[] } {
+		const messageIds = payloads.map(() => randomUUID());
 		return {
-			sql: `INSERT INTO ${this.table} (message_id, queue, payload) VALUES (?, ?, ?::jsonb)`,
-			bindings: [messageId, queue, JSON.stringify(payload)],
-			messageId,
+			sql: `INSERT INTO ${this.table} (message_id, queue, payload)
+			      SELECT m.id, ?, m.payload FROM unnest(?::uuid[], ?::jsonb[]) AS m(id, payload)`,
+			bindings: [queue, messageIds, payloads.map(p => JSON.stringify(p))],
+			messageIds,
 		};
 	}
 

@@ -12,30 +12,19 @@ export interface AppliedResults {
 }
 
 /**
- * Records the results in the inbox and moves their orders out of NEW, in one transaction.
+ * Records the results in the inbox and moves their orders out of NEW, in one statement.
  * Redelivered messages, and results for orders already final, change nothing.
  */
 export async function applyPaymentResults(
 	knex: Knex,
 	batch: IncomingMessage<PaymentResult>[],
 ): Promise<AppliedResults> {
-	return knex.transaction(async trx => {
-		const fresh = await inbox.recordNew(
-			trx,
-			batch.map(m => m.messageId),
-		);
-		const seen = new Set<string>();
-		const results = batch.filter(m => {
-			if (!fresh.has(m.messageId) || seen.has(m.messageId)) return false;
-			seen.add(m.messageId);
-			return true;
-		});
-		const rows = await applyResults(
-			trx,
-			results.map(m => m.body),
-		);
-		return { changed: rows.map(toUpdate), duplicates: batch.length - results.length };
-	});
+	const { fresh, changed } = await applyResults(
+		knex,
+		batch.map(m => ({ messageId: m.messageId, result: m.body })),
+		inbox.recordNewFragment(batch.map(m => m.messageId)),
+	);
+	return { changed: changed.map(toUpdate), duplicates: batch.length - fresh };
 }
 
 function toUpdate(row: OrderRow): OrderUpdated {

@@ -29,7 +29,7 @@ export async function createOrder(knex: Knex, input: NewOrder): Promise<Order> {
 		const row = await insertOrderWithRequest(
 			db,
 			{ id, userId, amount, description },
-			outbox.insertFragment(Queues.ordersToPay, request),
+			outbox.insertFragment(Queues.ordersToPay, [request]),
 		);
 		return toOrder(row);
 	};

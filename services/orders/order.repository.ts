@@ -64,22 +64,40 @@ export async function findOrderSeq(knex: Knex, userId: number, id: string): Prom
 }
 
 /**
- * Applies payment results: NEW → FINISHED or NEW → CANCELLED, never out of a final status.
- * Returns the orders that actually changed.
+ * Records the result messages in the inbox and applies the new ones — NEW → FINISHED or
+ * NEW → CANCELLED, never out of a final status — in ONE statement (atomic, one round trip).
+ * Returns how many messages were new, and the orders that actually changed.
  */
-export async function applyResults(trx: Knex.Transaction, results: PaymentResult[]): Promise<OrderRow[]> {
-	if (!results.length) return [];
-	const { rows } = await trx.raw(
-		`UPDATE orders o
-		    SET status = r.status, cancel_reason = r.reason, updated_at = now()
-		   FROM (SELECT unnest(?::uuid[]) AS id, unnest(?::text[]) AS status, unnest(?::text[]) AS reason) r
-		  WHERE o.id = r.id AND o.status = 'NEW'
-		RETURNING o.*`,
+export async function applyResults(
+	db: Knex,
+	messages: { messageId: string; result: PaymentResult }[],
+	inbox: { sql: string; bindings: unknown[] },
+): Promise<{ fresh: number; changed: OrderRow[] }> {
+	if (!messages.length) return { fresh: 0, changed: [] };
+	const { rows } = await db.raw(
+		`WITH fresh AS (${inbox.sql}),
+		r AS (
+			SELECT r.* FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[]) AS r(message_id, id, status, reason)
+			 WHERE r.message_id IN (SELECT message_id FROM fresh)
+		),
+		changed AS (
+			UPDATE orders o SET status = r.status, cancel_reason = r.reason, updated_at = now()
+			  FROM r WHERE o.id = r.id AND o.status = 'NEW'
+			RETURNING o.*
+		)
+		SELECT (SELECT count(*) FROM fresh)::int AS fresh, (SELECT coalesce(json_agg(changed), '[]') FROM changed) AS changed`,
 		[
-			results.map(r => r.orderId),
-			results.map(r => (r.status === "PAID" ? "FINISHED" : "CANCELLED")),
-			results.map(r => r.reason ?? null),
-		],
+			...inbox.bindings,
+			messages.map(m => m.messageId),
+			messages.map(m => m.result.orderId),
+			messages.map(m => (m.result.status === "PAID" ? "FINISHED" : "CANCELLED")),
+			messages.map(m => m.result.reason ?? null),
+		] as Knex.RawBinding[],
 	);
-	return rows;
+	const changed = (rows[0].changed as Record<string, any>[]).map(r => ({
+		...r,
+		created_at: new Date(r.created_at),
+		updated_at: new Date(r.updated_at),
+	})) as OrderRow[];
+	return { fresh: rows[0].fresh, changed };
 }

@@ -1,0 +1,89 @@
+import type { Knex } from "knex";
+import type { PaymentResult } from "../../lib/contracts";
+
+/** What a payment batch finds under its locks: which messages are new, which orders already decided. */
+export interface BatchState {
+	fresh: Set<string>;
+	decided: Set<string>;
+	balances: Map<number, number>;
+}
+
+/**
+ * Round trip 1 of a payment batch: records the messages in the inbox, finds the orders
+ * already decided, and locks the batch's accounts (in user-id order, so concurrent batches
+ * never deadlock) — one statement.
+ */
+export async function recordAndLock(
+	trx: Knex.Transaction,
+	inbox: { sql: string; bindings: unknown[] },
+	orderIds: string[],
+	userIds: number[],
+): Promise<BatchState> {
+	const { rows } = await trx.raw(
+		`WITH fresh AS (${inbox.sql}),
+		locked AS (
+			SELECT user_id, balance FROM accounts WHERE user_id = ANY(?::bigint[]) ORDER BY user_id FOR UPDATE
+		)
+		SELECT (SELECT coalesce(array_agg(message_id), '{}') FROM fresh) AS fresh,
+		       (SELECT coalesce(array_agg(order_id::text), '{}') FROM order_payments WHERE order_id = ANY(?::uuid[])) AS decided,
+		       (SELECT coalesce(json_agg(json_build_array(user_id, balance)), '[]') FROM locked) AS balances`,
+		[...inbox.bindings, [...new Set(userIds)], orderIds] as Knex.RawBinding[],
+	);
+	const row = rows[0];
+	return {
+		fresh: new Set(row.fresh),
+		decided: new Set(row.decided),
+		balances: new Map((row.balances as [number, number][]).map(([u, b]) => [Number(u), Number(b)])),
+	};
+}
+
+export interface Decision {
+	result: PaymentResult;
+	amount: number;
+	/** The balance after the debit, for a paid order. */
+	balanceAfter?: number;
+}
+
+/**
+ * Round trip 2: the decisions, the new balances, the ledger entries and the result messages —
+ * one statement. Ledger rows are inserted in decision order, so a user's entries in one batch
+ * keep their running balance.
+ */
+export async function saveDecisions(
+	trx: Knex.Transaction,
+	decisions: Decision[],
+	balances: Map<number, number>,
+	outbox: { sql: string; bindings: unknown[] },
+): Promise<void> {
+	const paid = decisions.filter(d => d.result.status === "PAID");
+	await trx.raw(
+		`WITH decided AS (
+			INSERT INTO order_payments (order_id, user_id, amount, status, reason)
+			SELECT * FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
+		), balances AS (
+			UPDATE accounts a SET balance = v.balance, updated_at = now()
+			  FROM unnest(?::bigint[], ?::bigint[]) AS v(user_id, balance)
+			 WHERE a.user_id = v.user_id
+		), ledger AS (
+			INSERT INTO account_transactions (user_id, kind, amount, balance_after, order_id)
+			SELECT e.user_id, 'ORDER_PAYMENT', e.amount, e.balance_after, e.order_id
+			  FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::uuid[]) WITH ORDINALITY AS e(user_id, amount, balance_after, order_id, n)
+			 ORDER BY e.n
+		), messages AS (${outbox.sql})
+		SELECT 1`,
+		[
+			decisions.map(d => d.result.orderId),
+			decisions.map(d => d.result.userId),
+			decisions.map(d => d.amount),
+			decisions.map(d => d.result.status),
+			decisions.map(d => d.result.reason ?? null),
+			[...balances.keys()],
+			[...balances.values()],
+			paid.map(d => d.result.userId),
+			paid.map(d => -d.amount),
+			paid.map(d => d.balanceAfter!),
+			paid.map(d => d.result.orderId),
+			...outbox.bindings,
+		] as Knex.RawBinding[],
+	);
+}
