@@ -120,6 +120,12 @@ export const settings = {
 		int(1, 10000),
 		"Outbox rows a relay claims and publishes per round.",
 	),
+	relayConcurrency: setting(
+		"OUTBOX_CONCURRENCY",
+		4,
+		int(1, 64),
+		"Relay rounds a node runs at once, so a new row never waits for another round's confirms.",
+	),
 	relayPollMs: setting(
 		"OUTBOX_POLL_MS",
 		1000,
@@ -146,7 +152,7 @@ export const settings = {
 	),
 	consumerConcurrency: setting(
 		"CONSUMER_CONCURRENCY",
-		2,
+		4,
 		int(1, 64),
 		"Batches a consumer handles at once.",
 	),
@@ -156,7 +162,7 @@ export const settings = {
 		int(1, 1000),
 		"Attempts at a message before it goes to <queue>.dlq.",
 	),
-	dbPoolMax: setting("DB_POOL_MAX", 10, int(1, 1000), "Connections per node's database pool."),
+	dbPoolMax: setting("DB_POOL_MAX", 20, int(1, 1000), "Connections per node's database pool."),
 	maxBalance: setting(
 		"MAX_BALANCE",
 		1_000_000_000_000_000,

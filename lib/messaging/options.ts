@@ -2,6 +2,8 @@
 export interface RelayOptions {
 	/** Outbox rows claimed, published and marked sent per round. */
 	batchSize: number;
+	/** Rounds at once: a new row need not wait for the confirms of a round under way. */
+	concurrency: number;
 	/** Fallback poll interval; committing a new row wakes the relay at once. */
 	pollIntervalMs: number;
 	/** How long to wait for the broker's publisher confirms of one round. */
@@ -16,6 +18,7 @@ export interface RelayOptions {
 
 export const defaultRelayOptions: RelayOptions = {
 	batchSize: 500,
+	concurrency: 4,
 	pollIntervalMs: 1000,
 	publishTimeoutMs: 10000,
 	retryBackoffMs: 100,
@@ -43,7 +46,7 @@ export interface ConsumerOptions {
 export const defaultConsumerOptions: ConsumerOptions = {
 	prefetch: 256,
 	batchSize: 100,
-	concurrency: 2,
+	concurrency: 4,
 	maxDeliveries: 5,
 	retryBackoffMs: 100,
 	maxBackoffMs: 5000,

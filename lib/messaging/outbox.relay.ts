@@ -14,14 +14,14 @@ import type { Publisher } from "./publisher";
  */
 export class OutboxRelay {
 	private readonly opts: RelayOptions;
-	private running = false;
+	/** Rounds under way; up to `concurrency`, each on rows the others skipped (SKIP LOCKED). */
+	private readonly running = new Set<Promise<void>>();
 	private again = false;
 	/** Set while rounds fail; wakes wait for the backoff timer (or `resume`) instead of spinning. */
 	private failing = false;
 	private stopped = true;
 	private timer: NodeJS.Timeout | null = null;
 	private backoff: number;
-	private current: Promise<void> = Promise.resolve();
 	private lastCleanup = 0;
 	/** Messages published since start, for metrics. */
 	published = 0;
@@ -42,65 +42,67 @@ export class OutboxRelay {
 		this.wake();
 	}
 
-	/** Asks for a round now; coalesces with a round already under way. */
+	/**
+	 * Asks for a round now. A new row does not wait for a round under way (its publisher
+	 * confirms take a few ms): another round starts beside it, up to `concurrency`; past that
+	 * the wake is remembered and served when a round ends.
+	 */
 	wake(): void {
 		if (this.stopped) return;
-		if (this.running || this.failing) {
+		if (this.failing || this.running.size >= this.opts.concurrency) {
 			this.again = true;
 			return;
 		}
-		this.run();
+		this.again = false;
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
+		const round = this.drain().finally(() => {
+			this.running.delete(round);
+			if (this.again && !this.failing) this.wake();
+			else if (!this.running.size) this.schedule(this.failing ? this.backoff : this.opts.pollIntervalMs);
+		});
+		this.running.add(round);
 	}
 
 	/** Retries at once after an outage (the broker connection is back). */
 	resume(): void {
 		this.failing = false;
+		this.backoff = this.opts.retryBackoffMs;
 		this.wake();
 	}
 
-	private run(): void {
-		if (this.timer) clearTimeout(this.timer);
-		this.timer = null;
-		this.running = true;
-		this.current = this.drain().finally(() => {
-			this.running = false;
-			if (this.again && !this.failing) this.wake();
-		});
-	}
-
-	/** Finishes the round under way and stops. */
+	/** Finishes the rounds under way and stops. */
 	async stop(): Promise<void> {
 		this.stopped = true;
 		if (this.timer) clearTimeout(this.timer);
 		this.timer = null;
-		await this.current;
+		await Promise.all([...this.running]);
 	}
 
-	private async drain(): Promise<void> {
-		let delay = this.opts.pollIntervalMs;
-		try {
-			do {
-				this.again = false;
-				while (!this.stopped && (await this.round()) === this.opts.batchSize);
-			} while (this.again && !this.stopped);
-			this.backoff = this.opts.retryBackoffMs;
+	private schedule(delay: number): void {
+		if (this.stopped || this.timer) return;
+		this.timer = setTimeout(() => {
+			this.timer = null;
 			this.failing = false;
+			this.wake();
+		}, delay);
+		this.timer.unref();
+	}
+
+	/** Rounds until a batch comes back short (the backlog is drained), then the housekeeping. */
+	private async drain(): Promise<void> {
+		try {
+			while (!this.stopped && (await this.round()) === this.opts.batchSize);
+			this.failing = false;
+			this.backoff = this.opts.retryBackoffMs;
 			await this.cleanup();
 		} catch (err) {
 			this.failing = true;
-			delay = this.backoff;
-			this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs);
 			this.logger.warn("Outbox relay round failed, retrying", {
 				err: (err as Error).message,
-				retryInMs: delay,
+				retryInMs: this.backoff,
 			});
-		}
-		if (!this.stopped) {
-			this.timer = setTimeout(() => {
-				this.timer = null;
-				if (!this.running) this.run();
-			}, delay);
-			this.timer.unref();
+			this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs);
 		}
 	}
 

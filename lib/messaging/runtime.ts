@@ -23,6 +23,7 @@ export function messagingOptions(config: Config, queues: string[]): MessagingOpt
 		queues,
 		relay: {
 			batchSize: config.relayBatchSize,
+			concurrency: config.relayConcurrency,
 			pollIntervalMs: config.relayPollMs,
 			publishTimeoutMs: config.publishTimeoutMs,
 		},
