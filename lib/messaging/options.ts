@@ -2,7 +2,7 @@
 export interface RelayOptions {
 	/** Outbox rows claimed, published and marked sent per round. */
 	batchSize: number;
-	/** Rounds at once: a new row need not wait for the confirms of a round under way. */
+	/** Rounds at once; above 1 a new row need not wait for the confirms of a round under way. */
 	concurrency: number;
 	/** Fallback poll interval; committing a new row wakes the relay at once. */
 	pollIntervalMs: number;
@@ -18,7 +18,7 @@ export interface RelayOptions {
 
 export const defaultRelayOptions: RelayOptions = {
 	batchSize: 500,
-	concurrency: 4,
+	concurrency: 1,
 	pollIntervalMs: 1000,
 	publishTimeoutMs: 10000,
 	retryBackoffMs: 100,
@@ -46,7 +46,7 @@ export interface ConsumerOptions {
 export const defaultConsumerOptions: ConsumerOptions = {
 	prefetch: 256,
 	batchSize: 100,
-	concurrency: 4,
+	concurrency: 2,
 	maxDeliveries: 5,
 	retryBackoffMs: 100,
 	maxBackoffMs: 5000,

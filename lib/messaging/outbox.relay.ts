@@ -43,9 +43,9 @@ export class OutboxRelay {
 	}
 
 	/**
-	 * Asks for a round now. A new row does not wait for a round under way (its publisher
-	 * confirms take a few ms): another round starts beside it, up to `concurrency`; past that
-	 * the wake is remembered and served when a round ends.
+	 * Asks for a round now. Below `concurrency` rounds, another starts beside those under way;
+	 * past that the wake is remembered and served when a round ends. (Measured on 2 cores:
+	 * one round at a time gives the most orders/s, since fewer, fuller rounds cost less CPU.)
 	 */
 	wake(): void {
 		if (this.stopped) return;
