@@ -1,5 +1,6 @@
 import DbService from "moleculer-db";
-import type { ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
+import type { KnexAdapter } from "./knex-adapter";
 
 /**
  * moleculer-db's DbService without its generic CRUD actions: the services keep its adapter
@@ -7,3 +8,9 @@ import type { ServiceSchema } from "moleculer";
  * reads, and define their own user-scoped actions. Writes go through Knex transactions.
  */
 export const ReadSideMixin: ServiceSchema = { ...(DbService as unknown as ServiceSchema), actions: {} };
+
+/** `this` in a read action of a service that uses the mixin. */
+export type ReadSide = Service & {
+	adapter: KnexAdapter;
+	transformDocuments(ctx: Context, params: object, docs: unknown): Promise<any>;
+};

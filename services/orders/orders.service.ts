@@ -5,7 +5,7 @@ import type { Config } from "../../lib/config";
 import { decodePaymentResult, isUuid, MAX_AMOUNT, PaymentResult } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
 import { KnexAdapter } from "../../lib/db/knex-adapter";
-import { ReadSideMixin } from "../../lib/db/read-side.mixin";
+import { ReadSide, ReadSideMixin } from "../../lib/db/read-side.mixin";
 import { InvalidCursorError, OrderNotFoundError } from "../../lib/errors";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
@@ -15,11 +15,6 @@ import { createOrder } from "./create-order.use-case";
 import { findOrderSeq } from "./order.repository";
 import { OrderStatusPublisher } from "./order-status.publisher";
 import { ordersByStatus } from "./orders.metrics";
-
-type ReadSide = Service & {
-	adapter: KnexAdapter;
-	transformDocuments(ctx: Context, params: object, docs: unknown): Promise<any>;
-};
 
 interface ListParams {
 	limit?: number;

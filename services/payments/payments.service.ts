@@ -5,7 +5,7 @@ import type { Config } from "../../lib/config";
 import { decodeOrderToPay, MAX_AMOUNT, OrderToPay } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
 import { KnexAdapter } from "../../lib/db/knex-adapter";
-import { ReadSideMixin } from "../../lib/db/read-side.mixin";
+import { ReadSide, ReadSideMixin } from "../../lib/db/read-side.mixin";
 import { AccountNotFoundError, InvalidCursorError } from "../../lib/errors";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
@@ -15,11 +15,6 @@ import { createAccount } from "./create-account.use-case";
 import { payOrders } from "./pay-orders.use-case";
 import { paymentBatchDuration } from "./payments.metrics";
 import { topUp } from "./top-up.use-case";
-
-type ReadSide = Service & {
-	adapter: KnexAdapter;
-	transformDocuments(ctx: Context, params: object, docs: unknown): Promise<any>;
-};
 
 interface LedgerPage {
 	limit?: number;
