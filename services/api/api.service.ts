@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "http";
-import type { Context, ServiceSchema } from "moleculer";
+import type { IncomingMessage, Server, ServerResponse } from "http";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../lib/config";
 import { BodyTooDeepError, InvalidIdempotencyKeyError, toPublicError, UnauthorizedError } from "../../lib/errors";
@@ -111,9 +111,13 @@ export function apiService(config: Config): ServiceSchema {
 					mappingPolicy: "restrict",
 					autoAliases: false,
 					bodyParsers: { json: { strict: true, limit: "16kb" }, urlencoded: false },
-					onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { body?: unknown }) {
+					onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { body?: unknown; $params?: unknown }) {
 						Object.assign(ctx.meta, readIdentity(req));
 						checkBodyDepth(req.body);
+						// A write takes its fields from the JSON body only: a query string must not
+						// override them (moleculer-web merges both by default).
+						if (req.method === "POST")
+							req.$params = req.body && typeof req.body === "object" && !Array.isArray(req.body) ? { ...req.body } : {};
 					},
 					onAfterCall(ctx: Context<unknown, { $statusCode?: number; $location?: string }>, _route: unknown, req: ApiRequest, _res: ServerResponse, data: unknown) {
 						const status = req.$action && successStatus[req.$action.name];
@@ -128,6 +132,14 @@ export function apiService(config: Config): ServiceSchema {
 				opsRoute(sendError),
 			],
 			onError: sendError,
+		},
+		started(this: Service & { server?: Server }) {
+			// Longer than the usual 60 s idle timeout of load balancers and HTTP clients, so a
+			// kept-alive connection is never closed by us just as a client reuses it (ECONNRESET).
+			if (this.server) {
+				this.server.keepAliveTimeout = 65_000;
+				this.server.headersTimeout = 66_000;
+			}
 		},
 	};
 }

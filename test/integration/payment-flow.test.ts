@@ -100,6 +100,19 @@ describe("Payment flow through the HTTP API", () => {
 		assert.deepEqual(all.body.map((o: any) => o.id), [...ids].reverse());
 	});
 
+	it("When a POST also carries a query string, then the order is made from the JSON body alone", async () => {
+		const userId = newUserId();
+		const order = await api("POST", "/api/orders?description=from-query&amount=5", {
+			userId,
+			body: { amount: 7, description: "from-body" },
+		});
+		assert.equal(order.status, 202);
+		assert.equal(order.body.description, "from-body");
+		assert.equal(order.body.amount, 7);
+		const noBody = await api("POST", "/api/orders?description=x&amount=5", { userId, body: {} });
+		assert.equal(noBody.status, 422);
+	});
+
 	it("When a user reads another user's order, then it is 404 ORDER_NOT_FOUND", async () => {
 		const owner = newUserId();
 		const order = await api("POST", "/api/orders", { userId: owner, body: { amount: 5, description: "mine" } });
