@@ -119,6 +119,7 @@ interface RunResult {
 	cancelled: number;
 	unfinished: number;
 	errors: number;
+	errorKinds?: Record<string, number>;
 }
 
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
@@ -134,6 +135,7 @@ async function runLoad(
 	const tracker: Tracker = { sent: new Map(), done: new Map(), early: new Map(), waiters: new Map() };
 	const sockets = await connectSockets(base, [...new Set(userIds)], tracker);
 	let errors = 0;
+	const errorKinds: Record<string, number> = {};
 	let next = 0;
 	const started = performance.now();
 	let lastPost = started;
@@ -142,10 +144,14 @@ async function runLoad(
 	const placeOne = async (i: number) => {
 		const userId = userIds[i % userIds.length];
 		const t0 = performance.now();
-		const r = await call(base, "POST", "/api/orders", userId, { amount: amountOf(i), description: `bench ${i}` }).catch(() => ({ status: 0, body: undefined }));
+		const r = await call(base, "POST", "/api/orders", userId, { amount: amountOf(i), description: `bench ${i}` }).catch(
+			(err: Error) => ({ status: 0, body: err.message }),
+		);
 		lastPost = performance.now();
 		if (r.status !== 202) {
 			errors++;
+			const kind = r.status ? `${r.status} ${r.body?.type ?? ""}`.trim() : `network: ${r.body}`;
+			errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
 			return;
 		}
 		const id = r.body.id as string;
@@ -191,6 +197,7 @@ async function runLoad(
 		cancelled: statuses.filter(s => s === "CANCELLED").length,
 		unfinished: tracker.sent.size - tracker.done.size,
 		errors,
+		...(errors ? { errorKinds } : {}),
 	};
 }
 
@@ -257,6 +264,9 @@ function table(results: RunResult[]): string {
 
 async function main() {
 	const args = parseArgs(process.argv.slice(2));
+	// The machine's ceiling first, on a quiet machine.
+	if (args.pgbench) console.log("pgbench TPC-B-like, scale 10, 8 clients, 15 s…");
+	const tps = args.pgbench ? pgbenchTps() : undefined;
 	const cluster = args.url ? undefined : await startCluster();
 	const base = args.url ?? `http://127.0.0.1:${benchEnv.API_PORT}`;
 	const results: RunResult[] = [];
@@ -309,7 +319,6 @@ async function main() {
 		agent.destroy();
 	}
 
-	const tps = args.pgbench ? pgbenchTps() : undefined;
 	const closed = results[0];
 	const ratio = tps ? Math.round((closed.e2ePerSec / tps) * 1000) / 1000 : undefined;
 	const hotRatio = Math.round((results[2].e2ePerSec / closed.e2ePerSec) * 100) / 100;
@@ -321,6 +330,7 @@ async function main() {
 		`Hot account ÷ spread: ${hotRatio} (target ≥ 0.5)`,
 		problems.length ? `INVARIANTS VIOLATED:\n- ${problems.join("\n- ")}` : "Invariants: every order final, balance = funding − finished orders = ledger sum, none negative, no order debited twice — all hold.",
 	];
+	for (const r of results) if (r.errorKinds) summary.push(`POST errors in "${r.name}": ${JSON.stringify(r.errorKinds)}`);
 	const md = [table(results), "", ...summary.map(l => `- ${l}`)].join("\n");
 	console.log(`\n${md}`);
 	const dir = join(projectRoot, "bench-results");
