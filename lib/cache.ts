@@ -25,3 +25,64 @@ export function userKeygen<P>(build: (userId: number, params: P) => string) {
 	return (_action: string, params: Record<string, unknown>, meta: unknown) =>
 		build((meta as { userId: number }).userId, params as P);
 }
+
+interface RedisLike {
+	get(key: string): Promise<string | null>;
+	pipeline(): { incr(key: string): unknown; exec(): Promise<unknown> };
+}
+
+/**
+ * The cache of a user's paged lists, kept in the Redis cacher under generation keys:
+ * `<name>:<user>:<generation>:<page>`. A change bumps the user's generation (one INCR, O(1)
+ * however many pages are cached), so every page of before is out of reach at once and
+ * expires by TTL. A read that began before a commit stores its page under the old
+ * generation, where nobody looks any more: no stale page, no keyspace scan.
+ */
+export class UserPageCache {
+	constructor(
+		private readonly broker: ServiceBroker,
+		private readonly name: string,
+		private readonly ttlSeconds = 300,
+	) {}
+
+	private get redis(): { client: RedisLike; prefix: string } | undefined {
+		const cacher = this.broker.cacher as unknown as { client?: RedisLike; prefix?: string } | undefined;
+		return cacher?.client ? { client: cacher.client, prefix: cacher.prefix ?? "" } : undefined;
+	}
+
+	private generationKey(userId: number): string {
+		return `${this.name}:generation:${userId}`;
+	}
+
+	/** The cached page, or `load()` stored for next time. Any cache failure just loads. */
+	async read<T>(userId: number, page: string, load: () => Promise<T>): Promise<T> {
+		const redis = this.redis;
+		const cacher = this.broker.cacher;
+		if (!redis || !cacher) return load();
+		let key: string;
+		try {
+			const generation = (await redis.client.get(redis.prefix + this.generationKey(userId))) ?? "0";
+			key = `${this.name}:${userId}:${generation}:${page}`;
+			const cached = await cacher.get(key);
+			if (cached !== null && cached !== undefined) return cached as T;
+		} catch {
+			return load();
+		}
+		const value = await load();
+		await cacher.set(key, value, this.ttlSeconds).catch(() => undefined);
+		return value;
+	}
+
+	/** After a commit that changes these users' lists. */
+	async bump(userIds: number[]): Promise<void> {
+		const redis = this.redis;
+		if (!redis || !userIds.length || (this.broker as unknown as { stopping?: boolean }).stopping) return;
+		try {
+			const pipeline = redis.client.pipeline();
+			for (const u of new Set(userIds)) pipeline.incr(redis.prefix + this.generationKey(u));
+			await pipeline.exec();
+		} catch (err) {
+			this.broker.logger.warn("Cache generation bump failed", { err: (err as Error).message });
+		}
+	}
+}

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { invalidate, userKeygen } from "../../lib/cache";
+import { invalidate, UserPageCache, userKeygen } from "../../lib/cache";
 import type { Config } from "../../lib/config";
 import { decodePaymentResult, isUuid, MAX_AMOUNT, PaymentResult } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
@@ -49,6 +49,7 @@ export function ordersService(config: Config): ServiceSchema {
 	let db: Knex;
 	let messaging: MessagingRuntime;
 	let statusEvents: OrderStatusPublisher;
+	let pages: UserPageCache;
 	const stats = { duplicatesSkipped: 0 };
 
 	async function onPaymentResults(this: Service, batch: IncomingMessage<PaymentResult>[]) {
@@ -56,7 +57,10 @@ export function ordersService(config: Config): ServiceSchema {
 		stats.duplicatesSkipped += duplicates;
 		if (!changed.length) return;
 		await statusEvents.publish(changed);
-		await invalidate(this.broker, changed.map(e => getKey(e.userId, e.orderId)));
+		await Promise.all([
+			invalidate(this.broker, changed.map(e => getKey(e.userId, e.orderId))),
+			pages.bump(changed.map(e => e.userId)),
+		]);
 	}
 
 	return {
@@ -80,6 +84,7 @@ export function ordersService(config: Config): ServiceSchema {
 						idempotencyKey: ctx.meta.idempotencyKey,
 					});
 					messaging.relay.wake();
+					await pages.bump([userId]);
 					return order;
 				},
 			},
@@ -87,17 +92,20 @@ export function ordersService(config: Config): ServiceSchema {
 			list: {
 				params: { ...pageParams, before: { type: "uuid", optional: true } },
 				retryPolicy: { enabled: true },
-				// Not cached: see "Reads and the cache" in the README.
+				// Cached per user and generation (see UserPageCache), not by the cacher middleware.
 				async handler(this: ReadSide, ctx: Context<ListParams, RequestMeta>) {
 					const userId = requireUserId(ctx);
-					const query: Record<string, unknown> = { user_id: userId };
-					if (ctx.params.before) {
-						const seq = await findOrderSeq(db, userId, ctx.params.before);
-						if (seq === undefined) throw new InvalidCursorError();
-						query.seq = { $lt: seq };
-					}
-					const rows = await this.adapter.find({ query, sort: "-seq", limit: ctx.params.limit ?? 100 });
-					return this.transformDocuments(ctx, {}, rows);
+					const { limit = 100, before } = ctx.params;
+					return pages.read(userId, `${limit}:${before ?? ""}`, async () => {
+						const query: Record<string, unknown> = { user_id: userId };
+						if (before) {
+							const seq = await findOrderSeq(db, userId, before);
+							if (seq === undefined) throw new InvalidCursorError();
+							query.seq = { $lt: seq };
+						}
+						const rows = await this.adapter.find({ query, sort: "-seq", limit });
+						return this.transformDocuments(ctx, {}, rows);
+					});
 				},
 			},
 
@@ -142,6 +150,7 @@ export function ordersService(config: Config): ServiceSchema {
 		created(this: Service) {
 			db = createKnex({ url: config.ordersDatabaseUrl, poolMax: config.dbPoolMax, applicationName: "gozon-orders" });
 			(this as Service & { db: Knex }).db = db;
+			pages = new UserPageCache(this.broker, "orders.list", 60);
 			statusEvents = new OrderStatusPublisher(config.redisUrl, config.redisPrefix, this.logger);
 			messaging = new MessagingRuntime(
 				db,

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { invalidate, userKeygen } from "../../lib/cache";
+import { invalidate, UserPageCache, userKeygen } from "../../lib/cache";
 import type { Config } from "../../lib/config";
 import { decodeOrderToPay, MAX_AMOUNT, OrderToPay } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
@@ -32,11 +32,14 @@ export function paymentsService(config: Config): ServiceSchema {
 	let db: Knex;
 	let messaging: MessagingRuntime;
 	const ledger = new KnexAdapter("account_transactions");
+	let pages: UserPageCache;
 	const stats = { duplicatesSkipped: 0 };
 	const batchDuration = paymentBatchDuration();
 
-	const forgetUsers = (broker: Service["broker"], userIds: number[]) =>
-		invalidate(broker, userIds.map(accountKey));
+	/** After a commit that changed these users' accounts: their cached account and ledger pages go. */
+	const forgetUsers = async (broker: Service["broker"], userIds: number[]) => {
+		await Promise.all([invalidate(broker, userIds.map(accountKey)), pages.bump(userIds)]);
+	};
 
 	async function onOrdersToPay(this: Service, batch: IncomingMessage<OrderToPay>[]) {
 		const done = batchDuration.startTimer();
@@ -100,19 +103,22 @@ export function paymentsService(config: Config): ServiceSchema {
 					before: { type: "number", integer: true, min: 1, max: Number.MAX_SAFE_INTEGER, convert: true, optional: true },
 				},
 				retryPolicy: { enabled: true },
-				// Not cached: see "Reads and the cache" in the README.
+				// Cached per user and generation (see UserPageCache), not by the cacher middleware.
 				async handler(this: ReadSide, ctx: Context<LedgerPage, RequestMeta>) {
 					const userId = requireUserId(ctx);
-					if (!(await this.adapter.findById(userId))) throw new AccountNotFoundError(userId);
-					const query: Record<string, unknown> = { user_id: userId };
-					if (ctx.params.before !== undefined) {
-						if (!(await ledgerEntryExists(db, userId, ctx.params.before))) throw new InvalidCursorError();
-						query.id = { $lt: ctx.params.before };
-					}
-					const rows = await ledger.find({ query, sort: "-id", limit: ctx.params.limit ?? 100 });
-					return rows.map(row => {
-						const entry = ledger.entityToObject(row);
-						return Object.fromEntries(ledgerFields.filter(f => f in entry).map(f => [f, entry[f]]));
+					const { limit = 100, before } = ctx.params;
+					return pages.read(userId, `${limit}:${before ?? ""}`, async () => {
+						if (!(await this.adapter.findById(userId))) throw new AccountNotFoundError(userId);
+						const query: Record<string, unknown> = { user_id: userId };
+						if (before !== undefined) {
+							if (!(await ledgerEntryExists(db, userId, before))) throw new InvalidCursorError();
+							query.id = { $lt: before };
+						}
+						const rows = await ledger.find({ query, sort: "-id", limit });
+						return rows.map(row => {
+							const entry = ledger.entityToObject(row);
+							return Object.fromEntries(ledgerFields.filter(f => f in entry).map(f => [f, entry[f]]));
+						});
 					});
 				},
 			},
@@ -145,6 +151,7 @@ export function paymentsService(config: Config): ServiceSchema {
 			});
 			(this as Service & { db: Knex }).db = db;
 			ledger.init(this.broker, this);
+			pages = new UserPageCache(this.broker, "payments.listTransactions", 60);
 			messaging = new MessagingRuntime(
 				db,
 				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults]),
