@@ -162,7 +162,7 @@ export const settings = {
 		int(1, 1000),
 		"Attempts at a message before it goes to <queue>.dlq.",
 	),
-	dbPoolMax: setting("DB_POOL_MAX", 20, int(1, 1000), "Connections per node's database pool."),
+	dbPoolMax: setting("DB_POOL_MAX", 10, int(1, 1000), "Connections per node's database pool."),
 	maxBalance: setting(
 		"MAX_BALANCE",
 		1_000_000_000_000_000,
