@@ -75,7 +75,7 @@ async function stopCluster(child: ChildProcess) {
 	await new Promise(r => child.once("exit", r));
 }
 
-// ---------- HTTP and sockets ----------
+// ---------- sockets ----------
 
 interface Tracker {
 	sent: Map<string, number>;

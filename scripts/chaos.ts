@@ -87,35 +87,12 @@ async function stopAll() {
 
 // ---------- the services this suite may stop ----------
 
-function rabbitUp() {
-	try {
-		sh("rabbitmqctl", ["-q", "await_startup"], 60_000);
-		return true;
-	} catch {
-		return false;
-	}
-}
-
+/** Starts whatever of PostgreSQL, RabbitMQ (node or app) and Redis is down: the README's own script. */
 function ensureServices() {
 	try {
-		sh("redis-cli", ["-h", "127.0.0.1", "ping"], 5000);
-	} catch {
-		sh("redis-server", ["--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]);
-	}
-	try {
-		// A running node with its app stopped (stop_app) needs start_app; a stopped node needs a start.
-		sh("rabbitmqctl", ["-q", "start_app"], 60_000);
-		sh("rabbitmqctl", ["-q", "await_startup"], 60_000);
-	} catch {
-		// not running at all
-		if (!rabbitUp()) {
-			try {
-				sh("rabbitmq-server", ["-detached"]);
-			} catch {
-				// already starting
-			}
-			rabbitUp();
-		}
+		sh("bash", [join(projectRoot, "scripts", "setup-machine.sh")], 180_000);
+	} catch (err) {
+		console.error(`chaos: could not start the services again: ${(err as Error).message}`);
 	}
 }
 

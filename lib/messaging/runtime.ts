@@ -3,7 +3,7 @@ import type { LoggerInstance } from "moleculer";
 import type { Config } from "../config";
 import { AmqpConnection } from "./connection";
 import { ConsumerSpec, QueueConsumer } from "./consumer";
-import { ConsumerOptions, RelayOptions } from "./options";
+import { ConsumerOptions, defaultRelayOptions, RelayOptions } from "./options";
 import { OutboxRelay } from "./outbox.relay";
 import { OutboxStore } from "./outbox.store";
 import { Publisher } from "./publisher";
@@ -53,7 +53,7 @@ export class MessagingRuntime {
 		private readonly logger: LoggerInstance,
 	) {
 		this.connection = new AmqpConnection(opts.amqpUrl, opts.queues, logger);
-		this.publisher = new Publisher(this.connection, opts.relay.publishTimeoutMs ?? 10000);
+		this.publisher = new Publisher(this.connection, opts.relay.publishTimeoutMs ?? defaultRelayOptions.publishTimeoutMs);
 		this.relay = new OutboxRelay(knex, this.publisher, logger, opts.relay);
 		this.connection.on("connected", () => this.relay.resume());
 	}

@@ -52,13 +52,10 @@ describe("Cached reads", () => {
 		await api("POST", "/api/accounts", { userId });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 10_000 } });
 		const ids = (await Promise.all(Array.from({ length: 20 }, (_, i) => api("POST", "/api/orders", { userId, body: { amount: 10, description: `loop ${i}` } })))).map(r => r.body.id);
-		let reads = 0;
 		await eventually(async () => {
-			reads++;
 			const list = await api("GET", "/api/orders?limit=50", { userId });
 			return list.body.length === 20 && list.body.every((o: any) => o.status === "FINISHED");
 		}, "every listed order to be FINISHED", 20_000, 20);
-		assert.ok(reads >= 1);
 		const single = await Promise.all(ids.map(id => api("GET", `/api/orders/${id}`, { userId })));
 		assert.ok(single.every(r => r.body.status === "FINISHED"));
 	});
