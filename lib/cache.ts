@@ -1,4 +1,4 @@
-import type { ServiceBroker } from "moleculer";
+import type { ActionCacheOptions, ServiceBroker } from "moleculer";
 
 /**
  * Drops cached reads after a change, by exact key (O(1) in Redis; a pattern would scan the
@@ -21,9 +21,8 @@ export function invalidate(broker: ServiceBroker, keys: string[], secondPassMs =
 }
 
 /** A cache key builder for actions whose result depends on the caller (ctx.meta.userId). */
-export function userKeygen<P>(build: (userId: number, params: P) => string) {
-	return (_action: string, params: Record<string, unknown>, meta: unknown) =>
-		build((meta as { userId: number }).userId, params as P);
+export function userKeygen<P>(build: (userId: number, params: P) => string): NonNullable<ActionCacheOptions["keygen"]> {
+	return (_action, _opts, ctx) => build((ctx.meta as { userId: number }).userId, ctx.params as P);
 }
 
 interface RedisLike {

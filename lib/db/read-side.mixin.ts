@@ -1,5 +1,5 @@
-import DbService from "moleculer-db";
-import type { Context, Service, ServiceSchema } from "moleculer";
+import DbService, { type DbServiceSettings } from "moleculer-db";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { KnexAdapter } from "./knex-adapter";
 
 /**
@@ -13,4 +13,9 @@ export const ReadSideMixin: ServiceSchema = { ...(DbService as unknown as Servic
 export type ReadSide = Service & {
 	adapter: KnexAdapter;
 	transformDocuments(ctx: Context, params: object, docs: unknown): Promise<any>;
+};
+
+/** A service on the mixin: moleculer-db's adapter and settings beside Moleculer's own schema. */
+export type ReadSideSchema = ServiceSchema<ServiceSettingSchema & DbServiceSettings, Record<string, any>, Record<string, any>, ReadSide> & {
+	adapter: KnexAdapter;
 };

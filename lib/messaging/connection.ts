@@ -1,6 +1,6 @@
 import { EventEmitter } from "events";
 import * as amqp from "amqplib";
-import type { LoggerInstance } from "moleculer";
+import type { Logger } from "moleculer";
 import { redactUrl } from "../config";
 import { ConnectionOptions, defaultConnectionOptions } from "./options";
 import { declareQueue } from "./topology";
@@ -27,7 +27,7 @@ export class AmqpConnection extends EventEmitter {
 	constructor(
 		private readonly url: string,
 		private readonly queues: string[],
-		private readonly logger: LoggerInstance,
+		private readonly logger: Logger,
 		opts: Partial<ConnectionOptions> = {},
 	) {
 		super();

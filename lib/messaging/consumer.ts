@@ -1,5 +1,5 @@
 import type { Channel, ConsumeMessage } from "amqplib";
-import type { LoggerInstance } from "moleculer";
+import type { Logger } from "moleculer";
 import { faultPoint, FaultPoint } from "../faults";
 import type { AmqpConnection } from "./connection";
 import { ConsumerOptions, defaultConsumerOptions } from "./options";
@@ -87,7 +87,7 @@ export class QueueConsumer<T> {
 		private readonly connection: AmqpConnection,
 		private readonly publisher: Publisher,
 		readonly spec: ConsumerSpec<T>,
-		private readonly logger: LoggerInstance,
+		private readonly logger: Logger,
 		opts: Partial<ConsumerOptions> = {},
 	) {
 		this.opts = { ...defaultConsumerOptions, ...opts };

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { LoggerInstance } from "moleculer";
+import type { Logger } from "moleculer";
 import { faultPoint } from "../faults";
 import { defaultRelayOptions, RelayOptions } from "./options";
 import { OutboxStore } from "./outbox.store";
@@ -29,7 +29,7 @@ export class OutboxRelay {
 	constructor(
 		private readonly knex: Knex,
 		private readonly publisher: Publisher,
-		private readonly logger: LoggerInstance,
+		private readonly logger: Logger,
 		opts: Partial<RelayOptions> = {},
 		private readonly store = new OutboxStore(),
 	) {

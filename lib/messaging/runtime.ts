@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { LoggerInstance } from "moleculer";
+import type { Logger } from "moleculer";
 import type { Config } from "../config";
 import { AmqpConnection } from "./connection";
 import { ConsumerSpec, QueueConsumer } from "./consumer";
@@ -50,7 +50,7 @@ export class MessagingRuntime {
 	constructor(
 		private readonly knex: Knex,
 		private readonly opts: MessagingOptions,
-		private readonly logger: LoggerInstance,
+		private readonly logger: Logger,
 	) {
 		this.connection = new AmqpConnection(opts.amqpUrl, opts.queues, logger);
 		this.publisher = new Publisher(this.connection, opts.relay.publishTimeoutMs ?? defaultRelayOptions.publishTimeoutMs);

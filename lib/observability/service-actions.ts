@@ -1,4 +1,4 @@
-import type { Context, Service, ServiceActionsSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import { nodeHealth, postgresProbe, redisProbe } from "./health";
 import { NodeMetrics, serviceMetrics, ServiceMetricsSource } from "./node-metrics";
 
@@ -7,7 +7,7 @@ import { NodeMetrics, serviceMetrics, ServiceMetricsSource } from "./node-metric
  * GET /health/ready and GET /metrics on every node (by nodeID). `source` is read at call
  * time: the service creates its database and messaging in `created`.
  */
-export function observabilityActions(source: () => ServiceMetricsSource, healthTimeoutMs: number): ServiceActionsSchema {
+export function observabilityActions(source: () => ServiceMetricsSource, healthTimeoutMs: number): NonNullable<ServiceSchema["actions"]> {
 	return {
 		health: {
 			visibility: "public",

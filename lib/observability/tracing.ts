@@ -14,7 +14,7 @@ interface SpanLike {
 	name: string;
 	duration?: number | null;
 	service?: { name?: string };
-	error?: { message?: string; type?: string } | null;
+	error?: { message?: string; type?: string } | boolean | null;
 	tags?: Record<string, any>;
 }
 
@@ -35,7 +35,7 @@ export function spanFields(span: SpanLike): Record<string, unknown> {
 	const orderId = tags.response?.id ?? tags.params?.id;
 	if (orderId !== undefined) fields.orderId = orderId;
 	if (tags.response?.status !== undefined) fields.status = tags.response.status;
-	if (span.error) fields.error = { message: span.error.message, type: span.error.type };
+	if (span.error && typeof span.error === "object") fields.error = { message: span.error.message, type: span.error.type };
 	return fields;
 }
 

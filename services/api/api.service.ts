@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from "http";
-import type { Context, Service, ServiceSchema } from "moleculer";
-import ApiGateway from "moleculer-web";
+import type { Context, Logger, Service, ServiceSchema } from "moleculer";
+import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../../lib/config";
 import { BodyTooDeepError, InvalidIdempotencyKeyError, toPublicError, UnauthorizedError } from "../../lib/errors";
 import type { RequestMeta } from "../../lib/identity";
@@ -27,7 +27,7 @@ const successStatus: Record<string, { code: number; location: (data: any) => str
 const USER_ID = /^[1-9][0-9]{0,15}$/;
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
-type ApiRequest = IncomingMessage & { $action?: { name: string } };
+type ApiRequest = IncomingMessage & { $action?: { name?: string } };
 
 /** Reads the caller's identity and idempotency key from the headers into ctx.meta. */
 export function readIdentity(req: IncomingMessage): RequestMeta {
@@ -57,7 +57,7 @@ export function checkBodyDepth(body: unknown): void {
 	}
 }
 
-export function sendError(this: { logger: ServiceSchema["logger"] }, req: IncomingMessage, res: ServerResponse, err: unknown) {
+export function sendError(this: { logger?: Logger }, req: IncomingMessage, res: ServerResponse, err: unknown) {
 	const body = toPublicError(err);
 	if (body.code >= 500)
 		this.logger?.error("Request failed", {
@@ -76,7 +76,7 @@ export function sendError(this: { logger: ServiceSchema["logger"] }, req: Incomi
  * X-User-ID, Idempotency-Key into meta, status codes, and error bodies. No business rule
  * lives here. It also pushes order status changes over socket.io (socket.mixin.ts).
  */
-export function apiService(config: Config): ServiceSchema {
+export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 	return {
 		name: "api",
 		// socket.io push on the same server; it must come first (see socketIoMixin).
@@ -120,7 +120,7 @@ export function apiService(config: Config): ServiceSchema {
 							req.$params = req.body && typeof req.body === "object" && !Array.isArray(req.body) ? { ...req.body } : {};
 					},
 					onAfterCall(ctx: Context<unknown, { $statusCode?: number; $location?: string }>, _route: unknown, req: ApiRequest, _res: ServerResponse, data: unknown) {
-						const status = req.$action && successStatus[req.$action.name];
+						const status = req.$action?.name ? successStatus[req.$action.name] : undefined;
 						if (status) {
 							ctx.meta.$statusCode = status.code;
 							ctx.meta.$location = status.location(data);

@@ -7,6 +7,7 @@ import { readFileSync } from "fs";
 import type { IncomingMessage, ServerResponse } from "http";
 import { join } from "path";
 import type { Context, Service, ServiceSchema } from "moleculer";
+import type { ApiRouteSchema } from "moleculer-web";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../lib/config";
 import { ErrorTypes } from "../../lib/errors";
@@ -23,7 +24,7 @@ import { checkReadiness } from "./readiness";
 export type GatewayDescription = Pick<OpenApiInput, "api" | "successStatus" | "userIdPattern" | "idempotencyKeyPattern">;
 
 /** The services behind the routes, for their actions' params (their schemas are plain data until started). */
-const SERVICE_SCHEMAS: Record<string, (config: Config) => ServiceSchema> = {
+const SERVICE_SCHEMAS: Record<string, (config: Config) => ServiceSchema<any, any, any>> = {
 	orders: ordersService,
 	payments: paymentsService,
 };
@@ -81,7 +82,7 @@ export function opsMixin(config: Config, gateway: GatewayDescription): Partial<S
 }
 
 /** Paths of the operational routes, as moleculer-web aliases (the OpenAPI test reads the live table). */
-export function opsRoute(onError: (req: IncomingMessage, res: ServerResponse, err: unknown) => void) {
+export function opsRoute(onError: (req: IncomingMessage, res: ServerResponse, err: unknown) => void): ApiRouteSchema {
 	const assets = new DocsAssets();
 	const page = docsPage("/openapi.json");
 	type Next = (err?: unknown) => void;

@@ -1,5 +1,5 @@
 import Redis from "ioredis";
-import type { LoggerInstance } from "moleculer";
+import type { Logger } from "moleculer";
 import { OrderUpdated, orderStatusChannel } from "../../lib/contracts";
 
 /**
@@ -11,7 +11,7 @@ export class OrderStatusPublisher {
 	private readonly redis: Redis;
 	private readonly channel: string;
 
-	constructor(redisUrl: string, redisPrefix: string, private readonly logger: LoggerInstance) {
+	constructor(redisUrl: string, redisPrefix: string, private readonly logger: Logger) {
 		this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
 		this.redis.on("error", () => undefined); // reconnects by itself; failures are logged per publish
 		this.channel = orderStatusChannel(redisPrefix);

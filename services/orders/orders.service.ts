@@ -1,11 +1,11 @@
 import type { Knex } from "knex";
-import type { Context, Service, ServiceSchema } from "moleculer";
+import type { Context, Service } from "moleculer";
 import { invalidate, UserPageCache, userKeygen } from "../../lib/cache";
 import type { Config } from "../../lib/config";
 import { decodePaymentResult, isUuid, MAX_AMOUNT, PaymentResult } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
 import { KnexAdapter } from "../../lib/db/knex-adapter";
-import { ReadSide, ReadSideMixin } from "../../lib/db/read-side.mixin";
+import { ReadSide, ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
 import { InvalidCursorError, OrderNotFoundError } from "../../lib/errors";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
@@ -45,7 +45,7 @@ export const pageParams = {
  * results. Any number of instances may run (two by default): calls are balanced between
  * them, relays and consumers share the work.
  */
-export function ordersService(config: Config): ServiceSchema {
+export function ordersService(config: Config): ReadSideSchema {
 	let db: Knex;
 	let messaging: MessagingRuntime;
 	let statusEvents: OrderStatusPublisher;

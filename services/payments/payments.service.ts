@@ -1,11 +1,11 @@
 import type { Knex } from "knex";
-import type { Context, Service, ServiceSchema } from "moleculer";
+import type { Context, Service } from "moleculer";
 import { invalidate, UserPageCache, userKeygen } from "../../lib/cache";
 import type { Config } from "../../lib/config";
 import { decodeOrderToPay, MAX_AMOUNT, OrderToPay } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
 import { KnexAdapter } from "../../lib/db/knex-adapter";
-import { ReadSide, ReadSideMixin } from "../../lib/db/read-side.mixin";
+import { ReadSide, ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
 import { AccountNotFoundError, InvalidCursorError } from "../../lib/errors";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
@@ -28,7 +28,7 @@ const ledgerFields = ["id", "kind", "amount", "balanceAfter", "orderId", "create
  * Payments: accounts, top-ups, the ledger, and the debit of every order that arrives on
  * orders.to_pay (answered on payment.results through its own outbox).
  */
-export function paymentsService(config: Config): ServiceSchema {
+export function paymentsService(config: Config): ReadSideSchema {
 	let db: Knex;
 	let messaging: MessagingRuntime;
 	const ledger = new KnexAdapter("account_transactions");

@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
+import { execFile } from "child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "fs";
 import { join } from "path";
+import { promisify } from "util";
 import {
 	chromium,
 	type Browser,
@@ -9,7 +11,6 @@ import {
 	type Page,
 	type WebSocketRoute,
 } from "playwright-core";
-import { build } from "vite";
 import { projectRoot } from "../../lib/paths";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually } from "../support/http";
@@ -133,15 +134,13 @@ class PushGate {
 
 async function buildDashboard(apiUrl: string): Promise<void> {
 	// frontend/src/lib/config.ts reads import.meta.env.VITE_API_URL; Vite takes VITE_* from
-	// process.env. Without it the page would call :8000, where no test gateway listens.
-	const saved = process.env.VITE_API_URL;
-	process.env.VITE_API_URL = apiUrl;
-	try {
-		await build({ configFile: join(projectRoot, "frontend", "vite.config.ts"), logLevel: "warn" });
-	} finally {
-		if (saved === undefined) delete process.env.VITE_API_URL;
-		else process.env.VITE_API_URL = saved;
-	}
+	// the environment. Without it the page would call :8000, where no test gateway listens.
+	// Vite runs as its own process (it is ESM-only), without blocking the brokers of this one.
+	const vite = join(projectRoot, "node_modules", "vite", "bin", "vite.js");
+	await promisify(execFile)(process.execPath, [vite, "build", "--config", join("frontend", "vite.config.ts"), "--logLevel", "warn"], {
+		cwd: projectRoot,
+		env: { ...process.env, VITE_API_URL: apiUrl },
+	});
 	const assets = join(FRONTEND_DIST, "assets");
 	const bundle = readdirSync(assets)
 		.filter(f => f.endsWith(".js"))
