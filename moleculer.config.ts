@@ -7,25 +7,25 @@
  */
 import { hostname } from "os";
 import type { BrokerOptions, LogLevels } from "moleculer";
+import { RpcTransporter } from "./lib/amqp-transporter";
 import { Config, loadConfig } from "./lib/config";
+import { eventLoopMetrics } from "./lib/observability/event-loop";
 import { jsonLogFormatter } from "./lib/observability/logging";
 import { tracingOptions } from "./lib/observability/tracing";
 
 export function brokerOptions(config: Config, role: string): BrokerOptions {
-	const transporter = config.transporterUrl.startsWith("amqp")
-		? {
-				type: "AMQP",
-				options: {
-					url: config.transporterUrl,
-					// Without noDelay every request/response waits ~40 ms for a delayed ACK, and the
-					// default prefetch of 1 serialises a node's requests (shared/FINDINGS.md).
-					socketOptions: { noDelay: true },
-					prefetch: 128,
-					// Queues of nodes that died (kill -9) disappear instead of piling up.
-					autoDeleteQueues: 60_000,
-				},
-			}
-		: config.transporterUrl;
+	const transporter: BrokerOptions["transporter"] = config.transporterUrl.startsWith("amqp")
+		? new RpcTransporter({
+				url: config.transporterUrl,
+				// Without noDelay every request/response waits ~40 ms for a delayed ACK, and the
+				// default prefetch of 1 serialises a node's requests (shared/FINDINGS.md).
+				socketOptions: { noDelay: true },
+				prefetch: 128,
+				// Queues of nodes that died (kill -9) disappear instead of piling up.
+				autoDeleteQueues: 60_000,
+			})
+		: // Any other transporter by its connection string (nats://, redis://, TCP…), as Moleculer parses it.
+			(config.transporterUrl as BrokerOptions["transporter"]);
 
 	return {
 		namespace: config.namespace,
@@ -36,7 +36,9 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 			options: {
 				prefix: `${config.redisPrefix}cache`,
 				ttl: 300,
-				redis: config.redisUrl,
+				// The cacher hands this to `new Redis(...)`, which takes a URL; Moleculer's typings
+				// only know the options-object form.
+				redis: config.redisUrl as unknown as Record<string, unknown>,
 			},
 		},
 		logger: {
@@ -64,6 +66,7 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 		skipProcessEventRegistration: false,
 		// No reporter: the gateway's GET /metrics gathers every node's registry over Moleculer.
 		metrics: { enabled: config.metrics, reporter: null },
+		middlewares: [eventLoopMetrics()],
 		// TRACING=true logs every span (lib/observability/tracing.ts).
 		tracing: tracingOptions(config.tracing),
 	};
