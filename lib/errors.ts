@@ -122,6 +122,8 @@ const UNAVAILABLE = new Set([
 	"BrokerDisconnectedError",
 ]);
 
+const ZLIB_ERROR = /^(Z_|ERR__|ZSTD_error_)/;
+
 /** body-parser's own error types, as moleculer-web passes them on. */
 const BODY_PARSER_ERRORS: Record<string, PublicError> = {
 	"entity.parse.failed": {
@@ -174,8 +176,9 @@ export function toPublicError(err: unknown): PublicError {
 	const e = err as { code?: unknown; type?: unknown; name?: string; message?: string; data?: unknown };
 	const bodyError = typeof e?.type === "string" ? BODY_PARSER_ERRORS[e.type] : undefined;
 	if (bodyError) return bodyError;
-	// A gzip/deflate body that does not inflate: body-parser passes zlib's error code on.
-	if (typeof e?.code === "string" && e.code.startsWith("Z_"))
+	// A gzip/deflate/br/zstd body that does not decode: body-parser passes zlib's error on
+	// (codes Z_* for gzip and deflate, ERR__* for brotli, ZSTD_error_* for zstd).
+	if (typeof e?.code === "string" && ZLIB_ERROR.test(e.code))
 		return {
 			name: "BadRequestError",
 			message: "Request body could not be decoded (Content-Encoding)",
