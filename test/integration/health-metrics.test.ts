@@ -97,6 +97,8 @@ describe("Health and metrics", () => {
 			nodeIDs.map(id => [id, 1]),
 		);
 		for (const id of nodeIDs) assert.ok(find(samples, "moleculer_request_total", { nodeID: id }).length, `moleculer_request_total of ${id}`);
+		// Moleculer 0.15 dropped its event-loop metrics; ours come from perf_hooks (lib/observability/event-loop.ts).
+		for (const id of nodeIDs) assert.ok(find(samples, "process_eventloop_delay_p99", { nodeID: id }).length, `process_eventloop_delay_p99 of ${id}`);
 		assert.equal(types.get("moleculer_request_time"), "histogram");
 
 		for (const status of ["NEW", "FINISHED", "CANCELLED"]) assert.equal(find(samples, "gozon_orders_by_status", { status }).length, 1, status);
