@@ -65,3 +65,14 @@ export async function preflight(urls: { postgres: string[]; amqp: string; redis:
 	]);
 	return [...new Set(results.filter((r): r is string => r !== null))];
 }
+
+/** The Node.js major Gozon runs on (package.json engines, .nvmrc, scripts/setup-machine.sh). */
+export const NODE_MAJOR = 24;
+
+/** A line saying why this Node.js is too old and how to get the right one, or null. */
+export function checkNodeVersion(version = process.versions.node): string | null {
+	const major = Number(version.split(".")[0]);
+	return major >= NODE_MAJOR
+		? null
+		: `Gozon needs Node.js ${NODE_MAJOR} or newer; this is ${version}. Install it with: bash scripts/setup-machine.sh (puts Node ${NODE_MAJOR} at /usr/local/bin/node)`;
+}

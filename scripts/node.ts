@@ -6,11 +6,14 @@
 import { ConfigError, loadConfig } from "../lib/config";
 import { migrateDatabase } from "../lib/db/migrate";
 import { createNode, isRole, roles } from "../lib/node";
-import { preflight } from "../lib/preflight";
+import { ServiceBroker } from "moleculer";
+import { checkNodeVersion, preflight } from "../lib/preflight";
 
 async function main() {
 	const role = process.argv[2] ?? process.env.NODE_ROLE ?? "";
 	if (!isRole(role)) throw new ConfigError(`NODE_ROLE must be one of ${roles.join(", ")}, got "${role}"`);
+	const tooOld = checkNodeVersion();
+	if (tooOld) throw new ConfigError(tooOld);
 	const config = loadConfig();
 	const databases = role === "orders" ? [config.ordersDatabaseUrl] : role === "payments" ? [config.paymentsDatabaseUrl] : [];
 	const down = await preflight({ postgres: databases, amqp: config.transporterUrl.startsWith("amqp") ? config.transporterUrl : config.amqpUrl, redis: config.redisUrl });
@@ -18,6 +21,7 @@ async function main() {
 	if (config.runMigrations && (role === "orders" || role === "payments"))
 		await migrateDatabase(role, databases[0]);
 	const broker = createNode(config, role, process.env.NODE_NAME ?? role);
+	broker.logger.info(`Starting on Node.js ${process.version}, Moleculer ${ServiceBroker.MOLECULER_VERSION}`, { role, nodeID: broker.nodeID });
 	await broker.start();
 }
 

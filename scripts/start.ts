@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from "child_process";
 import { createInterface } from "readline";
 import { ConfigError, loadConfig } from "../lib/config";
 import { migrateDatabase } from "../lib/db/migrate";
-import { preflight } from "../lib/preflight";
+import { checkNodeVersion, preflight } from "../lib/preflight";
 
 interface NodeSpec {
 	name: string;
@@ -73,6 +73,8 @@ function stopAll(nodes: NodeSpec[], signal: string) {
 }
 
 async function main() {
+	const tooOld = checkNodeVersion();
+	if (tooOld) throw new ConfigError(tooOld);
 	const config = loadConfig();
 	const gateways = count("GATEWAY_NODES", 1);
 	const orders = count("ORDERS_NODES", 2);
