@@ -2,7 +2,7 @@
 # docker-compose.yml builds it once per app service (cached after the first).
 
 # --- build: compile the server (dist/) and the dashboard (frontend/dist/) ---
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -15,7 +15,7 @@ COPY frontend ./frontend
 RUN npm run build
 
 # --- runtime: production dependencies and the build output only ---
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -284,7 +284,7 @@ describe("docker-compose.yml and Dockerfile (checked, not run: no Docker engine 
 		const stages = dockerfileStages();
 		const [build, runtime] = [stages[0], stages.at(-1)!];
 		assert.ok(stages.length >= 2, "multi-stage");
-		assert.match(runtime.from, /^node:20-(slim|alpine)/);
+		for (const stage of [build, runtime]) assert.match(stage.from, /^node:24-slim\b/, "a node:24 Debian slim image");
 
 		for (const line of stages.flatMap(s => s.lines))
 			for (const [, script] of line.matchAll(/npm run ([\w:-]+)/g))
