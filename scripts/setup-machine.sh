@@ -13,6 +13,16 @@ NODE_MAJOR=24
 NODE_VERSION=24.22.3
 NODE_HOME=/usr/local/lib/nodejs/node-v$NODE_VERSION
 
+# Starts a daemon without the caller's open files beyond stdio: a server that inherits a pipe
+# or a lock (a CI log, flock) would hold it for as long as it runs.
+daemon() (
+	for fd in /proc/self/fd/*; do
+		n=${fd##*/}
+		((n > 2)) && eval "exec $n>&-" 2>/dev/null
+	done
+	exec "$@"
+)
+
 node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
 if (($(node_major) < NODE_MAJOR)); then
@@ -48,13 +58,13 @@ wait_for() { # name, seconds, command...
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
 	say "starting PostgreSQL"
-	pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+	daemon pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
 	wait_for PostgreSQL 60 pg_isready -q -h 127.0.0.1 -p 5432
 fi
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 	say "starting Redis"
-	redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+	daemon redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
 		--dir /var/lib/redis --logfile /var/log/redis/ci.log
 	wait_for Redis 30 redis-cli -h 127.0.0.1 -p 6379 ping
 fi
@@ -65,7 +75,7 @@ if ! timeout 20 rabbitmq-diagnostics -q check_running >/dev/null 2>&1; then
 		say "started the RabbitMQ app (the node was up, its app stopped)"
 	else
 		say "starting RabbitMQ"
-		rabbitmq-server -detached
+		daemon rabbitmq-server -detached
 	fi
 	wait_for RabbitMQ 90 timeout 10 rabbitmq-diagnostics -q check_running
 fi
