@@ -14,7 +14,9 @@ export type RpcTransporterOptions = Exclude<AmqpOptions, string> & {
  * once a channel starts to close. Moleculer 0.15 calls send() without a try, so a heartbeat sent
  * from its timer in that moment becomes an unhandled rejection, which kills the node (seen at the
  * end of `npm run bench` under 0.14, and reproduced under 0.15 by test/integration/transporter.test.ts).
- * As a rejected promise it is logged by the heartbeat and returned to the caller of a request.
+ * As a rejected promise it is logged by the heartbeat and returned to the caller of a request;
+ * during our own shutdown the packet is dropped quietly, as Moleculer drops the packets it would
+ * send while disconnected.
  */
 export class RpcTransporter extends Transporters.AMQP {
 	constructor(opts: RpcTransporterOptions) {
@@ -25,6 +27,7 @@ export class RpcTransporter extends Transporters.AMQP {
 		try {
 			return super.send(topic, data, meta);
 		} catch (err) {
+			if (this.transit?.disconnecting) return Promise.resolve();
 			return Promise.reject(err);
 		}
 	}
