@@ -121,6 +121,7 @@ interface Planned {
 	run: Run;
 	users: number[];
 	funding: number;
+	amount: number;
 }
 
 const AMOUNT = 100;
@@ -141,7 +142,7 @@ async function measure(args: Args, base: string, pgTps: number | undefined) {
 	) => {
 		await fundUsers(base, users, userFunding);
 		const run = await runLoad(base, name, users, () => amount, total, load);
-		planned.push({ run, users, funding: userFunding });
+		planned.push({ run, users, funding: userFunding, amount });
 		console.log(table([run.result]));
 		return run.result;
 	};
@@ -164,7 +165,7 @@ async function measure(args: Args, base: string, pgTps: number | undefined) {
 			? "--rate"
 			: targetRate !== undefined
 				? "0.125 × pgbench tps"
-				: "half the measured end-to-end rate, pgbench not measured";
+				: "half the measured end-to-end rate";
 	const openOrders = Math.max(1, Math.min(args.orders, Math.round(rate * (args.quick ? 5 : 10))));
 	console.log(
 		`half-rate run at ${rate}/s (${rateBasis}); target half rate ${targetRate ?? "unknown"}/s, half the measured ${halfMeasured}/s`,
@@ -257,7 +258,7 @@ async function main() {
 		),
 		countCheck(
 			"CANCELLED exactly as the funding implies, for INSUFFICIENT_FUNDS",
-			planned.flatMap(p => checkRefusals(p.run, p.funding, AMOUNT)),
+			planned.flatMap(p => checkRefusals(p.run, p.funding, p.amount)),
 		),
 		invariants,
 	];

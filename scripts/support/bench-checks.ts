@@ -28,18 +28,29 @@ export async function fundUsers(base: string, userIds: number[], amount: number)
 /**
  * Every order of a run costs the same amount, so whatever the order of processing, each user
  * gets exactly min(orders, funding ÷ amount) of them FINISHED and the rest CANCELLED for
- * INSUFFICIENT_FUNDS. Any other count or reason is a bug.
+ * INSUFFICIENT_FUNDS. Any other count, for any user, or any other reason is a bug.
  */
 export function checkRefusals(run: Run, funding: number, amount: number): string[] {
 	const affordable = Math.floor(funding / amount);
-	const perUser = new Map<number, number>();
-	for (const u of run.acceptedBy.values()) perUser.set(u, (perUser.get(u) ?? 0) + 1);
+	const placed = new Map<number, number>();
+	const cancelled = new Map<number, number>();
+	for (const [id, user] of run.acceptedBy) {
+		placed.set(user, (placed.get(user) ?? 0) + 1);
+		if (run.pushed.get(id)?.status === "CANCELLED")
+			cancelled.set(user, (cancelled.get(user) ?? 0) + 1);
+	}
 	let expected = 0;
-	for (const n of perUser.values()) expected += Math.max(0, n - affordable);
+	let usersOff = 0;
+	for (const [user, n] of placed) {
+		expected += Math.max(0, n - affordable);
+		if ((cancelled.get(user) ?? 0) !== Math.max(0, n - affordable)) usersOff++;
+	}
 	const r = run.result;
 	const problems: string[] = [];
-	if (r.cancelled !== expected)
-		problems.push(`"${r.name}": ${r.cancelled} CANCELLED, the funding makes it ${expected}`);
+	if (usersOff)
+		problems.push(
+			`"${r.name}": ${r.cancelled} CANCELLED, the funding makes it ${expected}; ${usersOff} users off`,
+		);
 	for (const [reason, n] of Object.entries(r.cancelReasons))
 		if (reason !== "INSUFFICIENT_FUNDS") problems.push(`"${r.name}": ${n} CANCELLED for ${reason}`);
 	return problems;

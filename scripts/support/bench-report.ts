@@ -52,9 +52,10 @@ export function table(results: RunResult[]): string {
 
 export function targetLines(targets: Target[]): string[] {
 	return targets.map(t => {
-		const verdict = t.value === null ? "NOT MEASURED (not met)" : t.met ? "met" : "MISSED";
-		const value = t.value === null ? "not measured" : ms(t.value);
-		return `Target ${t.name} ${t.op} ${t.limit}: ${value} — ${verdict}${t.note ? ` (${t.note})` : ""}`;
+		const head = `Target ${t.name} ${t.op === ">=" ? "≥" : "≤"} ${t.limit}:`;
+		const note = t.note ? ` (${t.note})` : "";
+		if (t.value === null) return `${head} NOT MEASURED, counted as not met${note}`;
+		return `${head} ${ms(t.value)} — ${t.met ? "met" : "MISSED"}${note}`;
 	});
 }
 
