@@ -168,7 +168,7 @@ async function measure(args: Args, base: string, pgTps: number | undefined) {
 				: "half the measured end-to-end rate";
 	const openOrders = Math.max(1, Math.min(args.orders, Math.round(rate * (args.quick ? 5 : 10))));
 	console.log(
-		`half-rate run at ${rate}/s (${rateBasis}); target half rate ${targetRate ?? "unknown"}/s, half the measured ${halfMeasured}/s`,
+		`half-rate run at ${rate}/s (${rateBasis}); target half rate ${targetRate === undefined ? "unknown" : `${targetRate}/s`}, half the measured ${halfMeasured}/s`,
 	);
 	await place("spread accounts, half rate", spread(200_000), funding, AMOUNT, openOrders, { rate });
 
@@ -314,7 +314,7 @@ async function main() {
 		pgTps
 			? `${PGBENCH}: ${pgTps.toFixed(0)} tps`
 			: `${PGBENCH}: not measured (${args.pgbench ? "failed" : "--skip-pgbench"})`,
-		`Half-rate run at ${half.rate}/s (${half.rateBasis}): target half rate 0.125 × pgbench = ${half.targetRate ?? "unknown"}/s; half the measured end-to-end rate = ${half.halfMeasured}/s; generator send lag p99 ${open.sendLagMs?.p99} ms, max ${open.sendLagMs?.max} ms`,
+		`Half-rate run at ${half.rate}/s (${half.rateBasis}): target half rate 0.125 × pgbench = ${half.targetRate === undefined ? "unknown (pgbench not measured)" : `${half.targetRate}/s`}; half the measured end-to-end rate = ${half.halfMeasured}/s; generator send lag p99 ${open.sendLagMs?.p99} ms, max ${open.sendLagMs?.max} ms`,
 		...targetLines(targets),
 		...checkLines(checks),
 		`${verdict}${args.reportOnly ? ` — ${REPORT_ONLY_BANNER}, exit 0` : `, exit ${exitCode}`}`,

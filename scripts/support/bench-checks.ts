@@ -129,7 +129,7 @@ export async function checkNoDoubleDebit(payments: Knex): Promise<string[]> {
 
 export const PGBENCH = "pgbench TPC-B-like, scale 10, 8 clients, 15 s";
 
-/** pgbench's tps, or the reason it has none. */
+/** pgbench's tps, or the reason it has none. Its database is dropped either way. */
 export function pgbenchTps(): { tps: number } | { error: string } {
 	const psql = (sql: string) => sh("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", sql]);
 	const pg = ["-h", "127.0.0.1", "-U", "postgres"];
@@ -138,10 +138,15 @@ export function pgbenchTps(): { tps: number } | { error: string } {
 		psql("CREATE DATABASE gozon_pgbench");
 		sh("pgbench", [...pg, "-i", "-q", "-s", "10", "gozon_pgbench"]);
 		const out = sh("pgbench", [...pg, "-c", "8", "-j", "2", "-T", "15", "gozon_pgbench"]);
-		psql("DROP DATABASE IF EXISTS gozon_pgbench");
 		const tps = Number(out.match(/tps = ([\d.]+)/)?.[1]);
 		return tps > 0 ? { tps } : { error: `no tps in pgbench's output: ${out.slice(-300)}` };
 	} catch (err) {
 		return { error: (err as Error).message.split("\n").slice(0, 3).join(" ") };
+	} finally {
+		try {
+			psql("DROP DATABASE IF EXISTS gozon_pgbench");
+		} catch {
+			// PostgreSQL down: the failure above already says so
+		}
 	}
 }
