@@ -68,18 +68,29 @@ interface Args {
 	reportOnly: boolean;
 }
 
+const VALUED = ["orders", "users", "concurrency", "rate", "url"];
+const FLAGS = ["quick", "no-invariants", "skip-pgbench", "report-only"];
+
+/** Refuses unknown or malformed options: a mistyped --report-only must not pass unnoticed. */
 function parseArgs(argv: string[]): Args {
-	const get = (name: string) => {
-		const i = argv.indexOf(`--${name}`);
-		return i >= 0 ? argv[i + 1] : undefined;
+	const values = new Map<string, string>();
+	for (let i = 0; i < argv.length; i++) {
+		const name = argv[i].replace(/^--/, "");
+		if (VALUED.includes(name) && i + 1 < argv.length) values.set(name, argv[++i]);
+		else if (!FLAGS.includes(name)) throw new Error(`Unknown or incomplete option: ${argv[i]}`);
+	}
+	const count = (name: string, fallback: number) => {
+		const n = Number(values.get(name) ?? fallback);
+		if (!(n > 0 && Number.isFinite(n))) throw new Error(`--${name} must be a positive number`);
+		return n;
 	};
 	const quick = argv.includes("--quick");
 	return {
-		orders: Number(get("orders") ?? (quick ? 1500 : 6000)),
-		users: Number(get("users") ?? 200),
-		concurrency: Number(get("concurrency") ?? 64),
-		rate: get("rate") ? Number(get("rate")) : undefined,
-		url: get("url"),
+		orders: Math.round(count("orders", quick ? 1500 : 6000)),
+		users: Math.round(count("users", 200)),
+		concurrency: Math.round(count("concurrency", 64)),
+		rate: values.has("rate") ? count("rate", 0) : undefined,
+		url: values.get("url"),
 		quick,
 		invariants: !argv.includes("--no-invariants"),
 		pgbench: !argv.includes("--skip-pgbench"),
