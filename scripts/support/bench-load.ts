@@ -33,6 +33,8 @@ export interface RunResult {
 	timedOut: number;
 	postPerSec: number;
 	e2ePerSec: number;
+	/** From the POST's actual send (closed loop) or its scheduled send (open loop). */
+	latencyFrom: "send" | "schedule";
 	latencyMs: { p50: number; p95: number; p99: number; max: number };
 	/** Open loop only: how late the generator sent orders after their scheduled time. */
 	sendLagMs?: { p99: number; max: number };
@@ -195,6 +197,7 @@ export async function runLoad(
 		timedOut: acceptedBy.size - completed,
 		postPerSec: round(acceptedBy.size / seconds(postsDone - started)),
 		e2ePerSec: completed ? round(completed / seconds(lastFinal - started)) : 0,
+		latencyFrom: "rate" in load ? "schedule" : "send",
 		latencyMs: {
 			p50: round(percentile(latencies, 50)),
 			p95: round(percentile(latencies, 95)),
