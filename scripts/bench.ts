@@ -210,7 +210,14 @@ async function invariantsCheck(args: Args, planned: Planned[]): Promise<Check> {
 		await payments.destroy();
 	}
 	return problems.length
-		? { name, status: "failed", details: problems.slice(0, 20) }
+		? {
+				name,
+				status: "failed",
+				details: [
+					...problems.slice(0, 20),
+					...(problems.length > 20 ? [`… and ${problems.length - 20} more`] : []),
+				],
+			}
 		: {
 				name,
 				status: "ok",
