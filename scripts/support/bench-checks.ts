@@ -1,0 +1,152 @@
+/**
+ * The benchmark's correctness checks: funding the users, what each run must have refused, the
+ * database invariants afterwards, and the machine's ceiling (pgbench).
+ */
+import { Knex } from "knex";
+import { call, sh } from "./harness";
+import { Run } from "./bench-load";
+
+/** One check's outcome. "not checked" is never reported as holding. */
+export interface Check {
+	name: string;
+	status: "ok" | "failed" | "not checked";
+	details: string[];
+}
+
+export async function fundUsers(base: string, userIds: number[], amount: number) {
+	for (let i = 0; i < userIds.length; i += 32)
+		await Promise.all(
+			userIds.slice(i, i + 32).map(async u => {
+				await call(base, "POST", "/api/accounts", u);
+				const r = await call(base, "POST", "/api/accounts/me/top-ups", u, { amount });
+				if (r.status !== 200)
+					throw new Error(`Funding user ${u} failed: ${r.status} ${JSON.stringify(r.body)}`);
+			}),
+		);
+}
+
+/**
+ * Every order of a run costs the same amount, so whatever the order of processing, each user
+ * gets exactly min(orders, funding ÷ amount) of them FINISHED and the rest CANCELLED for
+ * INSUFFICIENT_FUNDS. Any other count, for any user, or any other reason is a bug.
+ */
+export function checkRefusals(run: Run, funding: number, amount: number): string[] {
+	const affordable = Math.floor(funding / amount);
+	const placed = new Map<number, number>();
+	const cancelled = new Map<number, number>();
+	for (const [id, user] of run.acceptedBy) {
+		placed.set(user, (placed.get(user) ?? 0) + 1);
+		if (run.pushed.get(id)?.status === "CANCELLED")
+			cancelled.set(user, (cancelled.get(user) ?? 0) + 1);
+	}
+	let expected = 0;
+	let usersOff = 0;
+	for (const [user, n] of placed) {
+		expected += Math.max(0, n - affordable);
+		if ((cancelled.get(user) ?? 0) !== Math.max(0, n - affordable)) usersOff++;
+	}
+	const r = run.result;
+	const problems: string[] = [];
+	if (usersOff)
+		problems.push(
+			`"${r.name}": ${r.cancelled} CANCELLED, the funding makes it ${expected}; ${usersOff} users off`,
+		);
+	for (const [reason, n] of Object.entries(r.cancelReasons))
+		if (reason !== "INSUFFICIENT_FUNDS") problems.push(`"${r.name}": ${n} CANCELLED for ${reason}`);
+	return problems;
+}
+
+/**
+ * After the runs, in the bench databases: every accepted order stored with the status its push
+ * announced and none stored beyond them, none still NEW; each balance = funding − its FINISHED
+ * orders = its ledger sum, none negative; no order debited twice.
+ */
+export async function checkInvariants(
+	orders: Knex,
+	payments: Knex,
+	run: Run,
+	userIds: number[],
+	funding: number,
+): Promise<string[]> {
+	const name = run.result.name;
+	const problems: string[] = [];
+	const stored = await orders("orders").whereIn("user_id", userIds).select("id", "status");
+	const storedStatus = new Map(stored.map((o: any) => [String(o.id), String(o.status)]));
+	let missing = 0;
+	let mismatched = 0;
+	for (const id of run.acceptedBy.keys()) {
+		const status = storedStatus.get(id);
+		const push = run.pushed.get(id);
+		if (status === undefined) missing++;
+		else if (push && push.status !== status) mismatched++;
+	}
+	if (missing) problems.push(`"${name}": ${missing} accepted orders not stored`);
+	if (mismatched)
+		problems.push(`"${name}": ${mismatched} orders stored with another status than pushed`);
+	if (stored.length > run.acceptedBy.size)
+		problems.push(`"${name}": ${stored.length} orders stored, ${run.acceptedBy.size} accepted`);
+	const stillNew = stored.filter((o: any) => o.status === "NEW").length;
+	if (stillNew) problems.push(`"${name}": ${stillNew} orders still NEW`);
+
+	const spent = await orders("orders")
+		.whereIn("user_id", userIds)
+		.where("status", "FINISHED")
+		.groupBy("user_id")
+		.select("user_id", orders.raw("sum(amount)::bigint AS spent"));
+	const spentBy = new Map(spent.map((r: any) => [Number(r.user_id), Number(r.spent)]));
+	const accounts = await payments("accounts")
+		.whereIn("user_id", userIds)
+		.select("user_id", "balance");
+	if (accounts.length !== userIds.length)
+		problems.push(`"${name}": ${accounts.length} accounts for ${userIds.length} users`);
+	const ledger = await payments("account_transactions")
+		.whereIn("user_id", userIds)
+		.groupBy("user_id")
+		.select("user_id", payments.raw("sum(amount)::bigint AS sum"));
+	const ledgerBy = new Map(ledger.map((r: any) => [Number(r.user_id), Number(r.sum)]));
+	for (const a of accounts) {
+		const user = Number(a.user_id);
+		const balance = Number(a.balance);
+		const expected = funding - (spentBy.get(user) ?? 0);
+		if (balance < 0) problems.push(`user ${user}: balance ${balance} < 0`);
+		if (balance !== expected)
+			problems.push(`user ${user}: balance ${balance} ≠ funding − FINISHED orders ${expected}`);
+		if (ledgerBy.get(user) !== balance)
+			problems.push(`user ${user}: balance ${balance} ≠ ledger ${ledgerBy.get(user)}`);
+	}
+	return problems;
+}
+
+/** Orders debited more than once, over the whole bench database. */
+export async function checkNoDoubleDebit(payments: Knex): Promise<string[]> {
+	const doubled = await payments("account_transactions")
+		.whereNotNull("order_id")
+		.groupBy("order_id")
+		.havingRaw("count(*) > 1")
+		.count({ n: "*" });
+	return doubled.length ? [`${doubled.length} orders debited more than once`] : [];
+}
+
+export const PGBENCH = "pgbench TPC-B-like, scale 10, 8 clients, 15 s";
+
+/** pgbench's tps, or the reason it has none. Its database is dropped either way. */
+export function pgbenchTps(): { tps: number } | { error: string } {
+	const psql = (sql: string) => sh("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", sql]);
+	const pg = ["-h", "127.0.0.1", "-U", "postgres"];
+	try {
+		psql("DROP DATABASE IF EXISTS gozon_pgbench");
+		psql("CREATE DATABASE gozon_pgbench");
+		sh("pgbench", [...pg, "-i", "-q", "-s", "10", "gozon_pgbench"]);
+		const out = sh("pgbench", [...pg, "-c", "8", "-j", "2", "-T", "15", "gozon_pgbench"]);
+		const tps = Number(out.match(/tps = ([\d.]+)/)?.[1]);
+		return tps > 0 ? { tps } : { error: `no tps in pgbench's output: ${out.slice(-300)}` };
+	} catch (err) {
+		return { error: (err as Error).message.split("\n").slice(0, 3).join(" ") };
+	} finally {
+		try {
+			psql("DROP DATABASE IF EXISTS gozon_pgbench");
+		} catch {
+			// PostgreSQL down: the failure above already says so
+		}
+	}
+}
