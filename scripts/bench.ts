@@ -36,6 +36,7 @@ import { projectRoot } from "../lib/paths";
 import "../lib/db/knex";
 import { agent, isolatedEnv, resetIsolated, sh, sleep, waitForApi } from "./support/harness";
 import { Run, RunResult, runLoad } from "./support/bench-load";
+import { CpuCost, cpuCost, cpuSnapshot } from "./support/cpu-sampler";
 import {
 	Check,
 	checkInvariants,
@@ -48,6 +49,7 @@ import {
 import {
 	checkLines,
 	clearLatest,
+	cpuTable,
 	notMeasured,
 	table,
 	Target,
@@ -133,11 +135,13 @@ interface Planned {
 	users: number[];
 	funding: number;
 	amount: number;
+	/** CPU per accepted order, by component; not measured against --url. */
+	cpu?: CpuCost;
 }
 
 const AMOUNT = 100;
 
-async function measure(args: Args, base: string, pgTps: number | undefined) {
+async function measure(args: Args, base: string, pgTps: number | undefined, supervisor?: number) {
 	const planned: Planned[] = [];
 	const idBase = Math.floor(Date.now() / 1000) * 1000;
 	const perUser = Math.ceil(args.orders / args.users);
@@ -152,9 +156,12 @@ async function measure(args: Args, base: string, pgTps: number | undefined) {
 		load: { concurrency: number } | { rate: number },
 	) => {
 		await fundUsers(base, users, userFunding);
+		const before = supervisor === undefined ? undefined : cpuSnapshot(supervisor);
 		const run = await runLoad(base, name, users, () => amount, total, load);
-		planned.push({ run, users, funding: userFunding, amount });
+		const cpu = before && cpuCost(before, cpuSnapshot(supervisor), run.result.accepted);
+		planned.push({ run, users, funding: userFunding, amount, cpu });
 		console.log(table([run.result]));
+		if (cpu) console.log(cpuTable([{ name, cpu }]));
 		return run.result;
 	};
 	const spread = (offset: number) =>
@@ -254,7 +261,7 @@ async function main() {
 	let measured: Awaited<ReturnType<typeof measure>>;
 	let invariants: Check;
 	try {
-		measured = await measure(args, base, pgTps);
+		measured = await measure(args, base, pgTps, cluster?.pid);
 		invariants = await invariantsCheck(args, measured.planned);
 	} finally {
 		if (cluster) await stopCluster(cluster);
@@ -337,7 +344,16 @@ async function main() {
 		...checkLines(checks),
 		`${verdict}${args.reportOnly ? ` — ${REPORT_ONLY_BANNER}, exit 0` : `, exit ${exitCode}`}`,
 	];
-	const md = [table(results), "", ...summary.map(l => `- ${l}`)].join("\n");
+	const cpuRuns = planned.flatMap(p => (p.cpu ? [{ name: p.run.result.name, cpu: p.cpu }] : []));
+	const cpuMd = cpuRuns.length
+		? [
+				"",
+				"CPU ms per accepted order, by component (from /proc; everything shares the same cores):",
+				"",
+				cpuTable(cpuRuns),
+			]
+		: ["", "CPU per order: not measured (--url: the cluster's processes are not ours to read)"];
+	const md = [table(results), ...cpuMd, "", ...summary.map(l => `- ${l}`)].join("\n");
 	console.log(`\n${md}`);
 	const date = new Date().toISOString();
 	const stamp = writeResults(
@@ -354,6 +370,7 @@ async function main() {
 			targets,
 			checks,
 			results,
+			cpu: cpuRuns,
 		},
 		md,
 	);

@@ -7,6 +7,7 @@ import { join } from "path";
 import { projectRoot } from "../../lib/paths";
 import { Check } from "./bench-checks";
 import { RunResult } from "./bench-load";
+import type { CpuCost } from "./cpu-sampler";
 
 export interface Target {
 	name: string;
@@ -84,4 +85,20 @@ export function writeResults(data: Record<string, unknown>, md: string): string 
 	writeFileSync(join(resultsDir, `${stamp}.md`), md + "\n");
 	writeFileSync(join(resultsDir, "latest.json"), jsonOf(data));
 	return stamp;
+}
+
+/** CPU ms per order: one row per run, a column per component, the server total last. */
+export function cpuTable(runs: { name: string; cpu: CpuCost }[]): string {
+	const order = ["gateway", "orders", "payments", "supervisor", "PostgreSQL", "RabbitMQ", "Redis"];
+	const names = [...new Set(runs.flatMap(r => Object.keys(r.cpu.perOrder)))]
+		.filter(n => n !== "load generator")
+		.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+	const head = ["run", ...names, "server total", "load generator"];
+	const rows = runs.map(r => [
+		r.name,
+		...names.map(n => String(r.cpu.perOrder[n] ?? "–")),
+		`**${r.cpu.serverPerOrder}**`,
+		String(r.cpu.perOrder["load generator"] ?? "–"),
+	]);
+	return [head, head.map(() => "---"), ...rows].map(cells => `| ${cells.join(" | ")} |`).join("\n");
 }
