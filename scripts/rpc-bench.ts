@@ -54,7 +54,13 @@ async function callee(): Promise<void> {
 	broker.createService({ name: "echo", actions: { ping: { handler: ctx => ctx.params } } });
 	await broker.start();
 	process.send?.("ready");
-	process.on("SIGTERM", () => void broker.stop().then(() => process.exit(0)));
+	// Gone with its caller, whatever happens to it: stop gracefully, or give up after 3 s.
+	const stop = () => {
+		setTimeout(() => process.exit(0), 3000).unref();
+		void broker.stop().then(() => process.exit(0));
+	};
+	process.on("SIGTERM", stop);
+	process.on("disconnect", stop);
 }
 
 async function measure(
