@@ -2,13 +2,56 @@
  * What the benchmark and the chaos suite share: an isolated environment (own databases,
  * vhost, Redis prefix, namespace, ports), a keep-alive HTTP client, and shell helpers.
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import { Agent, request } from "http";
 
 export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
+/**
+ * Runs a command and waits for it, blocking the whole process (and so any load this process
+ * generates): only for set-up and tear-down, never while load runs. See `run`.
+ */
 export function sh(cmd: string, args: string[], timeout = 120_000): string {
 	return execFileSync(cmd, args, { stdio: "pipe", encoding: "utf8", timeout });
+}
+
+/**
+ * Runs a command without blocking the event loop, so a load generator in this process keeps
+ * its rate while the command (a broker restart, the set-up script) takes seconds. Resolves
+ * with its stdout; rejects on a non-zero exit, or after `timeout` ms, when its whole process
+ * group is killed (the set-up script starts children of its own).
+ */
+export function run(cmd: string, args: string[], timeout = 120_000): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+		let out = "";
+		let err = "";
+		child.stdout.on("data", d => (out += d));
+		child.stderr.on("data", d => (err += d));
+		let timedOut = false;
+		const timer = setTimeout(() => {
+			timedOut = true;
+			try {
+				process.kill(-child.pid!, "SIGKILL");
+			} catch {
+				child.kill("SIGKILL");
+			}
+		}, timeout);
+		child.on("error", e => {
+			clearTimeout(timer);
+			reject(e);
+		});
+		// "exit", not "close": a daemon it starts (redis-server, rabbitmq-server) may keep the
+		// pipes open long after the command itself is done.
+		child.on("exit", code => {
+			clearTimeout(timer);
+			setTimeout(() => {
+				if (code === 0) return resolve(out);
+				const why = timedOut ? `timed out after ${timeout / 1000} s` : `exit code ${code}`;
+				reject(new Error(`${cmd} ${args.join(" ")}: ${why}${err.trim() ? `: ${err.trim()}` : ""}`));
+			}, 100);
+		});
+	});
 }
 
 /** Environment of a cluster named `name` (bench, chaos…) that touches nothing else. */
@@ -29,7 +72,14 @@ export function isolatedEnv(name: string, apiPort: number): Record<string, strin
 /** Drops the databases and recreates the vhost of an isolated environment. */
 export function resetIsolated(name: string): void {
 	for (const db of [`gozon_orders_${name}`, `gozon_payments_${name}`])
-		sh("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`]);
+		sh("psql", [
+			"-h",
+			"127.0.0.1",
+			"-U",
+			"postgres",
+			"-qc",
+			`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`,
+		]);
 	try {
 		sh("rabbitmqctl", ["-q", "delete_vhost", `gozon_${name}`]);
 	} catch {
@@ -60,7 +110,9 @@ export function call(
 				headers: {
 					"X-User-ID": String(userId),
 					...headers,
-					...(payload ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } : {}),
+					...(payload
+						? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) }
+						: {}),
 				},
 			},
 			res => {
@@ -92,7 +144,8 @@ export async function waitForApi(base: string, timeoutMs = 60_000): Promise<void
 		const r = await call(base, "GET", "/api/accounts/me", 1).catch(() => ({ status: 0 }));
 		const o = await call(base, "GET", "/api/orders?limit=1", 1).catch(() => ({ status: 0 }));
 		if ((r.status === 200 || r.status === 404) && o.status === 200) return;
-		if (Date.now() > deadline) throw new Error(`The API at ${base} did not come up within ${timeoutMs / 1000} s`);
+		if (Date.now() > deadline)
+			throw new Error(`The API at ${base} did not come up within ${timeoutMs / 1000} s`);
 		await sleep(300);
 	}
 }

@@ -1,0 +1,135 @@
+/**
+ * The chaos suite's own cluster (gateway, two orders nodes, payments; separate processes) in
+ * its own databases, vhost, Redis prefix, namespace and ports, and the machine's services it
+ * may stop. Nothing here blocks the event loop: the load generator shares this process.
+ */
+import { ChildProcess, spawn } from "child_process";
+import { join } from "path";
+import { projectRoot } from "../../lib/paths";
+import { TcpProxy } from "../../test/support/tcp-proxy";
+import { call, isolatedEnv, run, sleep } from "../support/harness";
+
+export const env = isolatedEnv("chaos", 18900);
+export const base = `http://127.0.0.1:${env.API_PORT}`;
+export const proxy = new TcpProxy(5672);
+
+export interface Node {
+	name: string;
+	role: string;
+	viaProxy: boolean;
+	child?: ChildProcess;
+}
+
+export const nodes: Node[] = [
+	{ name: "gateway", role: "gateway", viaProxy: false },
+	{ name: "orders-1", role: "orders", viaProxy: true },
+	{ name: "orders-2", role: "orders", viaProxy: false },
+	{ name: "payments", role: "payments", viaProxy: true },
+];
+
+export const nodeNamed = (name: string) => nodes.find(n => n.name === name)!;
+
+export function launch(node: Node, extraEnv: Record<string, string> = {}) {
+	const amqpUrl = node.viaProxy ? env.AMQP_URL.replace(":5672", `:${proxy.port}`) : env.AMQP_URL;
+	const script = join(projectRoot, "dist", "scripts", "node.js");
+	const child = spawn(process.execPath, [script, node.role], {
+		// RPC goes straight to RabbitMQ; only the business queues of some nodes go through the proxy.
+		env: {
+			...process.env,
+			...env,
+			AMQP_URL: amqpUrl,
+			TRANSPORTER: env.AMQP_URL,
+			NODE_NAME: node.name,
+			RUN_MIGRATIONS: "true",
+			...extraEnv,
+		},
+		stdio: ["ignore", "ignore", "pipe"],
+	});
+	child.stderr!.on(
+		"data",
+		d => process.env.CHAOS_VERBOSE && process.stderr.write(`[${node.name}] ${d}`),
+	);
+	node.child = child;
+	return child;
+}
+
+export const exited = (child: ChildProcess) =>
+	child.exitCode !== null || child.signalCode !== null
+		? Promise.resolve()
+		: new Promise<void>(r => child.once("exit", () => r()));
+
+export async function kill9(node: Node) {
+	const child = node.child!;
+	child.kill("SIGKILL");
+	await exited(child);
+}
+
+export async function stopAll() {
+	await Promise.all(
+		nodes.map(async n => {
+			if (!n.child) return;
+			n.child.kill("SIGTERM");
+			const t = setTimeout(() => n.child?.kill("SIGKILL"), 15_000);
+			await exited(n.child);
+			clearTimeout(t);
+		}),
+	);
+}
+
+/**
+ * Waits until the gateway's GET /health/ready is 200 and lists exactly the orders and payments
+ * nodes running now (by pid): the relaunched node is in, and a killed one is no longer listed.
+ * Throws after `timeoutMs`, with the last answer.
+ */
+export async function waitReady(timeoutMs = 60_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	const pids = (role: string) =>
+		nodes
+			.filter(n => n.role === role && n.child)
+			.map(n => String(n.child!.pid))
+			.sort();
+	let last = "no answer";
+	for (;;) {
+		const r = await call(base, "GET", "/health/ready", 1).catch(err => ({
+			status: 0,
+			body: (err as Error).message,
+		}));
+		const listed = (service: string): string[] =>
+			(r.body?.checks?.[service]?.nodes ?? [])
+				.map((n: { nodeID: string }) => n.nodeID.split("-").pop())
+				.sort();
+		const same = (a: string[], b: string[]) => a.join() === b.join();
+		if (
+			r.status === 200 &&
+			same(listed("orders"), pids("orders")) &&
+			same(listed("payments"), pids("payments"))
+		)
+			return;
+		last = `${r.status} ${r.status === 200 ? "nodes " + JSON.stringify({ orders: listed("orders"), payments: listed("payments") }) : JSON.stringify(r.body?.failing ?? r.body)}`;
+		if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs / 1000} s: ${last}`);
+		await sleep(300);
+	}
+}
+
+/** Starts whatever of PostgreSQL, RabbitMQ (node or app) and Redis is down: the README's own script. */
+export async function ensureServices(): Promise<void> {
+	await run("bash", [join(projectRoot, "scripts", "setup-machine.sh")], 180_000);
+}
+
+/** Which of PostgreSQL, RabbitMQ and Redis do not answer now. */
+export async function servicesDown(): Promise<string[]> {
+	const checks: [string, string, string[]][] = [
+		["PostgreSQL", "pg_isready", ["-q", "-h", "127.0.0.1", "-p", "5432"]],
+		["RabbitMQ", "rabbitmq-diagnostics", ["-q", "check_running"]],
+		["Redis", "redis-cli", ["-h", "127.0.0.1", "-p", "6379", "ping"]],
+	];
+	const down = await Promise.all(
+		checks.map(([name, cmd, args]) =>
+			run(cmd, args, 30_000).then(
+				out => (name === "Redis" && !out.includes("PONG") ? name : ""),
+				() => name,
+			),
+		),
+	);
+	return down.filter(Boolean);
+}

@@ -1,0 +1,132 @@
+/**
+ * The chaos suite's client: it places orders at a fixed offered rate, like a careful shop
+ * front-end would: every order has an Idempotency-Key and is retried until the API accepts it.
+ * It keeps what a window of time needs to be judged afterwards: when each order was due and
+ * first sent, when it was accepted, and every failed attempt (5xx or no answer) with its time.
+ */
+import { randomUUID } from "crypto";
+import { call, sleep } from "../support/harness";
+
+export interface Placed {
+	key: string;
+	userId: number;
+	amount: number;
+	/** When the schedule wanted it sent, and when its first POST went out (ms since epoch). */
+	due: number;
+	sentAt: number;
+	id?: string;
+	acceptedAt?: number;
+	/** A 4xx answer: the order was given up. None should happen, whatever the fault. */
+	refused?: string;
+}
+
+/** A POST attempt that got a 5xx or no answer at all (status 0), by its send time. */
+export interface Failure {
+	at: number;
+	status: number;
+	detail: string;
+}
+
+export interface WindowStats {
+	/** Orders first sent inside the window, per second of it. */
+	offered: number;
+	/** The longest an order due inside the window waited past its due time to be sent. */
+	maxLagMs: number;
+	failures: Failure[];
+	/** From first send to 202, of the orders first sent inside the window; Infinity if not accepted. */
+	postP99Ms: number;
+}
+
+export class Load {
+	readonly placed: Placed[] = [];
+	readonly failures: Failure[] = [];
+	private running = false;
+	private done: Promise<void> = Promise.resolve();
+
+	constructor(
+		private readonly base: string,
+		private readonly rate: number,
+		private readonly users: number[],
+	) {}
+
+	start(): void {
+		this.running = true;
+		this.done = this.generate();
+	}
+
+	/** Stops placing new orders; waits up to `ms` for the ones still being retried. */
+	async stop(ms: number): Promise<void> {
+		this.running = false;
+		await Promise.race([this.done, sleep(ms)]);
+	}
+
+	private async generate(): Promise<void> {
+		const interval = 1000 / this.rate;
+		const inFlight = new Set<Promise<void>>();
+		const start = Date.now();
+		// The schedule does not wait for answers (open loop): a fault does not lower the offered
+		// rate. Only a runaway backlog (two minutes of orders unanswered) would pause it, and that
+		// shows as lag and a low offered rate in the fault's row.
+		const cap = this.rate * 120;
+		for (let i = 0; this.running; i++) {
+			const due = start + i * interval;
+			const wait = due - Date.now();
+			if (wait > 1) await sleep(wait);
+			while (inFlight.size > cap && this.running) await sleep(50);
+			const p = this.place(this.users[i % this.users.length], 100 + (i % 7), due).finally(() =>
+				inFlight.delete(p),
+			);
+			inFlight.add(p);
+		}
+		await Promise.all(inFlight);
+	}
+
+	private async place(userId: number, amount: number, due: number): Promise<void> {
+		const order: Placed = { userId, key: randomUUID(), amount, due, sentAt: Date.now() };
+		this.placed.push(order);
+		const body = { amount, description: "chaos" };
+		const headers = { "Idempotency-Key": order.key };
+		for (let attempt = 0; ; attempt++) {
+			const at = Date.now();
+			const r = await call(this.base, "POST", "/api/orders", userId, body, headers).catch(
+				(err: Error) => ({ status: 0, body: err.message }),
+			);
+			if (r.status === 202) {
+				order.id = r.body.id;
+				order.acceptedAt = Date.now();
+				return;
+			}
+			if (r.status >= 400 && r.status < 500) {
+				order.refused = `${r.status} ${JSON.stringify(r.body)}`;
+				return;
+			}
+			this.failures.push({ at, status: r.status, detail: brief(r.body) });
+			await sleep(Math.min(2000, 100 * 2 ** attempt));
+		}
+	}
+
+	/** What happened inside [from, to). */
+	window(from: number, to: number): WindowStats {
+		const inside = (t: number) => t >= from && t < to;
+		const sent = this.placed.filter(p => inside(p.sentAt));
+		const lags = this.placed.filter(p => inside(p.due)).map(p => p.sentAt - p.due);
+		const waits = sent.map(p => (p.acceptedAt ? p.acceptedAt - p.sentAt : Infinity));
+		return {
+			offered: sent.length / ((to - from) / 1000),
+			maxLagMs: lags.reduce((a, b) => Math.max(a, b), 0),
+			failures: this.failures.filter(f => inside(f.at)),
+			postP99Ms: percentile(waits, 0.99),
+		};
+	}
+}
+
+export function percentile(values: number[], q: number): number {
+	if (!values.length) return NaN;
+	const sorted = [...values].sort((a, b) => a - b);
+	return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+function brief(body: unknown): string {
+	const text = typeof body === "string" ? body : JSON.stringify(body);
+	return (text ?? "").slice(0, 160);
+}
