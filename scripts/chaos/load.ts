@@ -20,9 +20,10 @@ export interface Placed {
 	refused?: string;
 }
 
-/** A POST attempt that got a 5xx or no answer at all (status 0), by its send time. */
+/** A POST attempt that got a 5xx or no answer at all (status 0): sent at `at`, over at `end`. */
 export interface Failure {
 	at: number;
+	end: number;
 	status: number;
 	detail: string;
 }
@@ -100,12 +101,15 @@ export class Load {
 				order.refused = `${r.status} ${JSON.stringify(r.body)}`;
 				return;
 			}
-			this.failures.push({ at, status: r.status, detail: brief(r.body) });
+			this.failures.push({ at, end: Date.now(), status: r.status, detail: brief(r.body) });
 			await sleep(Math.min(2000, 100 * 2 ** attempt));
 		}
 	}
 
-	/** What happened inside [from, to). */
+	/**
+	 * What happened inside [from, to). A failed attempt belongs to it if it was in flight at any
+	 * moment of it: one sent just before a node is killed fails because of the kill.
+	 */
 	window(from: number, to: number): WindowStats {
 		const inside = (t: number) => t >= from && t < to;
 		const sent = this.placed.filter(p => inside(p.sentAt));
@@ -114,11 +118,13 @@ export class Load {
 		return {
 			offered: sent.length / ((to - from) / 1000),
 			maxLagMs: lags.reduce((a, b) => Math.max(a, b), 0),
-			failures: this.failures.filter(f => inside(f.at)),
+			failures: this.failures.filter(f => overlaps(f, from, to)),
 			postP99Ms: percentile(waits, 0.99),
 		};
 	}
 }
+
+export const overlaps = (f: Failure, from: number, to: number) => f.at < to && f.end >= from;
 
 export function percentile(values: number[], q: number): number {
 	if (!values.length) return NaN;
