@@ -184,7 +184,7 @@ async function main() {
 				p = await outcomes.progress(load.placed, ready);
 			}
 			const recovered = p.notFinal || p.missing ? undefined : Date.now();
-			await sleep(ready + GRACE_MS - Date.now());
+			await sleep(Math.max(0, ready + GRACE_MS - Date.now()));
 			const stats = load.window(start, ready + GRACE_MS);
 			if (stats.offered < MIN_OFFERED * RATE)
 				problems.push(
