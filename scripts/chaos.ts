@@ -13,7 +13,7 @@
  * and GET /health/ready is 200 listing exactly the nodes running now), plus GRACE_MS. Checks:
  * - every POST attempt answered 5xx or not at all is counted in each window it was in flight
  *   during; outside every window there must be none; any 4xx to these valid orders fails;
- * - each window's offered rate is ≥ 90 % of the target, and no order waits > 1 s past its due
+ * - each window's offered rate is ≥ 90 % of the target, and no order waits > 2 s past its due
  *   time to be sent (the load generator was not frozen);
  * - after each fault: every order first sent before the recovery is final within 60 s, looked
  *   up by the id its 202 gave (an accepted id not stored is lost); balances = ledgers, none
@@ -68,7 +68,11 @@ const SUITE_TIMEOUT_MS = (short ? 8 : 20) * 60_000;
 /** Added to each fault window: a POST sent just as the cluster turned ready may still fail. */
 const GRACE_MS = 1000;
 const MIN_OFFERED = 0.9;
-const MAX_LAG_MS = 1000;
+/**
+ * How late an order may be sent. A fault command run synchronously froze the generator for
+ * 6.3 s in a scratch run; on the shared two cores a busy event loop alone has reached 1.05 s.
+ */
+const MAX_LAG_MS = 2000;
 
 interface Window {
 	fault: string;
@@ -185,6 +189,10 @@ async function main() {
 			}
 			const recovered = p.notFinal || p.missing ? undefined : Date.now();
 			await sleep(Math.max(0, ready + GRACE_MS - Date.now()));
+			// The POST p99 of the window: let the last orders sent in it get their answer first.
+			const answered = () =>
+				load!.placed.every(o => o.sentAt >= ready + GRACE_MS || o.acceptedAt || o.refused);
+			for (const t = Date.now(); !answered() && Date.now() - t < SETTLE_MS;) await sleep(100);
 			const stats = load.window(start, ready + GRACE_MS);
 			if (stats.offered < MIN_OFFERED * RATE)
 				problems.push(
