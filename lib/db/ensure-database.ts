@@ -15,8 +15,9 @@ export async function ensureDatabase(url: string): Promise<boolean> {
 		try {
 			await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
 		} catch (err) {
-			// Another node created it at the same moment.
-			if ((err as { code?: string }).code !== "42P04") throw err;
+			// Another node created it at the same moment: 42P04, or 23505 when both inserted into
+			// pg_database before either committed.
+			if (!["42P04", "23505"].includes((err as { code?: string }).code ?? "")) throw err;
 			return false;
 		}
 		return true;
