@@ -52,6 +52,15 @@ describe("An orders node killed mid-message (SIGKILL)", () => {
 
 	it("When orders dies after committing a payment result and before its ack, then the redelivery is recognised and changes nothing", async () => {
 		const userId = await fundedUser(1_000);
+		// Results other files left in payment.results would kill the doomed node before this
+		// test's order: a normal node takes them first.
+		const normal = await startOrders();
+		await eventually(
+			async () => (await queueDepth(Queues.paymentResults)) === 0,
+			"payment.results to be empty",
+		);
+		await stopChild(normal);
+		await ordersGone();
 		const doomed = await startOrders({ GOZON_FAULTS: "orders.after-commit-before-ack" });
 
 		const order = (
