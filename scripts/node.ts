@@ -5,16 +5,18 @@
  */
 import { ConfigError, loadConfig } from "../lib/config";
 import { migrateDatabase } from "../lib/db/migrate";
-import { createNode, isRole, roles } from "../lib/node";
 import { ServiceBroker } from "moleculer";
 import { checkNodeVersion, preflight } from "../lib/preflight";
 
 async function main() {
-	const role = process.argv[2] ?? process.env.NODE_ROLE ?? "";
-	if (!isRole(role)) throw new ConfigError(`NODE_ROLE must be one of ${roles.join(", ")}, got "${role}"`);
 	const tooOld = checkNodeVersion();
 	if (tooOld) throw new ConfigError(tooOld);
 	const config = loadConfig();
+	// Imported only now: moleculer.config.ts loads the config as it is imported, and a bad value
+	// thrown there would escape main()'s one-line report as a stack trace.
+	const { createNode, isRole, roles } = await import("../lib/node");
+	const role = process.argv[2] ?? process.env.NODE_ROLE ?? "";
+	if (!isRole(role)) throw new ConfigError(`NODE_ROLE must be one of ${roles.join(", ")}, got "${role}"`);
 	const databases = role === "orders" ? [config.ordersDatabaseUrl] : role === "payments" ? [config.paymentsDatabaseUrl] : [];
 	const down = await preflight({ postgres: databases, amqp: config.transporterUrl.startsWith("amqp") ? config.transporterUrl : config.amqpUrl, redis: config.redisUrl });
 	if (down.length) throw new ConfigError(down.join("\n"));

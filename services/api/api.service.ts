@@ -119,11 +119,13 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 						if (req.method === "POST")
 							req.$params = req.body && typeof req.body === "object" && !Array.isArray(req.body) ? { ...req.body } : {};
 					},
-					onAfterCall(ctx: Context<unknown, { $statusCode?: number; $location?: string }>, _route: unknown, req: ApiRequest, _res: ServerResponse, data: unknown) {
+					onAfterCall(ctx: Context<unknown, { $statusCode?: number; $location?: string }>, _route: unknown, req: ApiRequest, res: ServerResponse, data: unknown) {
 						const status = req.$action?.name ? successStatus[req.$action.name] : undefined;
 						if (status) {
 							ctx.meta.$statusCode = status.code;
 							ctx.meta.$location = status.location(data);
+							// moleculer-web writes $location only for 201 and 3xx; a 202 needs it too.
+							res.setHeader("Location", ctx.meta.$location);
 						}
 						return data;
 					},

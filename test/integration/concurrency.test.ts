@@ -28,14 +28,6 @@ describe("Many requests at once", () => {
 		await api("POST", "/api/accounts", { userId });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 30 * price } });
 
-		const lowestBalanceSeen = { value: Infinity };
-		let watching = true;
-		const watcher = (async () => {
-			while (watching) {
-				lowestBalanceSeen.value = Math.min(lowestBalanceSeen.value, (await db.balance(userId))!);
-				await new Promise(r => setTimeout(r, 5));
-			}
-		})();
 		const replies = await times(100, i =>
 			api("POST", "/api/orders", { userId, body: { amount: price, description: `race ${i}` } }),
 		);
@@ -51,8 +43,6 @@ describe("Many requests at once", () => {
 			"all 100 orders to settle",
 			60_000,
 		);
-		watching = false;
-		await watcher;
 
 		assert.deepEqual(
 			replies.map(r => r.status),
@@ -68,7 +58,6 @@ describe("Many requests at once", () => {
 
 		assert.equal(await db.balance(userId), 0);
 		assert.equal((await api("GET", "/api/accounts/me", { userId })).body.balance, 0);
-		assert.ok(lowestBalanceSeen.value >= 0, `balance went to ${lowestBalanceSeen.value}`);
 		assert.equal(await db.ledgerSum(userId), 0);
 
 		const ledger = await db.ledgerRows(userId);
@@ -80,12 +69,12 @@ describe("Many requests at once", () => {
 			finished.map((o: { id: string }) => o.id).sort(),
 			"the debited orders are exactly the FINISHED ones, each once",
 		);
-		// Every entry's balance_after is the running sum of the ledger, never below zero.
+		// Every entry's balance_after is the running sum of the ledger. (That no balance goes below
+		// zero is the CHECK constraints' job, tested on the tables in money.test.ts.)
 		let running = 0;
 		for (const e of ledger) {
 			running += e.amount;
 			assert.equal(e.balance_after, running, `ledger entry ${e.id}`);
-			assert.ok(e.balance_after >= 0);
 		}
 
 		const decisions = await db.payments("order_payments").where({ user_id: userId });

@@ -1,7 +1,13 @@
 import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
 import { ServiceBroker } from "moleculer";
-import { AmqpConnection, deadLetterQueue, Publisher, QueueConsumer, Queues } from "../../lib/messaging";
+import {
+	AmqpConnection,
+	deadLetterQueue,
+	Publisher,
+	QueueConsumer,
+	Queues,
+} from "../../lib/messaging";
 import { drainQueue, publishRaw } from "../support/amqp";
 import { TestCluster } from "../support/cluster";
 import { testEnv } from "../support/env";
@@ -26,31 +32,62 @@ describe("Dead-letter queues", () => {
 
 			await publishRaw(Queues.ordersToPay, [
 				{ content: "{not json", messageId: "poison-1" },
-				{ content: JSON.stringify({ orderId: "nope", userId: 1, amount: 5 }), messageId: "poison-2" },
-				{ content: JSON.stringify({ orderId: randomUUID(), userId, amount: -5 }), messageId: "poison-3" },
+				{
+					content: JSON.stringify({ orderId: "nope", userId: 1, amount: 5 }),
+					messageId: "poison-2",
+				},
+				{
+					content: JSON.stringify({ orderId: randomUUID(), userId, amount: -5 }),
+					messageId: "poison-3",
+				},
 				{ content: JSON.stringify({ orderId: randomUUID(), userId, amount: 5 }) }, // no messageId
 			]);
-			const order = (await api("POST", "/api/orders", { userId, body: { amount: 200, description: "fine" } })).body;
+			const order = (
+				await api("POST", "/api/orders", { userId, body: { amount: 200, description: "fine" } })
+			).body;
 
 			const dead = await eventually(async () => {
 				const got = await drainQueue(deadLetterQueue(Queues.ordersToPay)).catch(() => []);
 				collected.push(...got);
 				return collected.length >= 4 && collected;
 			}, "four dead letters");
-			const reasons = Object.fromEntries(
-				dead.map(m => [m.properties.messageId ?? "none", String(m.properties.headers?.["x-dead-letter-reason"])]),
-			);
-			assert.match(reasons["poison-1"], /not valid JSON/);
-			assert.match(reasons["poison-2"], /orderId/);
-			assert.match(reasons["poison-3"], /amount/);
-			assert.ok(Object.keys(reasons).some(k => k.startsWith("unidentified") || k === "none"), JSON.stringify(reasons));
-			assert.equal(dead[0].properties.headers?.["x-original-queue"], Queues.ordersToPay);
-			assert.equal(dead.find(m => m.properties.messageId === "poison-1")!.content.toString(), "{not json");
-
+			// Nothing else may follow: the good order is not dead-lettered, nor any poison twice.
 			const final = await eventually(async () => {
 				const r = await api("GET", `/api/orders/${order.id}`, { userId });
 				return r.body.status !== "NEW" && r.body;
 			}, "the good order");
+			collected.push(...(await drainQueue(deadLetterQueue(Queues.ordersToPay))));
+			assert.equal(collected.length, 4, JSON.stringify(collected.map(m => m.properties.messageId)));
+			for (const m of dead) {
+				const headers = m.properties.headers ?? {};
+				assert.equal(headers["x-original-queue"], Queues.ordersToPay, `${m.properties.messageId}`);
+				assert.equal(
+					headers["x-attempts"],
+					1,
+					`${m.properties.messageId} is dead-lettered at once`,
+				);
+				assert.ok(headers["x-dead-letter-reason"], `${m.properties.messageId} has a reason`);
+				assert.ok(
+					!Number.isNaN(Date.parse(headers["x-dead-lettered-at"])),
+					`${m.properties.messageId} has a time`,
+				);
+			}
+			const reasons = Object.fromEntries(
+				dead.map(m => [
+					m.properties.messageId ?? "none",
+					String(m.properties.headers?.["x-dead-letter-reason"]),
+				]),
+			);
+			assert.match(reasons["poison-1"], /not valid JSON/);
+			assert.match(reasons["poison-2"], /orderId/);
+			assert.match(reasons["poison-3"], /amount/);
+			const unidentified = Object.keys(reasons).filter(k => k.startsWith("unidentified"));
+			assert.equal(unidentified.length, 1, JSON.stringify(reasons));
+			assert.match(reasons[unidentified[0]], /no messageId/);
+			assert.equal(
+				dead.find(m => m.properties.messageId === "poison-1")!.content.toString(),
+				"{not json",
+			);
 			assert.equal(final.status, "FINISHED");
 			assert.equal((await api("GET", "/api/accounts/me", { userId })).body.balance, 300);
 		});
@@ -106,7 +143,10 @@ describe("Dead-letter queues", () => {
 			assert.equal(dead[0].properties.messageId, "m13");
 			assert.equal(dead[0].properties.headers?.["x-dead-letter-reason"], "thirteen is unlucky");
 			assert.equal(dead[0].properties.headers?.["x-attempts"], 3);
-			assert.deepEqual(attemptsOfBad.filter((a, i, all) => all.indexOf(a) === i), [1, 2, 3]);
+			assert.deepEqual(
+				attemptsOfBad.filter((a, i, all) => all.indexOf(a) === i),
+				[1, 2, 3],
+			);
 			assert.deepEqual([...handled].sort(), ["m1", "m2", "m4", "m5"]);
 			assert.equal(consumer.stats.deadLettered, 1);
 		});

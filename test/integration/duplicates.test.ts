@@ -25,41 +25,77 @@ describe("Duplicate deliveries", () => {
 	}
 
 	async function placeAndSettle(userId: number, amount: number) {
-		const order = (await api("POST", "/api/orders", { userId, body: { amount, description: "dup" } })).body;
+		const order = (
+			await api("POST", "/api/orders", { userId, body: { amount, description: "dup" } })
+		).body;
 		await eventually(
 			async () => (await api("GET", `/api/orders/${order.id}`, { userId })).body.status !== "NEW",
 			"the order to settle",
 		);
-		const message = await db.orders("outbox_messages").whereRaw("payload->>'orderId' = ?", [order.id]).first();
+		const message = await db
+			.orders("outbox_messages")
+			.whereRaw("payload->>'orderId' = ?", [order.id])
+			.first();
 		return { order, message };
 	}
 
 	/** Publishes copies and waits until the consuming service has handled (and acked) every one. */
-	async function deliver(queue: string, service: "orders" | "payments", copies: { content: string; messageId: string }[]) {
+	async function deliver(
+		queue: string,
+		service: "orders" | "payments",
+		copies: { content: string; messageId: string }[],
+	) {
 		const before = await cluster.handled(service);
 		await publishRaw(queue, copies);
-		await eventually(async () => (await cluster.handled(service)) >= before + copies.length, `${service} to handle the copies`);
+		await eventually(
+			async () => (await cluster.handled(service)) >= before + copies.length,
+			`${service} to handle the copies`,
+		);
 	}
 
 	it("When the same orders.to_pay message is delivered twice, then the order is debited once", async () => {
 		const userId = await fundedUser(1_000);
 		const { message } = await placeAndSettle(userId, 300);
 
-		await deliver(Queues.ordersToPay, "payments", [{ content: JSON.stringify(message.payload), messageId: message.message_id }]);
+		await deliver(Queues.ordersToPay, "payments", [
+			{ content: JSON.stringify(message.payload), messageId: message.message_id },
+		]);
 
-		assert.deepEqual(await accountFacts(db.payments, userId), { balance: 700, ledgerSum: 700, debits: 1 });
+		assert.deepEqual(await accountFacts(db.payments, userId), {
+			balance: 700,
+			ledgerSum: 700,
+			debits: 1,
+		});
 	});
 
 	it("When two orders' messages arrive five times each, interleaved, then each order is debited once", async () => {
 		const userId = await fundedUser(1_000);
 		const a = await placeAndSettle(userId, 100);
 		const b = await placeAndSettle(userId, 200);
-		const copy = (m: typeof a.message) => ({ content: JSON.stringify(m.payload), messageId: m.message_id });
+		const copy = (m: typeof a.message) => ({
+			content: JSON.stringify(m.payload),
+			messageId: m.message_id,
+		});
 
-		await deliver(Queues.ordersToPay, "payments", [copy(b.message), copy(a.message), copy(a.message), copy(b.message), copy(b.message), copy(a.message), copy(b.message), copy(a.message)]);
+		await deliver(Queues.ordersToPay, "payments", [
+			copy(b.message),
+			copy(a.message),
+			copy(a.message),
+			copy(b.message),
+			copy(b.message),
+			copy(a.message),
+			copy(b.message),
+			copy(a.message),
+		]);
 
-		assert.deepEqual(await accountFacts(db.payments, userId), { balance: 700, ledgerSum: 700, debits: 2 });
-		const decisions = await db.payments("order_payments").whereIn("order_id", [a.order.id, b.order.id]);
+		assert.deepEqual(await accountFacts(db.payments, userId), {
+			balance: 700,
+			ledgerSum: 700,
+			debits: 2,
+		});
+		const decisions = await db
+			.payments("order_payments")
+			.whereIn("order_id", [a.order.id, b.order.id]);
 		assert.equal(decisions.length, 2);
 	});
 
@@ -67,15 +103,24 @@ describe("Duplicate deliveries", () => {
 		const userId = await fundedUser(1_000);
 		const { message } = await placeAndSettle(userId, 400);
 
-		await deliver(Queues.ordersToPay, "payments", [{ content: JSON.stringify(message.payload), messageId: randomUUID() }]);
+		await deliver(Queues.ordersToPay, "payments", [
+			{ content: JSON.stringify(message.payload), messageId: randomUUID() },
+		]);
 
-		assert.deepEqual(await accountFacts(db.payments, userId), { balance: 600, ledgerSum: 600, debits: 1 });
+		assert.deepEqual(await accountFacts(db.payments, userId), {
+			balance: 600,
+			ledgerSum: 600,
+			debits: 1,
+		});
 	});
 
 	it("When a payment result is delivered again, then the order keeps its final status", async () => {
 		const userId = await fundedUser(100);
 		const { order } = await placeAndSettle(userId, 100);
-		const result = await db.payments("outbox_messages").whereRaw("payload->>'orderId' = ?", [order.id]).first();
+		const result = await db
+			.payments("outbox_messages")
+			.whereRaw("payload->>'orderId' = ?", [order.id])
+			.first();
 		// A forged opposite result under a new id must not move a final order either.
 		const forged = { ...result.payload, status: "REFUSED", reason: "INSUFFICIENT_FUNDS" };
 
@@ -89,3 +134,90 @@ describe("Duplicate deliveries", () => {
 		assert.equal(final.cancel_reason, null);
 	});
 });
+
+describe("Duplicate deliveries racing the first one", () => {
+	// Batches of one on two payments nodes (two batches each at once): the copies are handled in
+	// separate transactions at the same time, not one after the other in a batch.
+	const cluster = new TestCluster({
+		nodes: ["gateway", "orders", "payments", "payments"],
+		overrides: { payments: { consumerBatchSize: 1 } },
+	});
+	const api = apiClient(cluster.apiUrl);
+	const db = testDatabases();
+
+	before(() => cluster.start());
+	after(async () => {
+		await cluster.stop();
+		await db.close();
+	});
+
+	/** Payments transactions of the test database waiting for a lock (row or inbox key). */
+	const waitingOnLocks = async () =>
+		Number(
+			(
+				await db.payments.raw(
+					`SELECT count(*) AS n FROM pg_stat_activity
+					  WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+				)
+			).rows[0].n,
+		);
+
+	it("When three copies of a new message are in flight at once, then one debits and the other two are skipped", async () => {
+		const userId = newUserId();
+		await api("POST", "/api/accounts", { userId });
+		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 1_000 } });
+		const skippedBefore = await skipped(cluster);
+		const message = {
+			content: JSON.stringify({ orderId: randomUUID(), userId, amount: 250 }),
+			messageId: randomUUID(),
+		};
+
+		// Hold the account: the first copy waits for it inside its transaction, the others for
+		// the first copy's inbox row. Only when all three wait are they surely in flight together.
+		const lock = await db.payments.transaction();
+		try {
+			await lock("accounts").where({ user_id: userId }).forUpdate();
+			await publishRaw(Queues.ordersToPay, [message, message, message]);
+			await eventually(
+				async () => (await waitingOnLocks()) === 3,
+				"three payment transactions in flight",
+				20_000,
+				20,
+			);
+		} finally {
+			await lock.commit();
+		}
+
+		await eventually(
+			async () => (await skipped(cluster)) === skippedBefore + 2,
+			"two copies to be skipped",
+		);
+		assert.deepEqual(await accountFacts(db.payments, userId), {
+			balance: 750,
+			ledgerSum: 750,
+			debits: 1,
+		});
+		const order = JSON.parse(message.content).orderId;
+		assert.equal((await db.payments("order_payments").where({ order_id: order })).length, 1);
+		assert.equal(
+			(await db.payments("outbox_messages").whereRaw("payload->>'orderId' = ?", [order])).length,
+			1,
+			"one result",
+		);
+	});
+});
+
+/** Copies the payments nodes of a cluster recognised as already seen, summed. */
+async function skipped(cluster: TestCluster): Promise<number> {
+	let total = 0;
+	for (const b of cluster.brokers)
+		if (b.getLocalService("payments"))
+			total += (
+				await b.call<{ duplicatesSkipped: number }, object>(
+					"payments.stats",
+					{},
+					{ nodeID: b.nodeID },
+				)
+			).duplicatesSkipped;
+	return total;
+}

@@ -6,15 +6,24 @@ import { buildOpenApi, paramsToSchema, Rule, ruleToSchema } from "../../services
 import { actionParams } from "../../services/api/ops.mixin";
 import { orderParams } from "../../services/orders/orders.service";
 import { TestCluster } from "../support/cluster";
-import { apiClient, newUserId } from "../support/http";
-import { exampleProblems, openApiProblems, resolveRef } from "../support/openapi-check";
+import { apiClient, newUserId, RequestOptions } from "../support/http";
+import {
+	exampleProblems,
+	openApiProblems,
+	resolveRef,
+	schemaProblems,
+} from "../support/openapi-check";
 
 const METHODS = ["get", "put", "post", "delete", "patch", "options", "head"];
 
 /** "GET /api/orders/{id}" for every operation of the document. */
 function specRoutes(spec: any): string[] {
 	return Object.entries<Record<string, unknown>>(spec.paths)
-		.flatMap(([path, item]) => Object.keys(item).filter(m => METHODS.includes(m)).map(m => `${m.toUpperCase()} ${path}`))
+		.flatMap(([path, item]) =>
+			Object.keys(item)
+				.filter(m => METHODS.includes(m))
+				.map(m => `${m.toUpperCase()} ${path}`),
+		)
 		.sort();
 }
 
@@ -35,13 +44,22 @@ describe("OpenAPI document and Swagger UI", () => {
 
 	it("When the gateway serves a route, then the document describes it, and it describes no route the gateway lacks", async () => {
 		// The gateway's live route table (moleculer-web's own list of its aliases).
-		const aliases = await gateway.call<{ methods: string; fullPath: string }[], object>("api.listAliases", {}, { nodeID: gateway.nodeID });
-		const served = aliases.map(a => `${a.methods} ${a.fullPath.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`).sort();
+		const aliases = await gateway.call<{ methods: string; fullPath: string }[], object>(
+			"api.listAliases",
+			{},
+			{ nodeID: gateway.nodeID },
+		);
+		const served = aliases
+			.map(a => `${a.methods} ${a.fullPath.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`)
+			.sort();
 		assert.deepEqual(specRoutes(spec), served);
 		// The comparison covers every public route of apiAliases.
 		for (const route of Object.keys(apiAliases)) {
 			const [method, path] = route.split(" ");
-			assert.ok(served.includes(`${method} /api${path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`), `${route} is served`);
+			assert.ok(
+				served.includes(`${method} /api${path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`),
+				`${route} is served`,
+			);
 		}
 		for (const path of ["/openapi.json", "/docs", "/health/live", "/health/ready", "/metrics"])
 			assert.ok(served.includes(`GET ${path}`), `GET ${path} is served`);
@@ -52,35 +70,55 @@ describe("OpenAPI document and Swagger UI", () => {
 		assert.deepEqual(openApiProblems(spec), []);
 		assert.deepEqual(exampleProblems(spec), []);
 		// Relative server: "Try it out" calls whatever host serves the page.
-		assert.deepEqual(spec.servers.map((s: { url: string }) => s.url), ["/"]);
+		assert.deepEqual(
+			spec.servers.map((s: { url: string }) => s.url),
+			["/"],
+		);
 	});
 
 	it("When an action's params change, then the request schemas follow (they are derived, not copied)", () => {
 		const body = spec.paths["/api/orders"].post.requestBody.content["application/json"].schema;
 		for (const [field, rule] of Object.entries(orderParams))
-			assert.deepEqual({ ...body.properties[field], description: undefined }, { ...ruleToSchema(rule as Rule), description: undefined });
+			assert.deepEqual(
+				{ ...body.properties[field], description: undefined },
+				{ ...ruleToSchema(rule as Rule), description: undefined },
+			);
 		assert.deepEqual(body.required, ["amount", "description"]);
 
 		const actions = actionParams(cluster.config);
 		for (const [route, action] of Object.entries(apiAliases)) {
 			const [method, path] = route.split(" ");
-			const op = spec.paths[`/api${path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`][method.toLowerCase()];
+			const op =
+				spec.paths[`/api${path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`][method.toLowerCase()];
 			const params = (actions[action]?.params ?? {}) as Record<string, Rule>;
 			const documented: Record<string, unknown> = {};
 			for (const p of op.parameters.map((x: any) => (x.$ref ? resolveRef(spec, x.$ref) : x)))
 				if (p.in === "query" || p.in === "path") documented[p.name] = p.schema;
-			for (const [k, s] of Object.entries<any>(op.requestBody?.content["application/json"].schema.properties ?? {}))
+			for (const [k, s] of Object.entries<any>(
+				op.requestBody?.content["application/json"].schema.properties ?? {},
+			))
 				documented[k] = { ...s, description: undefined };
 			const derived = Object.fromEntries(
-				Object.entries(paramsToSchema(params).properties as Record<string, any>).map(([k, s]) => [k, op.requestBody ? { ...s, description: undefined } : s]),
+				Object.entries(paramsToSchema(params).properties as Record<string, any>).map(([k, s]) => [
+					k,
+					op.requestBody ? { ...s, description: undefined } : s,
+				]),
 			);
-			assert.deepEqual(documented, derived, `${route}: documented parameters are the params of ${action}`);
+			assert.deepEqual(
+				documented,
+				derived,
+				`${route}: documented parameters are the params of ${action}`,
+			);
 		}
 
 		const changed = buildOpenApi({
 			api: { prefix: "/api", aliases: { "POST /orders": "orders.create" } },
 			successStatus: {},
-			actions: { "orders.create": { params: { ...orderParams, description: { ...orderParams.description, max: 300 } } } },
+			actions: {
+				"orders.create": {
+					params: { ...orderParams, description: { ...orderParams.description, max: 300 } },
+				},
+			},
 			userIdPattern: "x",
 			idempotencyKeyPattern: "x",
 			maxBalance: 1,
@@ -102,21 +140,38 @@ describe("OpenAPI document and Swagger UI", () => {
 						assert.equal(media.schema.$ref, "#/components/schemas/Readiness");
 						continue;
 					}
-					assert.equal(media.schema.$ref, "#/components/schemas/Error", `${method} ${path} ${code}`);
+					assert.equal(
+						media.schema.$ref,
+						"#/components/schemas/Error",
+						`${method} ${path} ${code}`,
+					);
 					for (const [name, ex] of Object.entries<any>(media.examples ?? {})) {
 						assert.equal(ex.value.type, name);
 						assert.equal(ex.value.code, Number(code), `${method} ${path}: ${name} is a ${code}`);
-						assert.ok(Object.values(ErrorTypes).includes(ex.value.type), `${name} is one of ErrorTypes`);
+						assert.ok(
+							Object.values(ErrorTypes).includes(ex.value.type),
+							`${name} is one of ErrorTypes`,
+						);
 						types.add(name);
 					}
 				}
 				if (path.startsWith("/api")) {
-					assert.ok(op.responses["401"].content["application/json"].examples.UNAUTHORIZED, `${method} ${path} documents 401`);
+					assert.ok(
+						op.responses["401"].content["application/json"].examples.UNAUTHORIZED,
+						`${method} ${path} documents 401`,
+					);
 					assert.ok(op.responses["503"], `${method} ${path} documents 503`);
 				}
 			}
-		assert.deepEqual([...types].sort(), Object.values(ErrorTypes).sort(), "every error type is documented somewhere");
-		assert.deepEqual(spec.components.schemas.Error.properties.type.enum.sort(), Object.values(ErrorTypes).sort());
+		assert.deepEqual(
+			[...types].sort(),
+			Object.values(ErrorTypes).sort(),
+			"every error type is documented somewhere",
+		);
+		assert.deepEqual(
+			spec.components.schemas.Error.properties.type.enum.sort(),
+			Object.values(ErrorTypes).sort(),
+		);
 	});
 
 	it("When a client reads the document, then it finds the X-User-ID and Idempotency-Key headers and the order.updated event", () => {
@@ -129,7 +184,9 @@ describe("OpenAPI document and Swagger UI", () => {
 		assert.deepEqual(spec.security, [{ UserId: [] }]);
 		const withKey = specRoutes(spec).filter(r => {
 			const [m, p] = r.split(" ");
-			return (spec.paths[p][m.toLowerCase()].parameters ?? []).some((x: any) => x.$ref === "#/components/parameters/IdempotencyKey");
+			return (spec.paths[p][m.toLowerCase()].parameters ?? []).some(
+				(x: any) => x.$ref === "#/components/parameters/IdempotencyKey",
+			);
 		});
 		assert.deepEqual(withKey, ["POST /api/accounts/me/top-ups", "POST /api/orders"]);
 		assert.equal(spec.components.parameters.IdempotencyKey.in, "header");
@@ -144,20 +201,86 @@ describe("OpenAPI document and Swagger UI", () => {
 			assert.ok(spec.components.schemas.OrderUpdated.properties[field], `OrderUpdated.${field}`);
 	});
 
-	it("When the documented calls are made, then the gateway answers the documented statuses", async () => {
+	it("When the documented calls are made, then each gets exactly its expected status, documented, with a body of the documented schema", async () => {
 		const userId = newUserId();
-		const codes = (path: string, method: string) => Object.keys(spec.paths[path][method].responses);
-		const created = await api("POST", "/api/accounts", { userId });
-		assert.ok(codes("/api/accounts", "post").includes(String(created.status)), `${created.status}`);
-		assert.equal(created.status, 201);
-		const order = await api("POST", "/api/orders", { userId, body: { amount: 1, description: "documented" } });
-		assert.equal(order.status, 202);
-		assert.ok(codes("/api/orders", "post").includes("202"));
-		const missing = await api("GET", `/api/orders/${newUserId()}`, { userId });
-		assert.ok(codes("/api/orders/{id}", "get").includes(String(missing.status)));
-		const anonymous = await api("GET", "/api/accounts/me");
-		assert.equal(anonymous.status, 401);
-		assert.deepEqual(anonymous.body, spec.paths["/api/accounts/me"].get.responses["401"].content["application/json"].examples.UNAUTHORIZED.value);
+		const stranger = newUserId();
+		/** One call: the exact status it must get, which the document must list for the route. */
+		const expect = async (
+			method: string,
+			path: string,
+			route: string,
+			status: number,
+			opts: RequestOptions = {},
+		) => {
+			const reply = await api(method, path, opts);
+			assert.equal(reply.status, status, `${method} ${path}: ${JSON.stringify(reply.body)}`);
+			const documented = spec.paths[route][method.toLowerCase()].responses[String(status)];
+			assert.ok(documented, `${method} ${route} documents ${status}`);
+			const schema = documented.content?.["application/json"]?.schema;
+			if (schema)
+				assert.deepEqual(
+					schemaProblems(spec, schema, reply.body),
+					[],
+					`${method} ${path} ${status}`,
+				);
+			return reply;
+		};
+
+		await expect("GET", "/api/accounts/me", "/api/accounts/me", 404, { userId });
+		await expect("POST", "/api/accounts", "/api/accounts", 201, { userId });
+		await expect("POST", "/api/accounts", "/api/accounts", 409, { userId });
+		await expect("GET", "/api/accounts/me", "/api/accounts/me", 200, { userId });
+		await expect("POST", "/api/accounts/me/top-ups", "/api/accounts/me/top-ups", 200, {
+			userId,
+			body: { amount: 500 },
+		});
+		await expect("POST", "/api/accounts/me/top-ups", "/api/accounts/me/top-ups", 422, {
+			userId,
+			body: { amount: 0 },
+		});
+		await expect("GET", "/api/accounts/me/transactions", "/api/accounts/me/transactions", 200, {
+			userId,
+		});
+		const order = await expect("POST", "/api/orders", "/api/orders", 202, {
+			userId,
+			body: { amount: 1, description: "documented" },
+		});
+		await expect("POST", "/api/orders", "/api/orders", 400, { userId, rawBody: "{" });
+		await expect("GET", "/api/orders", "/api/orders", 200, { userId });
+		await expect("GET", "/api/orders?before=" + order.body.id, "/api/orders", 200, { userId });
+		await expect("GET", "/api/orders?before=" + order.body.id, "/api/orders", 422, {
+			userId: stranger,
+		});
+		await expect("GET", `/api/orders/${order.body.id}`, "/api/orders/{id}", 200, { userId });
+		await expect("GET", `/api/orders/${order.body.id}`, "/api/orders/{id}", 404, {
+			userId: stranger,
+		});
+		const anonymous = await expect("GET", "/api/accounts/me", "/api/accounts/me", 401);
+		assert.deepEqual(
+			anonymous.body,
+			spec.paths["/api/accounts/me"].get.responses["401"].content["application/json"].examples
+				.UNAUTHORIZED.value,
+		);
+	});
+
+	it("When an order is accepted, then the 202 carries a Location header that reads the order back", async () => {
+		const userId = newUserId();
+		const res = await fetch(`${cluster.apiUrl}/api/orders`, {
+			method: "POST",
+			headers: { "X-User-ID": String(userId), "Content-Type": "application/json" },
+			body: JSON.stringify({ amount: 7, description: "located" }),
+		});
+		const order = (await res.json()) as { id: string };
+
+		assert.equal(res.status, 202);
+		assert.equal(res.headers.get("location"), `/api/orders/${order.id}`);
+		const again = await api("GET", res.headers.get("location")!, { userId });
+		assert.equal(again.status, 200);
+		assert.equal(again.body.id, order.id);
+		assert.ok(
+			spec.paths["/api/orders"].post.responses["202"].headers?.Location,
+			"the document names the header",
+		);
 	});
 
 	it("When /docs is opened, then Swagger UI loads from the gateway and reads /openapi.json", async () => {
@@ -168,7 +291,9 @@ describe("OpenAPI document and Swagger UI", () => {
 		assert.match(html, /SwaggerUIBundle\(/);
 		assert.match(html, /url: "\/openapi\.json"/);
 		const assets = [...html.matchAll(/(?:src|href)="(\/docs\/[^"]+)"/g)].map(m => m[1]);
-		assert.ok(assets.includes("/docs/swagger-ui-bundle.js") && assets.includes("/docs/swagger-ui.css"));
+		assert.ok(
+			assets.includes("/docs/swagger-ui-bundle.js") && assets.includes("/docs/swagger-ui.css"),
+		);
 		for (const asset of assets) {
 			const res = await fetch(cluster.apiUrl + asset);
 			assert.equal(res.status, 200, asset);

@@ -2,19 +2,56 @@ import { strict as assert } from "assert";
 import Redis from "ioredis";
 import { TestCluster } from "../support/cluster";
 import { testEnv } from "../support/env";
+import { TestDatabases } from "../support/footprint";
 import { apiClient, eventually, newUserId } from "../support/http";
+
+/**
+ * How soon after a commit every cached read must show it. The invalidation runs right after
+ * the commit (and once more 500 ms later), so a few milliseconds would do on an idle machine;
+ * one second leaves room for two busy cores, and is still far below the 60 s and 300 s TTLs
+ * a lost invalidation would leave a stale entry for.
+ */
+const FRESH_WITHIN_MS = 1_000;
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 describe("Cached reads", () => {
 	const cluster = new TestCluster({ nodes: ["gateway", "orders", "orders", "payments"] });
 	const api = apiClient(cluster.apiUrl);
+	const db = new TestDatabases();
 	const redis = new Redis(testEnv.REDIS_URL);
 	const keys = (pattern: string) => redis.keys(`${testEnv.REDIS_PREFIX}cache-${pattern}`);
 
 	before(() => cluster.start());
 	after(async () => {
 		await cluster.stop();
+		await db.close();
 		redis.disconnect();
 	});
+
+	/** Polls the database (not the API) until `done`, and returns the moment it saw it. */
+	async function committed(what: string, done: () => Promise<boolean>): Promise<number> {
+		await eventually(done, what, 30_000, 20);
+		return Date.now();
+	}
+
+	/** Reads until `fresh` holds, and fails if that takes longer than FRESH_WITHIN_MS after `since`. */
+	async function freshWithin<T>(
+		since: number,
+		what: string,
+		read: () => Promise<T>,
+		fresh: (v: T) => boolean,
+	) {
+		for (;;) {
+			const value = await read();
+			if (fresh(value)) return;
+			if (Date.now() - since > FRESH_WITHIN_MS)
+				assert.fail(
+					`${what} still stale ${Date.now() - since} ms after the commit: ${JSON.stringify(value)}`,
+				);
+			await sleep(20);
+		}
+	}
 
 	it("When a list page is read, then it is kept in Redis under the user's generation, and a change moves the generation", async () => {
 		const userId = newUserId();
@@ -22,41 +59,133 @@ describe("Cached reads", () => {
 		assert.equal((await keys(`orders.list:${userId}:0:5:`)).length, 1);
 
 		await api("POST", "/api/orders", { userId, body: { amount: 1, description: "bump" } });
-		const generation = Number(await redis.get(`${testEnv.REDIS_PREFIX}cache-orders.list:generation:${userId}`));
+		const generation = Number(
+			await redis.get(`${testEnv.REDIS_PREFIX}cache-orders.list:generation:${userId}`),
+		);
 		assert.ok(generation >= 1, `generation ${generation}`);
 	});
 
-	it("When an order is read, listed, then paid, then every read shows it FINISHED (no stale page or entity)", async () => {
+	it("When an order, its list and the account are read (and cached) while NEW, then within 1 s of the payment's commit every read shows it paid", async () => {
 		const userId = newUserId();
 		await api("POST", "/api/accounts", { userId });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 500 } });
-		const ledgerBefore = await api("GET", "/api/accounts/me/transactions", { userId });
-		assert.equal(ledgerBefore.body.length, 1);
+		assert.equal((await api("GET", "/api/accounts/me/transactions", { userId })).body.length, 1);
 
-		const order = (await api("POST", "/api/orders", { userId, body: { amount: 200, description: "cached" } })).body;
-		// Read everything while the order may still be NEW, so that those answers get cached.
-		await api("GET", `/api/orders/${order.id}`, { userId });
-		await api("GET", "/api/orders", { userId });
-		await api("GET", "/api/accounts/me", { userId });
+		// Hold the account's row lock, so the payment waits and the reads below surely see NEW.
+		const lock = await db.payments.transaction();
+		let order: { id: string };
+		try {
+			await lock("accounts").where({ user_id: userId }).forUpdate();
+			order = (
+				await api("POST", "/api/orders", { userId, body: { amount: 200, description: "cached" } })
+			).body;
 
-		await eventually(async () => (await api("GET", `/api/orders/${order.id}`, { userId })).body.status === "FINISHED", "the order to finish");
-		const list = await api("GET", "/api/orders", { userId });
-		assert.equal(list.body[0].status, "FINISHED");
-		assert.equal((await api("GET", "/api/accounts/me", { userId })).body.balance, 300);
-		const ledger = await api("GET", "/api/accounts/me/transactions", { userId });
-		assert.deepEqual(ledger.body.map((t: any) => t.kind), ["ORDER_PAYMENT", "TOP_UP"]);
+			const one = await api("GET", `/api/orders/${order.id}`, { userId });
+			const list = await api("GET", "/api/orders", { userId });
+			const account = await api("GET", "/api/accounts/me", { userId });
+			assert.equal(one.body.status, "NEW");
+			assert.deepEqual(
+				list.body.map((o: { status: string }) => o.status),
+				["NEW"],
+			);
+			assert.equal(account.body.balance, 500);
+			// ...and those answers are now in the cache, where a missed invalidation would keep them.
+			assert.equal((await keys(`orders.get:${userId}:${order.id}`)).length, 1);
+			assert.equal((await keys(`orders.list:${userId}:*`)).length, 1);
+			assert.equal((await keys(`payments.getAccount:${userId}`)).length, 1);
+			assert.equal((await api("GET", `/api/orders/${order.id}`, { userId })).body.status, "NEW");
+		} finally {
+			await lock.commit();
+		}
+
+		const paid = await committed("the debit", async () => (await db.balance(userId)) === 300);
+		await freshWithin(
+			paid,
+			"GET /api/accounts/me",
+			() => api("GET", "/api/accounts/me", { userId }),
+			r => r.body.balance === 300,
+		);
+		await freshWithin(
+			paid,
+			"the ledger page",
+			() => api("GET", "/api/accounts/me/transactions", { userId }),
+			r => r.body.map((t: { kind: string }) => t.kind).join() === "ORDER_PAYMENT,TOP_UP",
+		);
+		const finished = await committed(
+			"the order to be FINISHED in the database",
+			async () => (await db.orders("orders").where({ id: order.id }).first()).status === "FINISHED",
+		);
+		await freshWithin(
+			finished,
+			"GET /api/orders/:id",
+			() => api("GET", `/api/orders/${order.id}`, { userId }),
+			r => r.body.status === "FINISHED",
+		);
+		await freshWithin(
+			finished,
+			"GET /api/orders",
+			() => api("GET", "/api/orders", { userId }),
+			r => r.body[0]?.status === "FINISHED",
+		);
 	});
 
-	it("When many orders finish while the list is read in a loop, then the final read matches the database", async () => {
+	it("When many orders finish while the list is read in a loop, then within 1 s of the last commit every read matches the database", async () => {
 		const userId = newUserId();
 		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 10_000 } });
-		const ids = (await Promise.all(Array.from({ length: 20 }, (_, i) => api("POST", "/api/orders", { userId, body: { amount: 10, description: `loop ${i}` } })))).map(r => r.body.id);
-		await eventually(async () => {
-			const list = await api("GET", "/api/orders?limit=50", { userId });
-			return list.body.length === 20 && list.body.every((o: any) => o.status === "FINISHED");
-		}, "every listed order to be FINISHED", 20_000, 20);
-		const single = await Promise.all(ids.map(id => api("GET", `/api/orders/${id}`, { userId })));
-		assert.ok(single.every(r => r.body.status === "FINISHED"));
+		// Enough for 15 of the 20: the list must show both outcomes, as the database has them.
+		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 150 } });
+		let reading = true;
+		let reads = 0;
+		const reader = (async () => {
+			while (reading) {
+				await api("GET", "/api/orders?limit=50", { userId });
+				reads++;
+			}
+		})();
+		const ids = (
+			await Promise.all(
+				Array.from({ length: 20 }, (_, i) =>
+					api("POST", "/api/orders", { userId, body: { amount: 10, description: `loop ${i}` } }),
+				),
+			)
+		).map(r => r.body.id as string);
+
+		const settled = await committed("every order to leave NEW in the database", async () => {
+			const rows = await db.orderRows(userId);
+			return rows.length === 20 && rows.every(r => r.status !== "NEW");
+		});
+		reading = false;
+		await reader;
+		assert.ok(reads > 1, "the list was read while the orders were paid");
+
+		const rows = await db.orderRows(userId);
+		const expected = rows
+			.map(r => ({
+				id: r.id,
+				status: r.status,
+				amount: r.amount,
+				cancelReason: r.cancel_reason ?? undefined,
+			}))
+			.reverse();
+		assert.equal(rows.filter(r => r.status === "FINISHED").length, 15);
+		const shape = (o: { id: string; status: string; amount: number; cancelReason?: string }) => ({
+			id: o.id,
+			status: o.status,
+			amount: o.amount,
+			cancelReason: o.cancelReason,
+		});
+		await freshWithin(
+			settled,
+			"GET /api/orders?limit=50",
+			() => api("GET", "/api/orders?limit=50", { userId }),
+			r => JSON.stringify(r.body.map(shape)) === JSON.stringify(expected),
+		);
+		for (const id of ids)
+			await freshWithin(
+				settled,
+				`GET /api/orders/${id}`,
+				() => api("GET", `/api/orders/${id}`, { userId }),
+				r => JSON.stringify(shape(r.body)) === JSON.stringify(expected.find(e => e.id === id)),
+			);
 	});
 });
