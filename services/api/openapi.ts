@@ -24,6 +24,7 @@ import {
 	InvalidIdempotencyKeyError,
 	OrderNotFoundError,
 	PublicError,
+	RateLimitedError,
 	toPublicError,
 	UnauthorizedError,
 } from "../../lib/errors";
@@ -189,6 +190,7 @@ export function errorExamples(maxBalance: number): Record<ErrorType, PublicError
 		INVALID_IDEMPOTENCY_KEY: toPublicError(new InvalidIdempotencyKeyError()),
 		INVALID_CURSOR: toPublicError(new InvalidCursorError()),
 		NOT_FOUND: toPublicError(new NotFoundError(ErrorTypes.NOT_FOUND, undefined)),
+		RATE_LIMITED: toPublicError(new RateLimitedError(1)),
 		SERVICE_UNAVAILABLE: toPublicError({ name: "ServiceNotAvailableError" }),
 		INTERNAL_ERROR: toPublicError(new Error("hidden")),
 	};
@@ -612,6 +614,7 @@ function errorResponses(types: ErrorType[], bodies: Record<ErrorType, PublicErro
 	for (const [code, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
 		out[String(code)] = {
 			description: `Error of type ${list.join(", ")}.`,
+			...(code === 429 ? { headers: { "Retry-After": { description: "Seconds until the next request is allowed (an integer ≥ 1).", schema: { type: "integer", minimum: 1 } } } } : {}),
 			content: json(ref("Error"), {
 				examples: Object.fromEntries(list.map(t => [t, { summary: t, value: overrides[t] ?? bodies[t] }])),
 			}),
@@ -656,7 +659,7 @@ function apiOperation(
 			parameters.push({ name: f, in: "query", required: !isOptional(params[f]), description: doc.params![f], schema: ruleToSchema(params[f]) });
 	}
 
-	const types: ErrorType[] = ["UNAUTHORIZED", ...doc.errors, "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"];
+	const types: ErrorType[] = ["UNAUTHORIZED", ...doc.errors, "RATE_LIMITED", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"];
 	if (hasBody) types.push("INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE");
 	if (pathParams.length) types.push("UNABLE_DECODE_PARAM");
 	if (doc.idempotencyKey) types.push("INVALID_IDEMPOTENCY_KEY");
