@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from "http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "http";
 import type { Context, Logger, Service, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../../lib/config";
@@ -26,6 +26,8 @@ const successStatus: Record<string, { code: number; location: (data: any) => str
 };
 
 const USER_ID = /^[1-9][0-9]{0,15}$/;
+/** How long a client may take to send its request headers (see createServer below). */
+export const HEADERS_TIMEOUT_MS = 10_000;
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
 type ApiRequest = IncomingMessage & { $action?: { name?: string } };
@@ -99,10 +101,6 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 		settings: {
 			port: config.apiPort,
 			ip: "0.0.0.0",
-			// The whole request (headers and a body of at most 16 kB) must arrive within 30 s: a
-			// client that trickles its body byte by byte (slow POST) holds a connection no longer.
-			// A socket.io long poll is unaffected: its GET is complete once its headers are in.
-			requestTimeout: 30_000,
 			cors: {
 				origin: "*",
 				methods: ["GET", "POST", "OPTIONS"],
@@ -151,20 +149,40 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 			],
 			onError: sendError,
 		},
+		methods: {
+			/**
+			 * moleculer-web's own, for plain HTTP, with the timeouts given where Node reads them
+			 * (how often it checks them exists only as a constructor option).
+			 */
+			createServer(this: Service & { server?: Server; isHTTPS?: boolean; httpHandler: Parameters<typeof createServer>[1] }) {
+				if (this.server) return;
+				this.server = createServer(
+					{
+						// Slowloris: a client that sends its headers a byte at a time is cut off
+						// after 10 s (Node's default is 60 s). Real clients send their few hundred
+						// bytes of headers in one packet; 10 s leaves room for a very slow link.
+						headersTimeout: HEADERS_TIMEOUT_MS,
+						// The whole request (headers and a body of at most 16 kB) within 30 s: a
+						// client that trickles its body (slow POST) holds a connection no longer. A
+						// socket.io long poll is unaffected: its GET is complete once its headers are.
+						requestTimeout: 30_000,
+						// Node checks both timeouts this often (30 s by default, which would let a
+						// slow client hold on up to 40 s instead of 10).
+						connectionsCheckingInterval: 1000,
+					},
+					this.httpHandler,
+				);
+				// Longer than the usual 60 s idle timeout of load balancers and HTTP clients, so a
+				// kept-alive connection is never closed by us just as a client reuses it
+				// (ECONNRESET). An idle connection costs a file descriptor, no thread.
+				this.server.keepAliveTimeout = 65_000;
+				this.isHTTPS = false;
+			},
+		},
 		created(this: Service) {
 			limits.open(this.logger);
 		},
-		async started(this: Service & { server?: Server }) {
-			if (this.server) {
-				// Longer than the usual 60 s idle timeout of load balancers and HTTP clients, so a
-				// kept-alive connection is never closed by us just as a client reuses it
-				// (ECONNRESET). An idle connection costs a file descriptor and no thread.
-				this.server.keepAliveTimeout = 65_000;
-				// Slowloris: a client that sends its headers a byte at a time is cut off after
-				// 10 s (Node's default is 60 s). Real clients send their few hundred bytes of
-				// headers in one packet; 10 s leaves room for a very slow mobile link.
-				this.server.headersTimeout = 10_000;
-			}
+		async started() {
 			await limits.start();
 		},
 		async stopped() {

@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
+import { connect } from "net";
 import { io, Socket } from "socket.io-client";
+import { HEADERS_TIMEOUT_MS } from "../../services/api/api.service";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually, newUserId } from "../support/http";
 
@@ -50,7 +52,7 @@ describe("Limits: request rate and sockets per user, shared by every gateway", (
 		const started = Date.now();
 		const replies = [];
 		for (let i = 0; i < BURST + 6; i++)
-			replies.push(await (i % 2 ? apiB : apiA)("GET", "/api/orders/summary", { userId }));
+			replies.push(await (i % 2 ? apiB : apiA)("GET", "/api/orders", { userId }));
 		const elapsedS = (Date.now() - started) / 1000;
 		const allowed = replies.filter(r => r.status === 200).length;
 		const limited = replies.filter(r => r.status === 429);
@@ -68,7 +70,7 @@ describe("Limits: request rate and sockets per user, shared by every gateway", (
 		assert.equal(limited[0].body.type, "RATE_LIMITED");
 		assert.equal(limited[0].body.code, 429);
 
-		const res = await fetch(`${gatewayB}/api/orders/summary`, {
+		const res = await fetch(`${gatewayB}/api/orders`, {
 			headers: { "X-User-ID": String(userId) },
 		});
 		assert.equal(res.status, 429);
@@ -76,14 +78,14 @@ describe("Limits: request rate and sockets per user, shared by every gateway", (
 		assert.match(retryAfter ?? "", /^[1-9][0-9]*$/);
 
 		assert.equal(
-			(await apiA("GET", "/api/orders/summary", { userId: other })).status,
+			(await apiA("GET", "/api/orders", { userId: other })).status,
 			200,
 			"another user has a bucket of their own",
 		);
 
 		await new Promise(r => setTimeout(r, Number(retryAfter) * 1000));
 		assert.equal(
-			(await apiA("GET", "/api/orders/summary", { userId })).status,
+			(await apiA("GET", "/api/orders", { userId })).status,
 			200,
 			"a token is back after Retry-After",
 		);
@@ -131,10 +133,30 @@ describe("Limits: request rate and sockets per user, shared by every gateway", (
 		assert.deepEqual(reasons, ["transport close"]);
 	});
 
+	it("When a client sends its headers a byte a second (slowloris), then the gateway drops it after HEADERS_TIMEOUT_MS", async () => {
+		const port = cluster.config.apiPort;
+		const started = Date.now();
+		const socket = connect(port, "127.0.0.1");
+		let answer = "";
+		socket.on("data", d => (answer += d));
+		socket.write("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+		const drip = setInterval(() => socket.writable && socket.write("X"), 1000);
+		const closedAfter = await new Promise<number>(resolve => {
+			socket.on("close", () => resolve(Date.now() - started));
+			socket.on("error", () => undefined);
+		});
+		clearInterval(drip);
+		assert.match(answer, /^HTTP\/1\.1 408/);
+		assert.ok(
+			closedAfter >= HEADERS_TIMEOUT_MS - 500 && closedAfter < HEADERS_TIMEOUT_MS + 3000,
+			`closed after ${closedAfter} ms`,
+		);
+	});
+
 	it("When requests carry no valid identity, then they count against the client's address", async () => {
 		const replies = [];
 		for (let i = 0; i < BURST + 3; i++)
-			replies.push(await (i % 2 ? apiB : apiA)("GET", "/api/orders/summary"));
+			replies.push(await (i % 2 ? apiB : apiA)("GET", "/api/orders"));
 		const statuses = replies.map(r => r.status);
 		assert.deepEqual(statuses.slice(0, BURST), Array(BURST).fill(401));
 		assert.ok(statuses.slice(BURST).includes(429), statuses.join(","));
