@@ -64,6 +64,9 @@ describe("Health and metrics", () => {
 		cluster.brokers.push(gateway);
 		await gateway.start();
 		await gateway.waitForServices(["orders", "payments"], 20_000);
+		// Every scrape lists every node: the first gateway must have discovered this one too.
+		const registry = cluster.brokers[0].registry as unknown as { nodes: { get(id: string): { available: boolean } | undefined } };
+		await eventually(async () => registry.nodes.get(gateway.nodeID)?.available, "the gateways to discover each other");
 		detailedUrl = `http://127.0.0.1:${port}`;
 		detailed = apiClient(detailedUrl);
 	});
