@@ -64,9 +64,11 @@ async function startRedis(): Promise<void> {
 }
 
 describe("Limits when Redis is down (stops Redis: exclusive lock)", () => {
+	// An orders node, so that moleculer-web finds the action (it answers 503 before any
+	// onBeforeCall for a service that has no node); the requests themselves never reach it.
 	const cluster = new TestCluster({
-		nodes: ["gateway"],
-		waitFor: [],
+		nodes: ["gateway", "orders"],
+		waitFor: ["orders"],
 		overrides: { gateway: { rateLimitPerUserPerS: 1, rateLimitBurst: BURST, socketsPerUser: 1 } },
 	});
 	const api = apiClient(cluster.apiUrl);
