@@ -25,6 +25,19 @@ export function userKeygen<P>(build: (userId: number, params: P) => string): Non
 	return (_action, _opts, ctx) => build((ctx.meta as { userId: number }).userId, ctx.params as P);
 }
 
+/** The size of a list page when the request names none. */
+export const DEFAULT_PAGE_SIZE = 100;
+
+/**
+ * The cache key of a list page, or undefined when the page is read through. Only the first
+ * page at the default size is cached: the one the dashboard reads on every open and after
+ * every change. Any other size or a deeper page would let one user fill Redis with up to
+ * 1000 sizes × every cursor of their history; those go to PostgreSQL.
+ */
+export function cachedPage(limit: number, before: unknown): string | undefined {
+	return limit === DEFAULT_PAGE_SIZE && (before === undefined || before === "") ? `${limit}:` : undefined;
+}
+
 interface RedisLike {
 	get(key: string): Promise<string | null>;
 	pipeline(): { incr(key: string): unknown; exec(): Promise<unknown> };
@@ -53,11 +66,14 @@ export class UserPageCache {
 		return `${this.name}:generation:${userId}`;
 	}
 
-	/** The cached page, or `load()` stored for next time. Any cache failure just loads. */
-	async read<T>(userId: number, page: string, load: () => Promise<T>): Promise<T> {
+	/**
+	 * The cached page, or `load()` stored for next time. Any cache failure just loads; so does
+	 * a page that is not cached at all (`page` undefined: see cachedPage).
+	 */
+	async read<T>(userId: number, page: string | undefined, load: () => Promise<T>): Promise<T> {
 		const redis = this.redis;
 		const cacher = this.broker.cacher;
-		if (!redis || !cacher) return load();
+		if (page === undefined || !redis || !cacher) return load();
 		let key: string;
 		try {
 			const generation = (await redis.client.get(redis.prefix + this.generationKey(userId))) ?? "0";

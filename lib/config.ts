@@ -193,6 +193,36 @@ export const settings = {
 		int(100, 60000),
 		"How long GET /health/ready waits for each check (a database query, a node's answer) before calling it down.",
 	),
+	healthDetails: setting(
+		"HEALTH_DETAILS",
+		false,
+		bool,
+		"Whether GET /health/ready also names nodes and gives each failed check's error (host:port, node ids); off: only up or down per check.",
+	),
+	metricsToken: setting(
+		"METRICS_TOKEN",
+		"",
+		text,
+		"When set, GET /metrics requires the header Authorization: Bearer <METRICS_TOKEN> (401 otherwise); empty: /metrics is open.",
+	),
+	rateLimitPerUserPerS: setting(
+		"RATE_LIMIT_PER_USER_PER_S",
+		100,
+		int(0, 1_000_000),
+		"Requests per second one user (one IP when the request has no valid identity) may make to /api, shared by all gateways through Redis; 0 turns the limit off.",
+	),
+	rateLimitBurst: setting(
+		"RATE_LIMIT_BURST",
+		200,
+		int(1, 1_000_000),
+		"Requests one user may make at once above the per-second rate (the token bucket's size).",
+	),
+	socketsPerUser: setting(
+		"SOCKETS_PER_USER",
+		20,
+		int(0, 100_000),
+		"socket.io connections one user may hold across all gateways; further handshakes are refused. 0 turns the cap off.",
+	),
 };
 
 export type Config = { [K in keyof typeof settings]: (typeof settings)[K]["default"] };

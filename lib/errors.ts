@@ -23,6 +23,7 @@ export const ErrorTypes = {
 	INVALID_IDEMPOTENCY_KEY: "INVALID_IDEMPOTENCY_KEY",
 	INVALID_CURSOR: "INVALID_CURSOR",
 	NOT_FOUND: "NOT_FOUND",
+	RATE_LIMITED: "RATE_LIMITED",
 	SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
 	INTERNAL_ERROR: "INTERNAL_ERROR",
 } as const;
@@ -101,6 +102,22 @@ export class InvalidCursorError extends MoleculerClientError {
 			422,
 			ErrorTypes.INVALID_CURSOR,
 		);
+	}
+}
+
+/** The caller used up its request rate (RATE_LIMIT_PER_USER_PER_S, RATE_LIMIT_BURST). */
+export class RateLimitedError extends MoleculerClientError {
+	/** Response headers the gateway sets with this error. */
+	readonly headers: Record<string, string>;
+
+	constructor(retryAfterSeconds: number) {
+		super(
+			`Too many requests: try again in ${retryAfterSeconds} s`,
+			429,
+			ErrorTypes.RATE_LIMITED,
+			{ retryAfter: retryAfterSeconds },
+		);
+		this.headers = { "Retry-After": String(retryAfterSeconds) };
 	}
 }
 

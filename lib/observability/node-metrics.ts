@@ -50,11 +50,29 @@ export async function serviceMetrics(broker: ServiceBroker, src: ServiceMetricsS
 	return { nodeID: broker.nodeID, families };
 }
 
+/**
+ * Moleculer's figures /metrics never shows. What identifies the host: its name, OS user
+ * (name, uid, gid, home), network interfaces (addresses, MACs), OS and CPU model, and the
+ * process's command line. Per-second clock values are noise, as Moleculer's own Prometheus
+ * reporter says too. Memory, CPU load and uptime stay.
+ */
+export const HIDDEN_METRICS = [
+	"os.hostname",
+	"os.user.**",
+	"os.network.**",
+	"os.type",
+	"os.release",
+	"os.arch",
+	"os.platform",
+	"os.cpu.info.**",
+	"os.datetime.**",
+	"process.arguments",
+];
+
 /** Moleculer's own figures of this node; empty when METRICS=false. */
 export function moleculerFamilies(broker: ServiceBroker): MetricFamily[] {
 	if (!broker.isMetricsEnabled()) return [];
-	// Per-second clock values are noise, as Moleculer's own Prometheus reporter says too.
-	const list = broker.metrics.list({ excludes: ["os.datetime.**"] } as never) as unknown as MoleculerMetric[];
+	const list = broker.metrics.list({ excludes: HIDDEN_METRICS } as never) as unknown as MoleculerMetric[];
 	return fromMoleculer(list);
 }
 

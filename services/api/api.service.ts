@@ -1,9 +1,10 @@
-import type { IncomingMessage, Server, ServerResponse } from "http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "http";
 import type { Context, Logger, Service, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../../lib/config";
 import { BodyTooDeepError, InvalidIdempotencyKeyError, toPublicError, UnauthorizedError } from "../../lib/errors";
 import type { RequestMeta } from "../../lib/identity";
+import { GatewayLimits, rateLimitKey } from "./limits";
 import { opsMixin, opsRoute } from "./ops.mixin";
 import { socketIoMixin } from "./socket.mixin";
 
@@ -25,6 +26,8 @@ const successStatus: Record<string, { code: number; location: (data: any) => str
 };
 
 const USER_ID = /^[1-9][0-9]{0,15}$/;
+/** How long a client may take to send its request headers (see createServer below). */
+export const HEADERS_TIMEOUT_MS = 10_000;
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
 type ApiRequest = IncomingMessage & { $action?: { name?: string } };
@@ -67,6 +70,9 @@ export function sendError(this: { logger?: Logger }, req: IncomingMessage, res: 
 			err: (err as Error)?.message,
 		});
 	res.statusCode = body.code;
+	// E.g. Retry-After of a 429 (RateLimitedError).
+	const headers = (err as { headers?: Record<string, string> } | undefined)?.headers;
+	if (headers && body.code < 500) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
 	res.setHeader("Content-Type", "application/json; charset=utf-8");
 	res.end(JSON.stringify(body));
 }
@@ -77,11 +83,12 @@ export function sendError(this: { logger?: Logger }, req: IncomingMessage, res: 
  * lives here. It also pushes order status changes over socket.io (socket.mixin.ts).
  */
 export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
+	const limits = new GatewayLimits(config);
 	return {
 		name: "api",
 		// socket.io push on the same server; it must come first (see socketIoMixin).
 		mixins: [
-			socketIoMixin(config),
+			socketIoMixin(config, limits),
 			ApiGateway,
 			// /openapi.json, /docs, /health/*, /metrics (ops.mixin.ts), described from this route table.
 			opsMixin(config, {
@@ -111,8 +118,17 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 					mappingPolicy: "restrict",
 					autoAliases: false,
 					bodyParsers: { json: { strict: true, limit: "16kb" }, urlencoded: false },
-					onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { body?: unknown; $params?: unknown }) {
-						Object.assign(ctx.meta, readIdentity(req));
+					async onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { body?: unknown; $params?: unknown }) {
+						let identity: RequestMeta;
+						try {
+							identity = readIdentity(req);
+						} catch (err) {
+							// Refused requests count too, against the client's address.
+							await limits.rate!.take(rateLimitKey(undefined, req));
+							throw err;
+						}
+						await limits.rate!.take(rateLimitKey(identity, req));
+						Object.assign(ctx.meta, identity);
 						checkBodyDepth(req.body);
 						// A write takes its fields from the JSON body only: a query string must not
 						// override them (moleculer-web merges both by default).
@@ -131,17 +147,48 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 					},
 					onError: sendError,
 				},
-				opsRoute(sendError),
+				opsRoute(config, sendError),
 			],
 			onError: sendError,
 		},
-		started(this: Service & { server?: Server }) {
-			// Longer than the usual 60 s idle timeout of load balancers and HTTP clients, so a
-			// kept-alive connection is never closed by us just as a client reuses it (ECONNRESET).
-			if (this.server) {
+		methods: {
+			/**
+			 * moleculer-web's own, for plain HTTP, with the timeouts given where Node reads them
+			 * (how often it checks them exists only as a constructor option).
+			 */
+			createServer(this: Service & { server?: Server; isHTTPS?: boolean; httpHandler: Parameters<typeof createServer>[1] }) {
+				if (this.server) return;
+				this.server = createServer(
+					{
+						// Slowloris: a client that sends its headers a byte at a time is cut off
+						// after 10 s (Node's default is 60 s). Real clients send their few hundred
+						// bytes of headers in one packet; 10 s leaves room for a very slow link.
+						headersTimeout: HEADERS_TIMEOUT_MS,
+						// The whole request (headers and a body of at most 16 kB) within 30 s: a
+						// client that trickles its body (slow POST) holds a connection no longer. A
+						// socket.io long poll is unaffected: its GET is complete once its headers are.
+						requestTimeout: 30_000,
+						// Node checks both timeouts this often (30 s by default, which would let a
+						// slow client hold on up to 40 s instead of 10).
+						connectionsCheckingInterval: 1000,
+					},
+					this.httpHandler,
+				);
+				// Longer than the usual 60 s idle timeout of load balancers and HTTP clients, so a
+				// kept-alive connection is never closed by us just as a client reuses it
+				// (ECONNRESET). An idle connection costs a file descriptor, no thread.
 				this.server.keepAliveTimeout = 65_000;
-				this.server.headersTimeout = 66_000;
-			}
+				this.isHTTPS = false;
+			},
+		},
+		created(this: Service) {
+			limits.open(this.logger);
+		},
+		async started() {
+			await limits.start();
+		},
+		async stopped() {
+			await limits.stop();
 		},
 	};
 }

@@ -19,7 +19,7 @@ import {
 	ValueSample,
 	withLabels,
 } from "../../lib/observability/metrics";
-import { moleculerFamilies, NodeMetrics } from "../../lib/observability/node-metrics";
+import { HIDDEN_METRICS, moleculerFamilies, NodeMetrics } from "../../lib/observability/node-metrics";
 
 /** Services whose nodes answer `<service>.metrics`. */
 export const REPORTING_SERVICES = ["orders", "payments"] as const;
@@ -50,7 +50,7 @@ export async function scrapeCluster(broker: ServiceBroker): Promise<string> {
 				families = moleculerFamilies(broker);
 			} else {
 				families = await broker
-					.call<MoleculerMetric[], object>("$node.metrics", { excludes: ["os.datetime.**"] }, opts(nodeID))
+					.call<MoleculerMetric[], object>("$node.metrics", { excludes: HIDDEN_METRICS }, opts(nodeID))
 					.then(fromMoleculer)
 					// A node started with METRICS=false has no registry: it is up all the same.
 					.catch(err => {

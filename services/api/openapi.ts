@@ -24,6 +24,7 @@ import {
 	InvalidIdempotencyKeyError,
 	OrderNotFoundError,
 	PublicError,
+	RateLimitedError,
 	toPublicError,
 	UnauthorizedError,
 } from "../../lib/errors";
@@ -189,6 +190,7 @@ export function errorExamples(maxBalance: number): Record<ErrorType, PublicError
 		INVALID_IDEMPOTENCY_KEY: toPublicError(new InvalidIdempotencyKeyError()),
 		INVALID_CURSOR: toPublicError(new InvalidCursorError()),
 		NOT_FOUND: toPublicError(new NotFoundError(ErrorTypes.NOT_FOUND, undefined)),
+		RATE_LIMITED: toPublicError(new RateLimitedError(1)),
 		SERVICE_UNAVAILABLE: toPublicError({ name: "ServiceNotAvailableError" }),
 		INTERNAL_ERROR: toPublicError(new Error("hidden")),
 	};
@@ -356,49 +358,27 @@ export const examples = {
 		updatedAt: "2026-01-15T09:31:12.410Z",
 	},
 	Liveness: { status: "ok" },
+	// What a gateway answers by default (HEALTH_DETAILS=false): no node ids, no error text.
 	ReadinessReady: {
 		status: "ready",
 		checks: {
-			gateway: {
-				nodeID: "gateway-host-101",
-				service: "api",
-				status: "up",
-				checks: { redis: { status: "up", latencyMs: 1 }, transporter: { status: "up", latencyMs: 0 } },
-			},
-			orders: {
-				status: "up",
-				nodes: [
-					{
-						nodeID: "orders-host-102",
-						service: "orders",
-						status: "up",
-						checks: {
-							postgres: { status: "up", latencyMs: 2 },
-							rabbitmq: { status: "up", latencyMs: 0 },
-							redis: { status: "up", latencyMs: 1 },
-						},
-					},
-				],
-			},
-			payments: {
-				status: "up",
-				nodes: [
-					{
-						nodeID: "payments-host-103",
-						service: "payments",
-						status: "up",
-						checks: {
-							postgres: { status: "up", latencyMs: 2 },
-							rabbitmq: { status: "up", latencyMs: 0 },
-							redis: { status: "up", latencyMs: 1 },
-						},
-					},
-				],
-			},
+			gateway: { status: "up", checks: { redis: { status: "up" }, transporter: { status: "up" } } },
+			orders: { status: "up", checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
+			payments: { status: "up", checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
 		},
 		failing: [],
 	},
 	ReadinessNotReady: {
+		status: "not_ready",
+		checks: {
+			gateway: { status: "up", checks: { redis: { status: "up" }, transporter: { status: "up" } } },
+			orders: { status: "down", checks: { postgres: { status: "down" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
+			payments: { status: "down", checks: {} },
+		},
+		failing: ["orders/postgres", "payments"],
+	},
+	// With HEALTH_DETAILS=true: every node and each failure's error.
+	ReadinessDetails: {
 		status: "not_ready",
 		checks: {
 			gateway: {
@@ -533,6 +513,24 @@ function componentSchemas(): Record<string, Schema> {
 				},
 			},
 		},
+		ServiceSummary: {
+			type: "object",
+			description: "A service (or the gateway) by default: its status, and per check the worst status over its nodes.",
+			required: ["status", "checks"],
+			properties: {
+				status: { type: "string", enum: ["up", "down"] },
+				checks: {
+					type: "object",
+					additionalProperties: {
+						type: "object",
+						required: ["status"],
+						properties: { status: { type: "string", enum: ["up", "down"] } },
+						additionalProperties: false,
+					},
+				},
+			},
+			additionalProperties: false,
+		},
 		ServiceReadiness: {
 			type: "object",
 			description: "Every node of a service; up only if it has a node and all are up.",
@@ -550,15 +548,20 @@ function componentSchemas(): Record<string, Schema> {
 				status: { type: "string", enum: ["ready", "not_ready"] },
 				checks: {
 					type: "object",
-					description: "`gateway` (this gateway's own links), then one entry per service the gateway routes to.",
+					description:
+						"`gateway` (this gateway's own links), then one entry per service the gateway routes to: a ServiceSummary by default, NodeHealth and ServiceReadiness (every node) with HEALTH_DETAILS=true.",
 					additionalProperties: {
-						oneOf: [{ $ref: "#/components/schemas/NodeHealth" }, { $ref: "#/components/schemas/ServiceReadiness" }],
+						oneOf: [
+							{ $ref: "#/components/schemas/ServiceSummary" },
+							{ $ref: "#/components/schemas/NodeHealth" },
+							{ $ref: "#/components/schemas/ServiceReadiness" },
+						],
 					},
 				},
 				failing: {
 					type: "array",
 					items: { type: "string" },
-					description: "What is down: `<service>` (no node), `<service>/<nodeID>/<check>` or `gateway/<check>`.",
+					description: "What is down: `<service>` (no node), `<service>/<check>` (`<service>/<nodeID>/<check>` with HEALTH_DETAILS=true) or `gateway/<check>`.",
 				},
 			},
 		},
@@ -612,6 +615,7 @@ function errorResponses(types: ErrorType[], bodies: Record<ErrorType, PublicErro
 	for (const [code, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
 		out[String(code)] = {
 			description: `Error of type ${list.join(", ")}.`,
+			...(code === 429 ? { headers: { "Retry-After": { description: "Seconds until the next request is allowed (an integer ≥ 1).", schema: { type: "integer", minimum: 1 } } } } : {}),
 			content: json(ref("Error"), {
 				examples: Object.fromEntries(list.map(t => [t, { summary: t, value: overrides[t] ?? bodies[t] }])),
 			}),
@@ -656,7 +660,7 @@ function apiOperation(
 			parameters.push({ name: f, in: "query", required: !isOptional(params[f]), description: doc.params![f], schema: ruleToSchema(params[f]) });
 	}
 
-	const types: ErrorType[] = ["UNAUTHORIZED", ...doc.errors, "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"];
+	const types: ErrorType[] = ["UNAUTHORIZED", ...doc.errors, "RATE_LIMITED", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"];
 	if (hasBody) types.push("INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE");
 	if (pathParams.length) types.push("UNABLE_DECODE_PARAM");
 	if (doc.idempotencyKey) types.push("INVALID_IDEMPOTENCY_KEY");
@@ -711,10 +715,18 @@ function opsPaths(errors: Record<ErrorType, PublicError>): Record<string, unknow
 				operationId: "health_ready",
 				summary: "Readiness",
 				description:
-					"200 when this gateway's Redis and Moleculer transporter work and every orders and payments node reports its PostgreSQL, RabbitMQ and Redis reachable (each node checks its own); 503 otherwise, with `failing` naming what is down.",
+					"200 when this gateway's Redis and Moleculer transporter work and every orders and payments node reports its PostgreSQL, RabbitMQ and Redis reachable (each node checks its own); 503 otherwise, with `failing` naming what is down. Only up/down per service and check by default; with HEALTH_DETAILS=true every node and each failure's error (which can name hosts and ports).",
 				responses: {
 					"200": { description: "Ready.", content: json(ref("Readiness"), { example: examples.ReadinessReady }) },
-					"503": { description: "Not ready: see `failing`.", content: json(ref("Readiness"), { example: examples.ReadinessNotReady }) },
+					"503": {
+						description: "Not ready: see `failing`.",
+						content: json(ref("Readiness"), {
+							examples: {
+								default: { summary: "By default", value: examples.ReadinessNotReady },
+								details: { summary: "HEALTH_DETAILS=true", value: examples.ReadinessDetails },
+							},
+						}),
+					},
 				},
 			},
 		},
@@ -727,7 +739,9 @@ function opsPaths(errors: Record<ErrorType, PublicError>): Record<string, unknow
 				description: [
 					"Prometheus text format (0.0.4), gathered from every node over Moleculer at scrape time.",
 					"",
-					"- Moleculer's own (`moleculer_*`, `process_*`, `os_*`), labelled with `nodeID`;",
+					"With METRICS_TOKEN set, it needs `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).",
+					"",
+					"- Moleculer's own (`moleculer_*`, `process_*`, `os_*`), labelled with `nodeID`, without the series that identify the host (host name, OS user, network interfaces, command line);",
 					"- `gozon_orders_by_status{status}`; `gozon_outbox_pending_messages{service}`, `gozon_outbox_oldest_pending_age_seconds{service}`;",
 					"- `gozon_queue_messages{queue}` for orders.to_pay, payment.results and their .dlq;",
 					"- counters per node: `gozon_outbox_published_total`, `gozon_inbox_duplicates_skipped_total`, `gozon_consumer_handled_total`, `gozon_consumer_retried_total`, `gozon_dead_lettered_total`;",
@@ -744,6 +758,17 @@ function opsPaths(errors: Record<ErrorType, PublicError>): Record<string, unknow
 									'# HELP gozon_orders_by_status Orders stored, by status\n# TYPE gozon_orders_by_status gauge\ngozon_orders_by_status{status="NEW"} 3\ngozon_orders_by_status{status="FINISHED"} 1250\n',
 							},
 						},
+					},
+					"401": {
+						description: "METRICS_TOKEN is set and the request does not carry it.",
+						content: json(ref("Error"), {
+							examples: {
+								UNAUTHORIZED: {
+									summary: "UNAUTHORIZED",
+									value: toPublicError(new UnauthorizedError("GET /metrics needs the header Authorization: Bearer <METRICS_TOKEN>")),
+								},
+							},
+						}),
 					},
 				},
 			},

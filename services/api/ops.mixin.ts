@@ -3,6 +3,7 @@
  * /metrics. The actions live here as a mixin of the api service; `opsRoute` is the
  * moleculer-web route that exposes them (listed after /api in the gateway's routes).
  */
+import { createHash, timingSafeEqual } from "crypto";
 import { readFileSync } from "fs";
 import type { IncomingMessage, ServerResponse } from "http";
 import { join } from "path";
@@ -10,7 +11,7 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import type { ApiRouteSchema } from "moleculer-web";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../../lib/config";
-import { ErrorTypes } from "../../lib/errors";
+import { ErrorTypes, UnauthorizedError } from "../../lib/errors";
 import { PROMETHEUS_CONTENT_TYPE } from "../../lib/observability/metrics";
 import { projectRoot } from "../../lib/paths";
 import { ordersService } from "../orders/orders.service";
@@ -19,6 +20,7 @@ import { scrapeCluster } from "./cluster-metrics";
 import { DocsAssets, docsPage, sendAsset, sendPage } from "./docs";
 import { buildOpenApi, OpenApiInput, Rule } from "./openapi";
 import { checkReadiness } from "./readiness";
+import { summarizeReadiness } from "./readiness-summary";
 
 /** What the gateway passes in: its route table and header rules (api.service.ts). */
 export type GatewayDescription = Pick<OpenApiInput, "api" | "successStatus" | "userIdPattern" | "idempotencyKeyPattern">;
@@ -63,7 +65,7 @@ export function opsMixin(config: Config, gateway: GatewayDescription): Partial<S
 				async handler(this: Service, ctx: Context<unknown, Meta>) {
 					const report = await checkReadiness(this.broker, services, config.healthTimeoutMs);
 					if (report.status !== "ready") ctx.meta.$statusCode = 503;
-					return report;
+					return config.healthDetails ? report : summarizeReadiness(report);
 				},
 			},
 			metrics: {
@@ -81,8 +83,25 @@ export function opsMixin(config: Config, gateway: GatewayDescription): Partial<S
 	};
 }
 
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/**
+ * Refuses a /metrics request without `Authorization: Bearer <METRICS_TOKEN>` when a token is
+ * set. Compared in constant time (over digests, so the length does not show either).
+ */
+export function checkMetricsToken(token: string, req: IncomingMessage): void {
+	if (!token) return;
+	const header = req.headers.authorization ?? "";
+	const given = /^Bearer (.+)$/i.exec(header.trim())?.[1] ?? "";
+	if (!timingSafeEqual(digest(given), digest(token)))
+		throw new UnauthorizedError("GET /metrics needs the header Authorization: Bearer <METRICS_TOKEN>");
+}
+
 /** Paths of the operational routes, as moleculer-web aliases (the OpenAPI test reads the live table). */
-export function opsRoute(onError: (req: IncomingMessage, res: ServerResponse, err: unknown) => void): ApiRouteSchema {
+export function opsRoute(
+	config: Pick<Config, "metricsToken">,
+	onError: (req: IncomingMessage, res: ServerResponse, err: unknown) => void,
+): ApiRouteSchema {
 	const assets = new DocsAssets();
 	const page = docsPage("/openapi.json");
 	type Next = (err?: unknown) => void;
@@ -92,6 +111,9 @@ export function opsRoute(onError: (req: IncomingMessage, res: ServerResponse, er
 		autoAliases: false,
 		bodyParsers: { json: false, urlencoded: false },
 		logging: false,
+		onBeforeCall(_ctx: Context, _route: unknown, req: IncomingMessage & { $action?: { name?: string } }) {
+			if (req.$action?.name === "api.metrics") checkMetricsToken(config.metricsToken, req);
+		},
 		aliases: {
 			"GET /openapi.json": "api.openapi",
 			"GET /health/live": "api.live",

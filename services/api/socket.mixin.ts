@@ -4,10 +4,16 @@ import type { Service, ServiceSchema } from "moleculer";
 import { Server, Socket } from "socket.io";
 import type { Config } from "../../lib/config";
 import { isAmount, isUserId, isUuid, OrderUpdated, orderStatusChannel } from "../../lib/contracts";
+import type { GatewayLimits } from "./limits";
 
 const USER_ID = /^[1-9][0-9]{0,15}$/;
 const STATUSES = ["NEW", "FINISHED", "CANCELLED"];
 const CANCEL_REASONS = ["INSUFFICIENT_FUNDS", "ACCOUNT_NOT_FOUND"];
+/**
+ * Largest socket.io message a client may send (socket.io's default is 1 MB). Clients send
+ * nothing but the handshake and pings; a bigger message closes the connection.
+ */
+export const MAX_SOCKET_MESSAGE_BYTES = 4096;
 /** How long start-up waits for the Redis subscription before going on without it. */
 const SUBSCRIBE_WAIT_MS = 2000;
 
@@ -73,7 +79,7 @@ export function parseOrderUpdated(raw: string): OrderUpdated {
  * List it BEFORE ApiGateway in `mixins`: Moleculer runs the created/started hooks of later
  * mixins first, and this one needs the server moleculer-web creates in its `created`.
  */
-export function socketIoMixin(config: Config): Partial<ServiceSchema> {
+export function socketIoMixin(config: Config, limits: GatewayLimits): Partial<ServiceSchema> {
 	let io: Server;
 	let subscriber: Redis;
 	const channel = orderStatusChannel(config.redisPrefix);
@@ -90,6 +96,7 @@ export function socketIoMixin(config: Config): Partial<ServiceSchema> {
 			io = new Server(server, {
 				path: "/socket.io",
 				serveClient: false,
+				maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
 				// The dashboard is served from another origin (UI_PORT), and identity is a plain claim.
 				cors: { origin: "*" },
 			});
@@ -105,7 +112,22 @@ export function socketIoMixin(config: Config): Partial<ServiceSchema> {
 					next(err as Error);
 				}
 			});
+			// Last: only a known user counts against SOCKETS_PER_USER (limits/socket-cap.ts).
+			io.use((socket, next) => {
+				limits.sockets!.admit(socket.data.userId, socket.id).then(refused => {
+					if (!refused) {
+						// The transport's close covers a client gone before "connection" too.
+						const release = () => limits.sockets!.release(socket.id);
+						socket.conn.once("close", release);
+						if (socket.conn.readyState === "closed") release();
+						return next();
+					}
+					logger.debug("Socket refused", { reason: refused, address: socket.handshake.address });
+					next(new Error(refused));
+				}, next);
+			});
 			io.on("connection", (socket: Socket) => {
+				socket.on("disconnect", () => limits.sockets!.release(socket.id));
 				void socket.join(userRoom(socket.data.userId));
 				logger.debug("Socket connected", { userId: socket.data.userId, socketId: socket.id });
 			});

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { Context, Service } from "moleculer";
-import { invalidate, UserPageCache, userKeygen } from "../../lib/cache";
+import { cachedPage, DEFAULT_PAGE_SIZE, invalidate, UserPageCache, userKeygen } from "../../lib/cache";
 import type { Config } from "../../lib/config";
 import { decodeOrderToPay, MAX_AMOUNT, OrderToPay } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
@@ -103,11 +103,11 @@ export function paymentsService(config: Config): ReadSideSchema {
 					before: { type: "number", integer: true, min: 1, max: Number.MAX_SAFE_INTEGER, convert: true, optional: true },
 				},
 				retryPolicy: { enabled: true },
-				// Cached per user and generation (see UserPageCache), not by the cacher middleware.
+				// Its first page is cached per user and generation (see UserPageCache and cachedPage).
 				async handler(this: ReadSide, ctx: Context<LedgerPage, RequestMeta>) {
 					const userId = requireUserId(ctx);
-					const { limit = 100, before } = ctx.params;
-					return pages.read(userId, `${limit}:${before ?? ""}`, async () => {
+					const { limit = DEFAULT_PAGE_SIZE, before } = ctx.params;
+					return pages.read(userId, cachedPage(limit, before), async () => {
 						if (!(await this.adapter.findById(userId))) throw new AccountNotFoundError(userId);
 						const query: Record<string, unknown> = { user_id: userId };
 						if (before !== undefined) {

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { createNode } from "../../lib/node";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually, newUserId } from "../support/http";
 import { TcpProxy } from "../support/tcp-proxy";
@@ -41,7 +42,11 @@ describe("Health and metrics", () => {
 	// "goes down" while PostgreSQL itself keeps running for everyone else.
 	const pgProxy = new TcpProxy(5432);
 	let cluster: TestCluster;
+	// The default gateway, and one with HEALTH_DETAILS=true and a METRICS_TOKEN.
 	let api: ReturnType<typeof apiClient>;
+	let detailed: ReturnType<typeof apiClient>;
+	let detailedUrl: string;
+	const METRICS_TOKEN = "scrape-secret-1";
 
 	before(async () => {
 		await pgProxy.start();
@@ -54,6 +59,16 @@ describe("Health and metrics", () => {
 		});
 		await cluster.start();
 		api = apiClient(cluster.apiUrl);
+		const port = cluster.config.apiPort + 1;
+		const gateway = createNode({ ...cluster.config, apiPort: port, healthDetails: true, metricsToken: METRICS_TOKEN }, "gateway", "gateway-details");
+		cluster.brokers.push(gateway);
+		await gateway.start();
+		await gateway.waitForServices(["orders", "payments"], 20_000);
+		// Every scrape lists every node: the first gateway must have discovered this one too.
+		const registry = cluster.brokers[0].registry as unknown as { nodes: { get(id: string): { available: boolean } | undefined } };
+		await eventually(async () => registry.nodes.get(gateway.nodeID)?.available, "the gateways to discover each other");
+		detailedUrl = `http://127.0.0.1:${port}`;
+		detailed = apiClient(detailedUrl);
 	});
 	after(async () => {
 		await cluster.stop();
@@ -67,14 +82,34 @@ describe("Health and metrics", () => {
 		return parsePrometheus(await res.text());
 	}
 
+	async function metricsWith(authorization?: string) {
+		const res = await fetch(`${detailedUrl}/metrics`, { headers: authorization ? { Authorization: authorization } : {} });
+		return { status: res.status, body: await res.text() };
+	}
+
 	it("When the process runs, then /health/live is 200 ok", async () => {
 		const reply = await api("GET", "/health/live");
 		assert.equal(reply.status, 200);
 		assert.deepEqual(reply.body, { status: "ok" });
 	});
 
-	it("When everything is up, then /health/ready is 200 with every node's PostgreSQL, RabbitMQ and Redis checks", async () => {
+	it("When everything is up, then /health/ready is 200 with only up or down for each service's PostgreSQL, RabbitMQ and Redis (no node ids)", async () => {
 		const reply = await api("GET", "/health/ready");
+		assert.equal(reply.status, 200, JSON.stringify(reply.body));
+		assert.deepEqual(reply.body, {
+			status: "ready",
+			checks: {
+				gateway: { status: "up", checks: { redis: { status: "up" }, transporter: { status: "up" } } },
+				orders: { status: "up", checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
+				payments: { status: "up", checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
+			},
+			failing: [],
+		});
+		for (const b of cluster.brokers) assert.ok(!JSON.stringify(reply.body).includes(b.nodeID), `no ${b.nodeID}`);
+	});
+
+	it("When everything is up and HEALTH_DETAILS=true, then /health/ready is 200 with every node's PostgreSQL, RabbitMQ and Redis checks", async () => {
+		const reply = await detailed("GET", "/health/ready");
 		assert.equal(reply.status, 200, JSON.stringify(reply.body));
 		assert.equal(reply.body.status, "ready");
 		assert.deepEqual(reply.body.failing, []);
@@ -116,6 +151,28 @@ describe("Health and metrics", () => {
 		assert.ok(find(samples, "gozon_payments_batch_duration_seconds_bucket", { le: "+Inf" }).length);
 	});
 
+	it("When METRICS_TOKEN is set, then /metrics is 401 without the token or with a wrong one, and 200 with it", async () => {
+		const none = await metricsWith();
+		assert.equal(none.status, 401);
+		assert.equal(JSON.parse(none.body).type, "UNAUTHORIZED");
+		assert.equal((await metricsWith(`Bearer ${METRICS_TOKEN}x`)).status, 401);
+		assert.equal((await metricsWith("Bearer scrape-secret-2")).status, 401);
+		assert.equal((await metricsWith(METRICS_TOKEN)).status, 401, "the Bearer scheme is required");
+		const ok = await metricsWith(`Bearer ${METRICS_TOKEN}`);
+		assert.equal(ok.status, 200);
+		assert.ok(parsePrometheus(ok.body).samples.some(s => s.name === "gozon_scrape_node_up"));
+		assert.equal((await api("GET", "/metrics")).status, 200, "no token set: open");
+	});
+
+	it("When scraped, then /metrics has no series that identify the host (name, OS user, network interfaces, command line)", async () => {
+		const { samples, types } = await metrics();
+		const names = [...new Set([...samples.map(s => s.name), ...types.keys()])];
+		const hidden = names.filter(n => /^os_(hostname|user|network|type|release|arch|platform|cpu_info|datetime)|^process_arguments/.test(n));
+		assert.deepEqual(hidden, []);
+		assert.ok(names.includes("os_memory_free"), "host load figures stay");
+		assert.ok(names.includes("process_memory_rss"));
+	});
+
 	it("When an order is paid, then orders by status, relay publishes and payment batches count it", async () => {
 		const before = (await metrics()).samples;
 		const userId = newUserId();
@@ -136,13 +193,23 @@ describe("Health and metrics", () => {
 		assert.ok(sum(find(after, "gozon_consumer_handled_total", { queue: "orders.to_pay" })) >= sum(find(before, "gozon_consumer_handled_total", { queue: "orders.to_pay" })) + 1);
 	});
 
-	it("When the orders nodes lose their database, then /health/ready is 503 naming each node's postgres check, and 200 once it is back", async () => {
+	it("When the orders nodes lose their database, then /health/ready is 503 naming the postgres check of orders, each node's with HEALTH_DETAILS=true, and 200 once it is back", async () => {
 		await pgProxy.cut();
 		try {
-			const reply = await eventually(async () => {
+			const summary = await eventually(async () => {
 				const r = await api("GET", "/health/ready");
 				return r.status === 503 && r;
 			}, "readiness to fail");
+			assert.equal(summary.body.status, "not_ready");
+			assert.deepEqual(summary.body.failing, ["orders/postgres"]);
+			assert.deepEqual(summary.body.checks.orders, { status: "down", checks: { postgres: { status: "down" }, rabbitmq: { status: "up" }, redis: { status: "up" } } });
+			// No error text: it names the database's host:port.
+			assert.ok(!JSON.stringify(summary.body).includes(String(pgProxy.port)), JSON.stringify(summary.body));
+
+			const reply = await eventually(async () => {
+				const r = await detailed("GET", "/health/ready");
+				return r.status === 503 && r;
+			}, "readiness to fail with details");
 			assert.equal(reply.body.status, "not_ready");
 			const orders = cluster.brokers.filter(b => b.getLocalService("orders")).map(b => b.nodeID).sort();
 			assert.deepEqual(
@@ -166,10 +233,17 @@ describe("Health and metrics", () => {
 		await payments.stop();
 		cluster.brokers.splice(cluster.brokers.indexOf(payments), 1);
 
-		const reply = await eventually(async () => {
+		const summary = await eventually(async () => {
 			const r = await api("GET", "/health/ready");
 			return r.status === 503 && r;
 		}, "readiness to fail");
+		assert.deepEqual(summary.body.failing, ["payments"]);
+		assert.deepEqual(summary.body.checks.payments, { status: "down", checks: {} });
+
+		const reply = await eventually(async () => {
+			const r = await detailed("GET", "/health/ready");
+			return r.status === 503 && r;
+		}, "readiness to fail with details");
 		assert.equal(reply.body.status, "not_ready");
 		assert.deepEqual(reply.body.failing, ["payments"]);
 		assert.deepEqual(reply.body.checks.payments, { status: "down", error: "no payments node is available", nodes: [] });

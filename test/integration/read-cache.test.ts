@@ -55,14 +55,36 @@ describe("Cached reads", () => {
 
 	it("When a list page is read, then it is kept in Redis under the user's generation, and a change moves the generation", async () => {
 		const userId = newUserId();
-		await api("GET", "/api/orders?limit=5", { userId });
-		assert.equal((await keys(`orders.list:${userId}:0:5:`)).length, 1);
+		await api("GET", "/api/orders", { userId });
+		assert.equal((await keys(`orders.list:${userId}:0:100:`)).length, 1);
 
 		await api("POST", "/api/orders", { userId, body: { amount: 1, description: "bump" } });
 		const generation = Number(
 			await redis.get(`${testEnv.REDIS_PREFIX}cache-orders.list:generation:${userId}`),
 		);
 		assert.ok(generation >= 1, `generation ${generation}`);
+	});
+
+	it("When pages of another size or deeper pages are read, then only the first page of the default size is cached", async () => {
+		const userId = newUserId();
+		const first = (await api("POST", "/api/orders", { userId, body: { amount: 1, description: "older" } })).body;
+		await api("POST", "/api/orders", { userId, body: { amount: 1, description: "newer" } });
+		for (const limit of [1, 5, 99, 1000]) assert.equal((await api("GET", `/api/orders?limit=${limit}`, { userId })).status, 200);
+		assert.equal((await api("GET", `/api/orders?before=${first.id}`, { userId })).status, 200);
+		assert.equal((await api("GET", `/api/orders?limit=100&before=${first.id}`, { userId })).status, 200);
+		await api("POST", "/api/accounts", { userId });
+		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 1 } });
+		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 2 } });
+		const ledger = await api("GET", "/api/accounts/me/transactions?limit=7", { userId });
+		assert.equal(ledger.body.length, 2);
+		assert.equal((await api("GET", `/api/accounts/me/transactions?limit=100&before=${ledger.body[0].id}`, { userId })).status, 200);
+		assert.deepEqual(await keys(`orders.list:${userId}:*`), []);
+		assert.deepEqual(await keys(`payments.listTransactions:${userId}:*`), []);
+
+		await api("GET", "/api/orders?limit=100", { userId });
+		await api("GET", "/api/accounts/me/transactions", { userId });
+		assert.equal((await keys(`orders.list:${userId}:*`)).length, 1);
+		assert.equal((await keys(`payments.listTransactions:${userId}:*`)).length, 1);
 	});
 
 	it("When an order, its list and the account are read (and cached) while NEW, then within 1 s of the payment's commit every read shows it paid", async () => {
