@@ -1,25 +1,16 @@
 import { strict as assert } from "assert";
-import { Client } from "pg";
 import { migrateDatabase } from "../../lib/db/migrate";
 import { testEnv } from "../support/env";
+import { dropDatabase } from "../support/root-hooks";
 
 /** Nodes of a fresh install start together: each creates and migrates its database. */
 describe("Database creation and migration at start-up", () => {
 	const url = testEnv.ORDERS_DATABASE_URL.replace(/\/([^/]+)$/, "/$1_race");
-	const name = new URL(url).pathname.slice(1);
 
-	async function dropDatabase() {
-		const admin = new Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
-		await admin.connect();
-		try {
-			await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-		} finally {
-			await admin.end();
-		}
-	}
+	const drop = () => dropDatabase(url);
 
-	before(dropDatabase);
-	after(dropDatabase);
+	before(drop);
+	after(drop);
 
 	it("When three nodes create and migrate the same missing database at once, then all three start and the schema is there once", async () => {
 		const results = await Promise.allSettled([1, 2, 3].map(() => migrateDatabase("orders", url)));

@@ -4,7 +4,8 @@ import { Client } from "pg";
 import { migrateDatabase } from "../../lib/db/migrate";
 import { testEnv, TEST_VHOST } from "./env";
 
-async function recreateDatabase(url: string) {
+/** Drops the database named in `url`, if it exists, whoever is connected to it. */
+export async function dropDatabase(url: string) {
 	const name = new URL(url).pathname.slice(1);
 	const admin = new Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
 	await admin.connect();
@@ -40,8 +41,8 @@ async function clearRedis() {
 export const mochaHooks = {
 	async beforeAll(this: Mocha.Context) {
 		this.timeout(120_000);
-		await recreateDatabase(testEnv.ORDERS_DATABASE_URL);
-		await recreateDatabase(testEnv.PAYMENTS_DATABASE_URL);
+		await dropDatabase(testEnv.ORDERS_DATABASE_URL);
+		await dropDatabase(testEnv.PAYMENTS_DATABASE_URL);
 		await migrateDatabase("orders", testEnv.ORDERS_DATABASE_URL);
 		await migrateDatabase("payments", testEnv.PAYMENTS_DATABASE_URL);
 		recreateVhost();
