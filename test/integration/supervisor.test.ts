@@ -55,13 +55,18 @@ describe("The supervisor (npm start, scripts/start.ts)", () => {
 
 	it("When the supervisor is killed with SIGKILL, then every node it started stops by itself within 25 s", async function () {
 		this.timeout(120_000);
-		supervisor = spawn(process.execPath, ["--import", "tsx", join(projectRoot, "scripts", "start.ts")], {
-			env: { ...process.env, GATEWAY_NODES: "1", ORDERS_NODES: "2", PAYMENTS_NODES: "1" },
-			stdio: ["ignore", "pipe", "pipe"],
-		});
+		supervisor = spawn(
+			process.execPath,
+			["--import", "tsx", join(projectRoot, "scripts", "start.ts")],
+			{
+				env: { ...process.env, GATEWAY_NODES: "1", ORDERS_NODES: "2", PAYMENTS_NODES: "1" },
+				stdio: ["ignore", "pipe", "pipe"],
+			},
+		);
 		supervisor.stdout!.on("data", d => output.push(String(d)));
 		supervisor.stderr!.on("data", d => output.push(String(d)));
-		const started = () => [...output.join("").matchAll(/started \(pid (\d+)\)/g)].map(m => Number(m[1]));
+		const started = () =>
+			[...output.join("").matchAll(/started \(pid (\d+)\)/g)].map(m => Number(m[1]));
 		await eventually(async () => started().length === 4, "four nodes to start", 30_000, 100);
 		nodes = started();
 		// Up and serving, not still starting: the whole cluster answers an API call.
@@ -77,7 +82,10 @@ describe("The supervisor (npm start, scripts/start.ts)", () => {
 			200,
 		);
 		const tree = descendants(supervisor.pid!);
-		assert.ok(nodes.every(pid => tree.includes(pid)), "the nodes are the supervisor's children");
+		assert.ok(
+			nodes.every(pid => tree.includes(pid)),
+			"the nodes are the supervisor's children",
+		);
 		nodes = tree;
 
 		process.kill(supervisor.pid!, "SIGKILL");

@@ -10,7 +10,10 @@ describe("The supervisor's restart backoff", () => {
 			restarts = next.restarts;
 			delays.push(next.delayMs);
 		}
-		assert.deepEqual(delays, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10].map(s => s * 1000));
+		assert.deepEqual(
+			delays,
+			[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10].map(s => s * 1000),
+		);
 	});
 
 	it("When a node ran a healthy minute before dying, then its backoff starts over", () => {
