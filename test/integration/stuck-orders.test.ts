@@ -276,7 +276,11 @@ describe("Stuck orders", () => {
 
 			const first = a.sweep();
 			await eventually(async () => runs === 1, "the first sweep to hold the lock");
-			const second = await b.sweep();
+			// Bounded: a second sweep that took the lock anyway would wait on the first's job.
+			const second = await Promise.race([
+				b.sweep(),
+				sleep(2_000).then(() => "ran beside the first"),
+			]);
 			release();
 
 			assert.equal(second, undefined, "the second node skipped");
