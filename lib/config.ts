@@ -187,6 +187,30 @@ export const settings = {
 		bool,
 		"Log one line per Moleculer span and per business message (trace and request id, orderId), to follow one order from the HTTP request through both services.",
 	),
+	orderStuckAfterS: setting(
+		"ORDER_STUCK_AFTER_S",
+		60,
+		int(1, 86400),
+		"An order still NEW this many seconds after it was placed has its payment request published again (then after doubling delays, up to 64 times this).",
+	),
+	inboxRetentionDays: setting(
+		"INBOX_RETENTION_DAYS",
+		7,
+		int(1, 3650),
+		"Days a consumer keeps the id of a handled message (its inbox row) to recognise a redelivery; older rows are deleted.",
+	),
+	idempotencyRetentionHours: setting(
+		"IDEMPOTENCY_RETENTION_HOURS",
+		24,
+		int(1, 87600),
+		"Hours an Idempotency-Key and its first response are kept; a retry after that is a new request.",
+	),
+	sweepIntervalMs: setting(
+		"SWEEP_INTERVAL_MS",
+		10000,
+		int(100, 3600000),
+		"How often each orders and payments node runs the stuck-order and retention sweeps (one node per database does the work at a time).",
+	),
 	healthTimeoutMs: setting(
 		"HEALTH_TIMEOUT_MS",
 		2000,

@@ -1,6 +1,8 @@
 import type { Knex } from "knex";
 import * as orders001 from "./orders/001_init";
+import * as orders002 from "./orders/002_sweeps";
 import * as payments001 from "./payments/001_init";
+import * as payments002 from "./payments/002_retention";
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -19,8 +21,8 @@ class ListedMigrations implements Knex.MigrationSource<string> {
 }
 
 export const migrationSources = {
-	orders: new ListedMigrations({ "001_init": orders001 }),
-	payments: new ListedMigrations({ "001_init": payments001 }),
+	orders: new ListedMigrations({ "001_init": orders001, "002_sweeps": orders002 }),
+	payments: new ListedMigrations({ "001_init": payments001, "002_retention": payments002 }),
 };
 
 export type DatabaseName = keyof typeof migrationSources;

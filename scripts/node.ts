@@ -1,14 +1,20 @@
 /**
  * Runs one Gozon node: `NODE_ROLE=gateway|orders|payments node dist/scripts/node.js`
  * (or the role as the first argument). An orders or payments node creates and migrates its
- * database first unless RUN_MIGRATIONS=false.
+ * database first unless RUN_MIGRATIONS=false. Started by the supervisor (npm start), it stops
+ * by itself when the supervisor is gone.
  */
 import { ConfigError, loadConfig } from "../lib/config";
 import { migrateDatabase } from "../lib/db/migrate";
 import { ServiceBroker } from "moleculer";
+import { stopWhenParentGone } from "../lib/parent-watch";
 import { checkNodeVersion, preflight } from "../lib/preflight";
 
+/** How long a node whose supervisor died may take to stop before it exits anyway. */
+const ORPHAN_STOP_DEADLINE_MS = 20_000;
+
 async function main() {
+	stopWhenParentGone(ORPHAN_STOP_DEADLINE_MS);
 	const tooOld = checkNodeVersion();
 	if (tooOld) throw new ConfigError(tooOld);
 	const config = loadConfig();

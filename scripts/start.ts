@@ -2,19 +2,23 @@
  * `npm start`: checks PostgreSQL, RabbitMQ and Redis, creates and migrates both databases,
  * then runs the cluster as separate processes (a gateway, ORDERS_NODES orders nodes, a
  * payments node) with their output prefixed by node name. A node that dies is started
- * again. Ctrl-C (SIGINT) or SIGTERM stops every node gracefully, then exits.
+ * again, after a delay that grows while it keeps dying and starts over once it has run for a
+ * minute. Ctrl-C (SIGINT) or SIGTERM stops every node gracefully, then exits. If this process
+ * is killed outright (SIGKILL), each node sees its IPC channel close and stops by itself.
  */
 import { ChildProcess, spawn } from "child_process";
 import { createInterface } from "readline";
 import { ConfigError, loadConfig } from "../lib/config";
 import { migrateDatabase } from "../lib/db/migrate";
 import { checkNodeVersion, preflight } from "../lib/preflight";
+import { nextRestart } from "./support/restart-policy";
 
 interface NodeSpec {
 	name: string;
 	role: string;
 	child?: ChildProcess;
 	restarts: number;
+	startedAt?: number;
 }
 
 const STOP_TIMEOUT_MS = 20_000;
@@ -34,20 +38,24 @@ function prefixLines(stream: NodeJS.ReadableStream, prefix: string, out: NodeJS.
 function launch(node: NodeSpec) {
 	const child = spawn(process.execPath, [...process.execArgv, require.resolve("./node"), node.role], {
 		env: { ...process.env, NODE_ROLE: node.role, NODE_NAME: node.name, RUN_MIGRATIONS: "false" },
-		stdio: ["ignore", "pipe", "pipe"],
+		// The IPC channel is how a node learns that this supervisor died (see lib/parent-watch.ts).
+		stdio: ["ignore", "pipe", "pipe", "ipc"],
 		// Own process group: a terminal's Ctrl-C reaches only this supervisor, which then
 		// stops the nodes one SIGTERM each.
 		detached: true,
 	});
 	node.child = child;
+	node.startedAt = Date.now();
+	console.log(`[start]      ${node.name} started (pid ${child.pid})`);
 	const prefix = `[${node.name}]`.padEnd(12);
 	prefixLines(child.stdout!, prefix, process.stdout);
 	prefixLines(child.stderr!, prefix, process.stderr);
 	child.on("exit", (code, signal) => {
 		node.child = undefined;
 		if (stopping) return;
-		node.restarts++;
-		const delay = Math.min(1000 * node.restarts, 10_000);
+		const next = nextRestart(node.restarts, Date.now() - (node.startedAt ?? 0));
+		node.restarts = next.restarts;
+		const delay = next.delayMs;
 		console.error(`[start]      ${node.name} exited (${signal ?? code}); starting it again in ${delay} ms`);
 		setTimeout(() => !stopping && launch(node), delay);
 	});

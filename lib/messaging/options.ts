@@ -12,8 +12,6 @@ export interface RelayOptions {
 	retryBackoffMs: number;
 	/** Longest delay between retries while the broker or database is unreachable. */
 	maxBackoffMs: number;
-	/** How long sent rows are kept (for inspection) before the relay deletes them. */
-	retentionMs: number;
 }
 
 export const defaultRelayOptions: RelayOptions = {
@@ -23,7 +21,6 @@ export const defaultRelayOptions: RelayOptions = {
 	publishTimeoutMs: 10000,
 	retryBackoffMs: 100,
 	maxBackoffMs: 5000,
-	retentionMs: 60 * 60 * 1000,
 };
 
 export interface ConsumerOptions {

@@ -22,7 +22,6 @@ export class OutboxRelay {
 	private stopped = true;
 	private timer: NodeJS.Timeout | null = null;
 	private backoff: number;
-	private lastCleanup = 0;
 	/** Messages published since start, for metrics. */
 	published = 0;
 
@@ -89,13 +88,12 @@ export class OutboxRelay {
 		this.timer.unref();
 	}
 
-	/** Rounds until a batch comes back short (the backlog is drained), then the housekeeping. */
+	/** Rounds until a batch comes back short (the backlog is drained). Sent rows are deleted by the retention sweep. */
 	private async drain(): Promise<void> {
 		try {
 			while (!this.stopped && (await this.round()) === this.opts.batchSize);
 			this.failing = false;
 			this.backoff = this.opts.retryBackoffMs;
-			await this.cleanup();
 		} catch (err) {
 			this.failing = true;
 			this.logger.warn("Outbox relay round failed, retrying", {
@@ -127,16 +125,5 @@ export class OutboxRelay {
 			this.published += rows.length;
 			return rows.length;
 		});
-	}
-
-	private async cleanup(): Promise<void> {
-		const now = Date.now();
-		if (now - this.lastCleanup < 60_000) return;
-		this.lastCleanup = now;
-		const deleted = await this.store.deleteSentBefore(
-			this.knex,
-			new Date(now - this.opts.retentionMs),
-		);
-		if (deleted) this.logger.debug("Deleted sent outbox rows", { deleted });
 	}
 }

@@ -52,10 +52,6 @@ export class OutboxStore {
 		await trx(this.table).whereIn("id", ids).update({ sent_at: trx.fn.now() });
 	}
 
-	async deleteSentBefore(knex: Knex, before: Date): Promise<number> {
-		return knex(this.table).whereNotNull("sent_at").where("sent_at", "<", before).delete();
-	}
-
 	/** Unsent rows and the age of the oldest, for metrics and tests. */
 	async pending(knex: Knex): Promise<{ count: number; oldestAgeMs: number }> {
 		const row = await knex(this.table)

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { OrderStatus } from "../../lib/contracts";
-import { gauge, MetricFamily } from "../../lib/observability/metrics";
+import { counter, gauge, MetricFamily } from "../../lib/observability/metrics";
 
 const STATUSES: OrderStatus[] = ["NEW", "FINISHED", "CANCELLED"];
 
@@ -22,3 +22,30 @@ export async function ordersByStatus(db: Knex): Promise<MetricFamily[]> {
 		),
 	];
 }
+
+/**
+ * Orders still NEW longer than ORDER_STUCK_AFTER_S: their request or result was lost or is
+ * late, and the sweeper asks payments again. Above 0 for long means payments is not answering.
+ */
+export async function stuckOrders(db: Knex, stuckAfterS: number): Promise<MetricFamily[]> {
+	const row = await db("orders")
+		.where("status", "NEW")
+		.whereRaw("created_at < now() - make_interval(secs => ?)", [stuckAfterS])
+		.count({ n: "*" })
+		.first();
+	return [
+		gauge(
+			"gozon_orders_stuck",
+			"Orders still NEW longer than ORDER_STUCK_AFTER_S (the sweeper requests their payment again).",
+			[{ labels: {}, value: Number(row?.n ?? 0) }],
+		),
+	];
+}
+
+/** Stuck orders this node's sweeper requested again, since the node started. */
+export const sweptOrders = (swept: number): MetricFamily =>
+	counter(
+		"gozon_orders_swept_total",
+		"Payment requests published again for orders stuck in NEW by this node's sweeper, since the node started.",
+		[{ labels: {}, value: swept }],
+	);

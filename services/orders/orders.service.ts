@@ -4,6 +4,8 @@ import { cachedPage, DEFAULT_PAGE_SIZE, invalidate, UserPageCache, userKeygen } 
 import type { Config } from "../../lib/config";
 import { decodePaymentResult, isUuid, MAX_AMOUNT, PaymentResult } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
+import { retentionSweeper } from "../../lib/db/retention.sweeper";
+import type { Sweeper } from "../../lib/db/sweeper";
 import { KnexAdapter } from "../../lib/db/knex-adapter";
 import { ReadSide, ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
 import { InvalidCursorError, OrderNotFoundError } from "../../lib/errors";
@@ -14,7 +16,8 @@ import { applyPaymentResults } from "./apply-payment-results.use-case";
 import { createOrder } from "./create-order.use-case";
 import { findOrderSeq } from "./order.repository";
 import { OrderStatusPublisher } from "./order-status.publisher";
-import { ordersByStatus } from "./orders.metrics";
+import { ordersByStatus, stuckOrders, sweptOrders } from "./orders.metrics";
+import { stuckOrdersSweeper } from "./stuck-orders.sweeper";
 
 interface ListParams {
 	limit?: number;
@@ -50,7 +53,8 @@ export function ordersService(config: Config): ReadSideSchema {
 	let messaging: MessagingRuntime;
 	let statusEvents: OrderStatusPublisher;
 	let pages: UserPageCache;
-	const stats = { duplicatesSkipped: 0 };
+	let sweepers: Sweeper<unknown>[];
+	const stats = { duplicatesSkipped: 0, swept: 0 };
 
 	async function onPaymentResults(this: Service, batch: IncomingMessage<PaymentResult>[]) {
 		const { changed, duplicates } = await applyPaymentResults(db, batch);
@@ -129,7 +133,7 @@ export function ordersService(config: Config): ReadSideSchema {
 			stats: {
 				visibility: "public",
 				async handler() {
-					return { ...(await messaging.stats()), duplicatesSkipped: stats.duplicatesSkipped };
+					return { ...(await messaging.stats()), duplicatesSkipped: stats.duplicatesSkipped, swept: stats.swept };
 				},
 			},
 
@@ -141,7 +145,8 @@ export function ordersService(config: Config): ReadSideSchema {
 					messaging,
 					queues: [Queues.ordersToPay, Queues.paymentResults],
 					duplicatesSkipped: stats.duplicatesSkipped,
-					shared: [() => ordersByStatus(db)],
+					node: [sweptOrders(stats.swept)],
+					shared: [() => ordersByStatus(db), () => stuckOrders(db, config.orderStuckAfterS)],
 				}),
 				config.healthTimeoutMs,
 			),
@@ -157,6 +162,13 @@ export function ordersService(config: Config): ReadSideSchema {
 				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults]),
 				this.logger,
 			);
+			sweepers = [
+				stuckOrdersSweeper(db, config, this.logger, count => {
+					stats.swept += count;
+					messaging.relay.wake();
+				}),
+				retentionSweeper(db, config, this.logger),
+			];
 			messaging.consume({
 				queue: Queues.paymentResults,
 				decode: decodePaymentResult,
@@ -169,9 +181,11 @@ export function ordersService(config: Config): ReadSideSchema {
 		async started() {
 			await statusEvents.connect();
 			await messaging.start();
+			for (const s of sweepers) s.start();
 		},
 
 		async stopped() {
+			await Promise.all(sweepers.map(s => s.stop()));
 			await messaging.stop();
 			await statusEvents.close();
 			await db.destroy();

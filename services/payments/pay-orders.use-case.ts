@@ -7,7 +7,10 @@ const inbox = new InboxStore("payments.orders-to-pay");
 const outbox = new OutboxStore();
 
 export interface PaidBatch {
+	/** Result messages written to the outbox: new decisions, and recorded ones sent again. */
 	results: PaymentResult[];
+	/** Recorded decisions sent again, for orders asked for under a new message id. */
+	resent: PaymentResult[];
 	duplicates: number;
 	changedUsers: number[];
 }
@@ -18,7 +21,9 @@ export interface PaidBatch {
  * debits and ledger entries (or refusals) and the results in the outbox. The consumer
  * acknowledges the messages only after the commit. The order_payments primary key and the
  * ledger's unique order_id make a second debit of the same order impossible even if it
- * arrived under another message id.
+ * arrived under another message id. Such a repeat (the stuck-order sweeper asking again) is
+ * answered with the recorded decision, through the outbox like the first answer: the first
+ * may have been lost (dead-lettered), and orders ignores a result for an order already final.
  */
 export async function payOrders(knex: Knex, batch: IncomingMessage<OrderToPay>[]): Promise<PaidBatch> {
 	return knex.transaction(async trx => {
@@ -29,10 +34,22 @@ export async function payOrders(knex: Knex, batch: IncomingMessage<OrderToPay>[]
 			batch.map(m => m.body.userId),
 		);
 		const requests = new Map<string, OrderToPay>();
-		for (const m of batch)
-			if (state.fresh.has(m.messageId) && !state.decided.has(m.body.orderId)) requests.set(m.body.orderId, m.body);
+		const resend = new Map<string, PaymentResult>();
+		for (const m of batch) {
+			if (!state.fresh.has(m.messageId)) continue;
+			const recorded = state.decided.get(m.body.orderId);
+			if (recorded) resend.set(m.body.orderId, recorded);
+			else requests.set(m.body.orderId, m.body);
+		}
+		const resent = [...resend.values()];
 		const duplicates = batch.length - requests.size;
-		if (!requests.size) return { results: [], duplicates, changedUsers: [] };
+		if (!requests.size) {
+			if (resent.length) {
+				const insert = outbox.insertFragment(Queues.paymentResults, resent);
+				await trx.raw(insert.sql, insert.bindings as Knex.RawBinding[]);
+			}
+			return { results: resent, resent, duplicates, changedUsers: [] };
+		}
 
 		const decisions: Decision[] = [];
 		const newBalances = new Map<number, number>();
@@ -44,8 +61,8 @@ export async function payOrders(knex: Knex, batch: IncomingMessage<OrderToPay>[]
 			else newBalances.set(r.userId, balance - r.amount);
 			decisions.push({ result, amount: r.amount, balanceAfter: result.status === "PAID" ? newBalances.get(r.userId) : undefined });
 		}
-		const results = decisions.map(d => d.result);
+		const results = [...decisions.map(d => d.result), ...resent];
 		await saveDecisions(trx, decisions, newBalances, outbox.insertFragment(Queues.paymentResults, results));
-		return { results, duplicates, changedUsers: [...newBalances.keys()] };
+		return { results, resent, duplicates, changedUsers: [...newBalances.keys()] };
 	});
 }

@@ -4,7 +4,8 @@ import type { PaymentResult } from "../../lib/contracts";
 /** What a payment batch finds under its locks: which messages are new, which orders already decided. */
 export interface BatchState {
 	fresh: Set<string>;
-	decided: Set<string>;
+	/** The recorded decision of each order of the batch already decided, by order id. */
+	decided: Map<string, PaymentResult>;
 	balances: Map<number, number>;
 }
 
@@ -25,14 +26,22 @@ export async function recordAndLock(
 			SELECT user_id, balance FROM accounts WHERE user_id = ANY(?::bigint[]) ORDER BY user_id FOR UPDATE
 		)
 		SELECT (SELECT coalesce(array_agg(message_id), '{}') FROM fresh) AS fresh,
-		       (SELECT coalesce(array_agg(order_id::text), '{}') FROM order_payments WHERE order_id = ANY(?::uuid[])) AS decided,
+		       (SELECT coalesce(json_agg(json_build_array(order_id, user_id, status, reason)), '[]')
+		          FROM order_payments WHERE order_id = ANY(?::uuid[])) AS decided,
 		       (SELECT coalesce(json_agg(json_build_array(user_id, balance)), '[]') FROM locked) AS balances`,
 		[...inbox.bindings, [...new Set(userIds)], orderIds] as Knex.RawBinding[],
 	);
 	const row = rows[0];
 	return {
 		fresh: new Set(row.fresh),
-		decided: new Set(row.decided),
+		decided: new Map(
+			(row.decided as [string, number, PaymentResult["status"], PaymentResult["reason"] | null][]).map(
+				([orderId, userId, status, reason]) => [
+					orderId,
+					reason ? { orderId, userId: Number(userId), status, reason } : { orderId, userId: Number(userId), status },
+				],
+			),
+		),
 		balances: new Map((row.balances as [number, number][]).map(([u, b]) => [Number(u), Number(b)])),
 	};
 }

@@ -4,6 +4,8 @@ import { cachedPage, DEFAULT_PAGE_SIZE, invalidate, UserPageCache, userKeygen } 
 import type { Config } from "../../lib/config";
 import { decodeOrderToPay, MAX_AMOUNT, OrderToPay } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
+import { retentionSweeper } from "../../lib/db/retention.sweeper";
+import type { Sweeper } from "../../lib/db/sweeper";
 import { KnexAdapter } from "../../lib/db/knex-adapter";
 import { ReadSide, ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
 import { AccountNotFoundError, InvalidCursorError } from "../../lib/errors";
@@ -33,6 +35,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 	let messaging: MessagingRuntime;
 	const ledger = new KnexAdapter("account_transactions");
 	let pages: UserPageCache;
+	let retention: Sweeper<unknown>;
 	const stats = { duplicatesSkipped: 0 };
 	const batchDuration = paymentBatchDuration();
 
@@ -46,6 +49,12 @@ export function paymentsService(config: Config): ReadSideSchema {
 		const paid = await payOrders(db, batch);
 		done();
 		stats.duplicatesSkipped += paid.duplicates;
+		for (const r of paid.resent)
+			this.logger.info("Order asked again after its decision: the recorded result is sent again", {
+				orderId: r.orderId,
+				userId: r.userId,
+				result: r.status,
+			});
 		if (paid.results.length) messaging.relay.wake();
 		if (paid.changedUsers.length) await forgetUsers(this.broker, paid.changedUsers);
 	}
@@ -157,6 +166,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults]),
 				this.logger,
 			);
+			retention = retentionSweeper(db, config, this.logger);
 			messaging.consume({
 				queue: Queues.ordersToPay,
 				decode: decodeOrderToPay,
@@ -168,9 +178,11 @@ export function paymentsService(config: Config): ReadSideSchema {
 
 		async started() {
 			await messaging.start();
+			retention.start();
 		},
 
 		async stopped() {
+			await retention.stop();
 			await messaging.stop();
 			await db.destroy();
 		},
