@@ -14,6 +14,8 @@ export interface CheckResult {
 	/** Why it is down. */
 	error?: string;
 	latencyMs?: number;
+	/** What the dependency reports of itself, e.g. a consumer's "consuming". */
+	state?: string;
 }
 
 export interface NodeHealth {
@@ -39,7 +41,8 @@ async function runProbe(probe: Probe, timeoutMs: number): Promise<CheckResult> {
 			}),
 		]);
 		if (result === false) return { status: "down", error: "not connected" };
-		return { status: "up", latencyMs: Date.now() - start };
+		const state = (result as { state?: unknown } | null)?.state;
+		return { status: "up", latencyMs: Date.now() - start, ...(typeof state === "string" ? { state } : {}) };
 	} catch (err) {
 		return { status: "down", error: (err as Error)?.message || String(err) };
 	} finally {

@@ -144,6 +144,7 @@ export function ordersService(config: Config): ReadSideSchema {
 					shared: [() => ordersByStatus(db)],
 				}),
 				config.healthTimeoutMs,
+				config.consumerStallMs,
 			),
 		},
 

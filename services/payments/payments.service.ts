@@ -140,6 +140,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 					node: [batchDuration.family()],
 				}),
 				config.healthTimeoutMs,
+				config.consumerStallMs,
 			),
 		},
 
