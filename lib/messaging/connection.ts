@@ -27,6 +27,8 @@ export class AmqpConnection extends EventEmitter {
 	private readonly opts: ConnectionOptions;
 	/** Why the broker blocks our publishes (e.g. "low on memory"), or null. */
 	private blockedReason: string | null = null;
+	/** Connections opened successfully since start (1 while the first one lives). */
+	connects = 0;
 
 	constructor(
 		private readonly url: string,
@@ -135,6 +137,7 @@ export class AmqpConnection extends EventEmitter {
 				if (this.connection === link) link.close().catch(() => undefined);
 			});
 			this.backoff = this.opts.retryBackoffMs;
+			this.connects++;
 			this.logger.info("Connected to RabbitMQ", { url: redactUrl(this.url) });
 			this.emit("connected");
 		} catch (err) {

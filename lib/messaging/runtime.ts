@@ -69,7 +69,10 @@ export class MessagingRuntime {
 	async stats() {
 		return {
 			relayPublished: this.relay.published,
-			consumers: this.consumers.map(c => c.stats),
+			relayPaused: this.relay.paused,
+			blocked: this.connection.blocked,
+			connects: this.connection.connects,
+			consumers: this.consumers.map(c => ({ ...c.stats, ...c.status() })),
 			outbox: await new OutboxStore().pending(this.knex),
 		};
 	}

@@ -79,10 +79,13 @@ export const redisProbe = (broker: ServiceBroker): Probe => () => {
 	return client.ping();
 };
 
-/** Whether the Moleculer transporter (RPC between nodes) is connected. */
+/** Whether the Moleculer transporter (RPC between nodes) is connected and not blocked. */
 export const transporterProbe = (broker: ServiceBroker): Probe => () => {
-	const transit = (broker as unknown as { transit?: { connected?: boolean } }).transit;
+	const transit = (broker as unknown as { transit?: { connected?: boolean; tx?: { unavailable?: string | null } } }).transit;
 	if (!transit) return true; // a single-node broker without a transporter needs none
+	// RpcTransporter (lib/amqp-transporter.ts) says why it refuses requests: no channel, or blocked.
+	const why = transit.tx?.unavailable;
+	if (transit.connected && why) throw new Error(why);
 	return transit.connected === true;
 };
 
