@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import * as amqp from "amqplib";
+import type { Knex } from "knex";
 import type { ServiceBroker } from "moleculer";
 import { deadLetterQueue, Queues } from "../../lib/messaging";
 import { queueDepth } from "../support/amqp";
@@ -23,7 +24,11 @@ interface MessagingStats {
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 describe("Consumers that heal, and failures that are not the message's fault", () => {
-	const cluster = new TestCluster({ nodes: ["gateway", "orders", "payments"] });
+	// A short stall bound, so that readiness can be seen to fail on a stuck consumer.
+	const cluster = new TestCluster({
+		nodes: ["gateway", "orders", "payments"],
+		overrides: { payments: { consumerStallMs: 1500 } },
+	});
 	const api = apiClient(cluster.apiUrl);
 	const db = testDatabases();
 
@@ -118,6 +123,47 @@ describe("Consumers that heal, and failures that are not the message's fault", (
 		assert.equal(ready.status, 200, JSON.stringify(ready.body.failing));
 		const node = ready.body.checks.payments.nodes[0];
 		assert.equal(node.checks[`consumer:${Queues.ordersToPay}`].state, "consuming");
+	});
+
+	it("When the payments consumer makes no progress past CONSUMER_STALL_MS while messages wait, then /health/ready is 503 naming it, and 200 once it moves again", async () => {
+		const userId = await fundedUser(1_000);
+		const check = `consumer:${Queues.ordersToPay}`;
+		let lock: Knex.Transaction | undefined = await db.payments.transaction();
+		let orderId: string;
+		try {
+			await lock.raw("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE");
+			orderId = (
+				await api("POST", "/api/orders", { userId, body: { amount: 100, description: "stuck" } })
+			).body.id;
+			const stuck = await eventually(
+				async () => {
+					const r = await api("GET", "/health/ready");
+					return (
+						r.status === 503 && (r.body.failing as string[]).some(f => f.endsWith(`/${check}`)) && r
+					);
+				},
+				"readiness to name the stalled consumer",
+				15_000,
+				200,
+			);
+			assert.match(stuck.body.checks.payments.nodes[0].checks[check].error, /stalled/);
+			await lock.commit();
+			lock = undefined;
+		} finally {
+			if (lock) await lock.rollback().catch(() => undefined);
+		}
+		await eventually(
+			async () => (await orderStatus(orderId)) === "FINISHED",
+			"the order to finish",
+			20_000,
+			100,
+		);
+		await eventually(
+			async () => (await api("GET", "/health/ready")).status === 200,
+			"readiness to recover",
+			10_000,
+			200,
+		);
 	});
 
 	for (const [code, name] of [
