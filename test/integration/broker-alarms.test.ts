@@ -118,7 +118,10 @@ describe("Broker alarms", () => {
 	});
 
 	describe("the memory alarm", () => {
-		const cluster = new TestCluster({ nodes: ["gateway", "orders", "payments"] });
+		const cluster = new TestCluster({
+			nodes: ["gateway", "orders", "payments"],
+			overrides: { gateway: { healthDetails: true } },
+		});
 		const api = apiClient(cluster.apiUrl);
 		before(() => cluster.start());
 		after(() => cluster.stop());

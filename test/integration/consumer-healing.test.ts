@@ -27,7 +27,7 @@ describe("Consumers that heal, and failures that are not the message's fault", (
 	// A short stall bound, so that readiness can be seen to fail on a stuck consumer.
 	const cluster = new TestCluster({
 		nodes: ["gateway", "orders", "payments"],
-		overrides: { payments: { consumerStallMs: 1500 } },
+		overrides: { payments: { consumerStallMs: 1500 }, gateway: { healthDetails: true } },
 	});
 	const api = apiClient(cluster.apiUrl);
 	const db = testDatabases();
