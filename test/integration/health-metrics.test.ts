@@ -213,7 +213,10 @@ describe("Health and metrics", () => {
 			}, "readiness to fail");
 			assert.equal(summary.body.status, "not_ready");
 			assert.deepEqual(summary.body.failing, ["orders/postgres"]);
-			assert.deepEqual(summary.body.checks.orders, { status: "down", checks: { postgres: { status: "down" }, rabbitmq: { status: "up" }, redis: { status: "up" } } });
+			assert.deepEqual(summary.body.checks.orders, {
+				status: "down",
+				checks: { "consumer:payment.results": { status: "up" }, postgres: { status: "down" }, rabbitmq: { status: "up" }, redis: { status: "up" } },
+			});
 			// No error text: it names the database's host:port.
 			assert.ok(!JSON.stringify(summary.body).includes(String(pgProxy.port)), JSON.stringify(summary.body));
 
