@@ -25,9 +25,7 @@ const url =
 			throw new ConfigError(`${name} must be a URL, got "${raw}"`);
 		}
 		if (!protocols.includes(parsed.protocol))
-			throw new ConfigError(
-				`${name} must start with ${protocols.join(" or ")}//, got "${raw}"`,
-			);
+			throw new ConfigError(`${name} must start with ${protocols.join(" or ")}//, got "${raw}"`);
 		return raw;
 	};
 
@@ -161,6 +159,12 @@ export const settings = {
 		5,
 		int(1, 1000),
 		"Attempts at a message before it goes to <queue>.dlq.",
+	),
+	consumerStallMs: setting(
+		"CONSUMER_STALL_MS",
+		60000,
+		int(1000, 3600000),
+		"GET /health/ready fails when a business-queue consumer has received or finished nothing for this long while its queue holds messages.",
 	),
 	dbPoolMax: setting("DB_POOL_MAX", 10, int(1, 1000), "Connections per node's database pool."),
 	maxBalance: setting(

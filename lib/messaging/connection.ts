@@ -14,7 +14,9 @@ export class NotConnectedError extends Error {
 /**
  * One AMQP connection per node for the business queues, kept alive across broker restarts.
  * It declares the queues and opens a confirm channel on every (re)connect, then emits
- * "connected" so consumers can subscribe again; "disconnected" when the link is lost.
+ * "connected" so consumers can subscribe again; "disconnected" when the link is lost;
+ * "blocked"/"unblocked" when the broker stops and resumes reading our publishes (memory or disk
+ * alarm); "returned" with a message the broker could not route (published with `mandatory`).
  */
 export class AmqpConnection extends EventEmitter {
 	private connection: amqp.ChannelModel | null = null;
@@ -23,6 +25,10 @@ export class AmqpConnection extends EventEmitter {
 	private backoff: number;
 	private retryTimer: NodeJS.Timeout | null = null;
 	private readonly opts: ConnectionOptions;
+	/** Why the broker blocks our publishes (e.g. "low on memory"), or null. */
+	private blockedReason: string | null = null;
+	/** Connections opened successfully since start (1 while the first one lives). */
+	connects = 0;
 
 	constructor(
 		private readonly url: string,
@@ -39,6 +45,11 @@ export class AmqpConnection extends EventEmitter {
 		return this.confirm !== null;
 	}
 
+	/** Why the broker has blocked this connection (a resource alarm), or null when it has not. */
+	get blocked(): string | null {
+		return this.blockedReason;
+	}
+
 	/** The confirm channel for publishing; throws while disconnected. */
 	get publishChannel(): amqp.ConfirmChannel {
 		if (!this.confirm) throw new NotConnectedError();
@@ -49,6 +60,17 @@ export class AmqpConnection extends EventEmitter {
 	async createChannel(): Promise<amqp.Channel> {
 		if (!this.connection) throw new NotConnectedError();
 		return this.connection.createChannel();
+	}
+
+	/** Messages ready in a queue, read on a short-lived channel (a missing queue closes only it). */
+	async readyCount(queue: string): Promise<number> {
+		const channel = await this.createChannel();
+		channel.on("error", () => undefined);
+		try {
+			return (await channel.checkQueue(queue)).messageCount;
+		} finally {
+			await channel.close().catch(() => undefined);
+		}
 	}
 
 	/** Connects once; on failure keeps retrying in the background (see `waitConnected`). */
@@ -90,29 +112,38 @@ export class AmqpConnection extends EventEmitter {
 	}
 
 	private async connect(): Promise<void> {
+		let conn: amqp.ChannelModel | null = null;
 		try {
 			// noDelay: without it every small publish waits for the peer's delayed ACK (~40 ms).
-			const conn = await amqp.connect(this.withHeartbeat(this.url), { noDelay: true });
-			conn.on("error", err => this.logger.warn("RabbitMQ connection error", { err: err.message }));
-			conn.on("close", () => this.onLost(conn));
-			const confirm = await conn.createConfirmChannel();
+			conn = await amqp.connect(this.withHeartbeat(this.url), { noDelay: true });
+			const link = conn;
+			link.on("error", err => this.logger.warn("RabbitMQ connection error", { err: err.message }));
+			link.on("close", () => this.onLost(link));
+			link.on("blocked", (reason: string) => this.onBlocked(link, reason));
+			link.on("unblocked", () => this.onUnblocked(link));
+			const confirm = await link.createConfirmChannel();
 			confirm.on("error", err => this.logger.warn("RabbitMQ channel error", { err: err.message }));
+			confirm.on("return", (msg: amqp.Message) => this.emit("returned", msg));
 			for (const q of this.queues) await declareQueue(confirm, q);
 			if (this.stopping) {
-				await conn.close().catch(() => undefined);
+				await link.close().catch(() => undefined);
 				return;
 			}
-			this.connection = conn;
+			this.connection = link;
 			this.confirm = confirm;
 			// A closed confirm channel (e.g. a publish to a missing queue) takes the connection
 			// down with it, so that the whole link is rebuilt in one place.
 			confirm.on("close", () => {
-				if (this.connection === conn) conn.close().catch(() => undefined);
+				if (this.connection === link) link.close().catch(() => undefined);
 			});
 			this.backoff = this.opts.retryBackoffMs;
+			this.connects++;
 			this.logger.info("Connected to RabbitMQ", { url: redactUrl(this.url) });
 			this.emit("connected");
 		} catch (err) {
+			// A connection whose channel or queue setup failed is ours to close, or it leaks: the
+			// next attempt opens another one beside it.
+			if (conn) await conn.close().catch(() => undefined);
 			this.logger.warn("Cannot connect to RabbitMQ, retrying", {
 				url: redactUrl(this.url),
 				err: (err as Error).message,
@@ -122,10 +153,32 @@ export class AmqpConnection extends EventEmitter {
 		}
 	}
 
+	private onBlocked(conn: amqp.ChannelModel, reason: string): void {
+		if (this.connection !== conn && this.connection !== null) return;
+		this.blockedReason = reason || "blocked";
+		this.logger.warn("RabbitMQ blocks our publishes (resource alarm)", {
+			reason: this.blockedReason,
+		});
+		this.emit("blocked", this.blockedReason);
+	}
+
+	private onUnblocked(conn: amqp.ChannelModel): void {
+		if (this.connection !== conn && this.connection !== null) return;
+		if (this.blockedReason === null) return;
+		this.blockedReason = null;
+		this.logger.info("RabbitMQ accepts our publishes again");
+		this.emit("unblocked");
+	}
+
 	private onLost(conn: amqp.ChannelModel): void {
 		if (this.connection !== conn) return;
 		this.connection = null;
 		this.confirm = null;
+		// A new connection starts unblocked; the broker says so again if the alarm still holds.
+		if (this.blockedReason !== null) {
+			this.blockedReason = null;
+			this.emit("unblocked");
+		}
 		this.emit("disconnected");
 		if (this.stopping) return;
 		this.logger.warn("Lost the RabbitMQ connection, reconnecting");

@@ -2,19 +2,24 @@ import type { Channel, ConsumeMessage } from "amqplib";
 import type { Logger } from "moleculer";
 import { faultPoint, FaultPoint } from "../faults";
 import type { AmqpConnection } from "./connection";
+import {
+	FAILED_ATTEMPTS_HEADER,
+	handlerAttempt,
+	isTransientError,
+	PoisonMessageError,
+} from "./failures";
 import { ConsumerOptions, defaultConsumerOptions } from "./options";
 import type { Publisher } from "./publisher";
-import { deadLetterQueue } from "./topology";
+import { deadLetterQueue, declareQueue } from "./topology";
+
+export { isTransientError, PoisonMessageError } from "./failures";
 
 export interface IncomingMessage<T> {
 	messageId: string;
 	body: T;
-	/** 1 on the first delivery, counting redeliveries after failures and crashes. */
+	/** 1 until a handler has failed on this message; then 1 + the failed handler attempts. */
 	attempt: number;
 }
-
-/** Thrown by a decoder: the message can never be processed, so it goes to the DLQ at once. */
-export class PoisonMessageError extends Error {}
 
 export interface ConsumerSpec<T> {
 	queue: string;
@@ -31,6 +36,18 @@ export interface ConsumerSpec<T> {
 	logFields?(body: T): Record<string, unknown>;
 }
 
+/** consuming: subscribed; recovering: its channel or subscription was lost and is being re-made. */
+export type ConsumerState = "starting" | "consuming" | "recovering" | "disconnected" | "stopped";
+
+export interface ConsumerStatus {
+	queue: string;
+	state: ConsumerState;
+	/** When it last subscribed, received a message or finished a batch (ms since the epoch). */
+	lastProgressAt: number;
+	/** Messages it holds: received and not yet acknowledged or handed back. */
+	holding: number;
+}
+
 interface Delivery<T> extends IncomingMessage<T> {
 	raw: ConsumeMessage;
 	channel: Channel;
@@ -38,38 +55,17 @@ interface Delivery<T> extends IncomingMessage<T> {
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
-const TRANSIENT_CODES = new Set([
-	"ECONNREFUSED",
-	"ECONNRESET",
-	"ETIMEDOUT",
-	"EPIPE",
-	"ENOTFOUND",
-	"EAI_AGAIN",
-	"57P01", // admin_shutdown
-	"57P02", // crash_shutdown
-	"57P03", // cannot_connect_now
-	"53300", // too_many_connections
-	"40001", // serialization_failure
-	"40P01", // deadlock_detected
-]);
-
-/** Infrastructure trouble that says nothing about the message: retry without counting it. */
-export function isTransientError(err: unknown): boolean {
-	const e = err as { code?: string; name?: string; message?: string };
-	if (!e) return false;
-	if (e.code && (TRANSIENT_CODES.has(e.code) || e.code.startsWith("08"))) return true;
-	if (e.name === "KnexTimeoutError") return true;
-	return /Connection terminated|connection ended|Client has encountered a connection error/i.test(
-		e.message ?? "",
-	);
-}
-
 /**
  * Consumes a durable queue in batches with manual acks. A message is acknowledged after its
- * batch's transaction commits; a malformed one goes to `<queue>.dlq` at once; one that keeps
- * failing is retried (nack + requeue) until `maxDeliveries`, then dead-lettered with the
- * error as its reason. Transient failures (database unreachable) are retried with backoff
- * while the messages stay unacknowledged, so an outage never fills the DLQ.
+ * batch's transaction commits; a malformed one goes to `<queue>.dlq` at once; one whose handler
+ * keeps failing is requeued with its count of failed attempts until `maxDeliveries`, then
+ * dead-lettered with the error as its reason. Transient failures (database or network trouble)
+ * are retried with capped backoff while the messages stay unacknowledged and are never counted,
+ * so an outage never fills the DLQ.
+ *
+ * The consumer heals itself: a channel the broker closes (consumer timeout, a failed operation)
+ * or a subscription it cancels (queue deleted) is re-made on the live connection within
+ * seconds; a lost connection is re-made by AmqpConnection, which then emits "connected".
  */
 export class QueueConsumer<T> {
 	private readonly opts: ConsumerOptions;
@@ -77,11 +73,18 @@ export class QueueConsumer<T> {
 	private consumerTag: string | null = null;
 	private buffer: Delivery<T>[] = [];
 	private active = 0;
+	private activeMessages = 0;
 	private idle: (() => void)[] = [];
 	private stopping = false;
+	private subscribing = false;
+	private recoverTimer: NodeJS.Timeout | null = null;
+	private recoverBackoff: number;
+	private currentState: ConsumerState = "starting";
+	private lastProgressAt = Date.now();
 	private readonly onConnected = () => void this.subscribe();
+	private readonly onDisconnected = () => this.setState("disconnected");
 	/** Counters for metrics. */
-	readonly stats = { handled: 0, deadLettered: 0, retried: 0 };
+	readonly stats = { handled: 0, deadLettered: 0, retried: 0, recovered: 0 };
 
 	constructor(
 		private readonly connection: AmqpConnection,
@@ -91,18 +94,35 @@ export class QueueConsumer<T> {
 		opts: Partial<ConsumerOptions> = {},
 	) {
 		this.opts = { ...defaultConsumerOptions, ...opts };
+		this.recoverBackoff = this.opts.recoverDelayMs;
+	}
+
+	/** For readiness: whether it is subscribed, and when it last made progress. */
+	status(): ConsumerStatus {
+		return {
+			queue: this.spec.queue,
+			state: this.currentState,
+			lastProgressAt: this.lastProgressAt,
+			holding: this.buffer.length + this.activeMessages,
+		};
 	}
 
 	async start(): Promise<void> {
 		this.stopping = false;
 		this.connection.on("connected", this.onConnected);
+		this.connection.on("disconnected", this.onDisconnected);
 		if (this.connection.isConnected) await this.subscribe();
+		else this.setState("disconnected");
 	}
 
 	/** Stops taking messages, finishes (and acks) the batches under way, closes the channel. */
 	async stop(): Promise<void> {
 		this.stopping = true;
+		this.setState("stopped");
 		this.connection.off("connected", this.onConnected);
+		this.connection.off("disconnected", this.onDisconnected);
+		if (this.recoverTimer) clearTimeout(this.recoverTimer);
+		this.recoverTimer = null;
 		const channel = this.channel;
 		if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
 		this.buffer = [];
@@ -111,36 +131,97 @@ export class QueueConsumer<T> {
 		if (channel) await channel.close().catch(() => undefined);
 	}
 
+	private setState(state: ConsumerState): void {
+		if (this.currentState === "stopped" && state !== "starting") return;
+		this.currentState = state;
+	}
+
 	private async subscribe(): Promise<void> {
-		if (this.stopping) return;
+		if (this.stopping || this.subscribing || this.channel) return;
+		this.subscribing = true;
+		let channel: Channel | null = null;
 		try {
-			const channel = await this.connection.createChannel();
-			channel.on("error", err =>
+			channel = await this.connection.createChannel();
+			const own = channel;
+			own.on("error", err =>
 				this.logger.warn("Consumer channel error", { queue: this.spec.queue, err: err.message }),
 			);
-			channel.on("close", () => {
-				if (this.channel !== channel) return;
+			own.on("close", () => {
+				if (this.channel !== own) return;
 				this.channel = null;
+				this.consumerTag = null;
 				// Unacknowledged messages go back to the queue with the channel.
-				this.buffer = this.buffer.filter(d => d.channel !== channel);
+				this.buffer = this.buffer.filter(d => d.channel !== own);
+				this.scheduleRecovery("its channel was closed");
 			});
-			await channel.prefetch(this.opts.prefetch);
-			this.channel = channel;
-			const { consumerTag } = await channel.consume(this.spec.queue, msg => {
-				if (msg) void this.receive(channel, msg);
+			// The queue may have been deleted since the connection declared it.
+			await declareQueue(own, this.spec.queue);
+			await own.prefetch(this.opts.prefetch);
+			this.channel = own;
+			const { consumerTag } = await own.consume(this.spec.queue, msg => {
+				if (msg) void this.receive(own, msg);
+				else this.onCancelled(own);
 			});
 			this.consumerTag = consumerTag;
+			this.lastProgressAt = Date.now();
+			this.recoverBackoff = this.opts.recoverDelayMs;
+			this.setState("consuming");
 			this.logger.info("Consuming", { queue: this.spec.queue, prefetch: this.opts.prefetch });
 		} catch (err) {
-			this.logger.warn("Cannot subscribe, waiting for the next connection", {
+			if (channel && this.channel === channel) this.channel = null;
+			if (channel) await channel.close().catch(() => undefined);
+			this.logger.warn("Cannot subscribe, retrying", {
 				queue: this.spec.queue,
 				err: (err as Error).message,
 			});
+			this.subscribing = false;
+			this.scheduleRecovery("subscribing failed");
+			return;
 		}
+		this.subscribing = false;
+	}
+
+	/** The broker cancelled the subscription (basic.cancel, e.g. the queue was deleted). */
+	private onCancelled(channel: Channel): void {
+		if (this.channel !== channel) return;
+		this.logger.warn("The broker cancelled the subscription, re-subscribing", {
+			queue: this.spec.queue,
+		});
+		this.channel = null;
+		this.consumerTag = null;
+		this.buffer = this.buffer.filter(d => d.channel !== channel);
+		// Closing the channel hands its unacknowledged messages back; batches under way on it
+		// see it gone and are redelivered (the inbox drops any that committed).
+		channel.close().catch(() => undefined);
+		this.scheduleRecovery("the broker cancelled it");
+	}
+
+	/** Re-subscribes on the live connection after a short delay (doubling while it keeps failing). */
+	private scheduleRecovery(why: string): void {
+		if (this.stopping) return;
+		if (!this.connection.isConnected) {
+			this.setState("disconnected"); // "connected" will re-subscribe
+			return;
+		}
+		this.setState("recovering");
+		if (this.recoverTimer) return;
+		const delay = this.recoverBackoff;
+		this.recoverBackoff = Math.min(this.recoverBackoff * 2, this.opts.maxBackoffMs);
+		this.logger.warn("Consumer lost its subscription, re-making it", {
+			queue: this.spec.queue,
+			why,
+			retryInMs: delay,
+		});
+		this.recoverTimer = setTimeout(() => {
+			this.recoverTimer = null;
+			this.stats.recovered++;
+			void this.subscribe();
+		}, delay);
 	}
 
 	private async receive(channel: Channel, raw: ConsumeMessage): Promise<void> {
-		const attempt = deliveryAttempt(raw);
+		this.lastProgressAt = Date.now();
+		const attempt = handlerAttempt(raw);
 		const messageId = raw.properties.messageId as string | undefined;
 		let body: T;
 		try {
@@ -156,15 +237,6 @@ export class QueueConsumer<T> {
 			await this.deadLetter(channel, raw, (err as Error).message, attempt);
 			return;
 		}
-		if (attempt > this.opts.maxDeliveries) {
-			await this.deadLetter(
-				channel,
-				raw,
-				`delivered ${attempt} times without being acknowledged (its consumer kept stopping)`,
-				attempt,
-			);
-			return;
-		}
 		this.buffer.push({ messageId, body, attempt, raw, channel });
 		this.pump();
 	}
@@ -173,8 +245,11 @@ export class QueueConsumer<T> {
 		while (this.active < this.opts.concurrency && this.buffer.length && !this.stopping) {
 			const batch = this.buffer.splice(0, this.opts.batchSize);
 			this.active++;
+			this.activeMessages += batch.length;
 			void this.process(batch).finally(() => {
 				this.active--;
+				this.activeMessages -= batch.length;
+				this.lastProgressAt = Date.now();
 				if (this.active === 0) this.idle.splice(0).forEach(resolve => resolve());
 				this.pump();
 			});
@@ -187,12 +262,15 @@ export class QueueConsumer<T> {
 			const channel = batch[0].channel;
 			if (this.channel !== channel) return; // channel gone: the broker redelivers these
 			try {
-				await this.spec.handle(batch.map(({ messageId, body, attempt }) => ({ messageId, body, attempt })));
+				await this.spec.handle(
+					batch.map(({ messageId, body, attempt }) => ({ messageId, body, attempt })),
+				);
 				if (this.spec.faultAfterCommit) faultPoint(this.spec.faultAfterCommit);
 				for (const d of batch) ack(d);
 				this.stats.handled += batch.length;
 				// TRACING=true only: a line per message is too dear on the hot path.
-				if (this.opts.logMessages) for (const d of batch) this.logger.info("Message handled", this.logFields(d));
+				if (this.opts.logMessages)
+					for (const d of batch) this.logger.info("Message handled", this.logFields(d));
 				return;
 			} catch (err) {
 				if (isTransientError(err)) {
@@ -200,6 +278,7 @@ export class QueueConsumer<T> {
 						queue: this.spec.queue,
 						size: batch.length,
 						err: (err as Error).message,
+						code: (err as { code?: string }).code,
 						retryInMs: backoff,
 					});
 					await sleep(backoff);
@@ -219,22 +298,55 @@ export class QueueConsumer<T> {
 	}
 
 	private logFields(d: Delivery<T>): Record<string, unknown> {
-		return { queue: this.spec.queue, messageId: d.messageId, attempt: d.attempt, ...this.spec.logFields?.(d.body) };
+		return {
+			queue: this.spec.queue,
+			messageId: d.messageId,
+			attempt: d.attempt,
+			...this.spec.logFields?.(d.body),
+		};
 	}
 
+	/**
+	 * The handler failed on this message for a reason of its own. Below the bound, a copy that
+	 * carries the count goes to the back of the queue and the original is acknowledged; if the
+	 * broker cannot take the copy, the original is handed back uncounted.
+	 */
 	private async failed(d: Delivery<T>, err: Error): Promise<void> {
 		if (d.attempt >= this.opts.maxDeliveries) {
-			await this.deadLetter(d.channel, d.raw, err.message, d.attempt, this.spec.logFields?.(d.body));
+			await this.deadLetter(
+				d.channel,
+				d.raw,
+				err.message,
+				d.attempt,
+				this.spec.logFields?.(d.body),
+			);
 			return;
 		}
 		this.stats.retried++;
-		this.logger.warn("Message failed, it will be redelivered", { ...this.logFields(d), err: err.message });
+		this.logger.warn("Message failed, it will be redelivered", {
+			...this.logFields(d),
+			err: err.message,
+		});
 		await sleep(this.opts.retryBackoffMs * d.attempt);
+		if (this.channel !== d.channel) return; // handed back with its channel, uncounted
 		try {
-			d.channel.nack(d.raw, false, true);
-		} catch {
-			// Channel closed: the broker returns the message anyway.
+			await this.publisher.publish([
+				{
+					queue: this.spec.queue,
+					messageId: d.messageId,
+					content: d.raw.content,
+					headers: { ...(d.raw.properties.headers ?? {}), [FAILED_ATTEMPTS_HEADER]: d.attempt },
+				},
+			]);
+		} catch (publishErr) {
+			this.logger.warn("Cannot requeue a failed message with its count, handing it back", {
+				...this.logFields(d),
+				err: (publishErr as Error).message,
+			});
+			nack(d.channel, d.raw);
+			return;
 		}
+		ack(d);
 	}
 
 	private async deadLetter(
@@ -249,7 +361,8 @@ export class QueueConsumer<T> {
 			await this.publisher.publish([
 				{
 					queue: deadLetterQueue(queue),
-					messageId: (raw.properties.messageId as string | undefined) ?? `unidentified-${Date.now()}`,
+					messageId:
+						(raw.properties.messageId as string | undefined) ?? `unidentified-${Date.now()}`,
 					content: raw.content,
 					headers: {
 						...(raw.properties.headers ?? {}),
@@ -270,8 +383,13 @@ export class QueueConsumer<T> {
 				attempt,
 			});
 		} catch (err) {
-			// Left unacknowledged: it comes back and is dead-lettered on a later delivery.
-			this.logger.warn("Cannot dead-letter a message now", { queue, err: (err as Error).message });
+			// Broker trouble, not the message's: hand it back (uncounted) to be dead-lettered later.
+			this.logger.warn("Cannot dead-letter a message now, handing it back", {
+				queue,
+				err: (err as Error).message,
+			});
+			await sleep(this.opts.retryBackoffMs);
+			nack(channel, raw);
 		}
 	}
 }
@@ -284,9 +402,10 @@ function ack<T>(d: Delivery<T>): void {
 	}
 }
 
-/** Quorum queues count earlier deliveries in x-delivery-count; classic ones only flag them. */
-function deliveryAttempt(raw: ConsumeMessage): number {
-	const count = Number(raw.properties.headers?.["x-delivery-count"]);
-	if (Number.isFinite(count) && count >= 0) return count + 1;
-	return raw.fields.redelivered ? 2 : 1;
+function nack(channel: Channel, raw: ConsumeMessage): void {
+	try {
+		channel.nack(raw, false, true);
+	} catch {
+		// Channel closed: the broker hands the message back anyway.
+	}
 }

@@ -21,6 +21,7 @@ const DEAD_LETTER_HEADERS = [
 	"x-original-queue",
 	"x-dead-letter-reason",
 	"x-attempts",
+	"x-failed-attempts",
 	"x-dead-lettered-at",
 	"x-delivery-count",
 	"x-death",

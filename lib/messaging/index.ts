@@ -1,10 +1,12 @@
 export * from "./connection";
 export * from "./consumer";
+export { FAILED_ATTEMPTS_HEADER, handlerAttempt } from "./failures";
 export * from "./inbox.store";
 export * from "./options";
 export * from "./outbox.relay";
 export * from "./outbox.store";
 export * from "./publisher";
+export * from "./readiness";
 export * from "./runtime";
 export * from "./schema";
 export * from "./topology";

@@ -38,6 +38,8 @@ export interface ConsumerOptions {
 	maxBackoffMs: number;
 	/** Log a line per handled message (with `logFields`); for TRACING, off by default. */
 	logMessages: boolean;
+	/** Delay before re-making a subscription the broker closed or cancelled; doubles up to maxBackoffMs. */
+	recoverDelayMs: number;
 }
 
 export const defaultConsumerOptions: ConsumerOptions = {
@@ -48,6 +50,7 @@ export const defaultConsumerOptions: ConsumerOptions = {
 	retryBackoffMs: 100,
 	maxBackoffMs: 5000,
 	logMessages: false,
+	recoverDelayMs: 500,
 };
 
 export interface ConnectionOptions {

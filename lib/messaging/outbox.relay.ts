@@ -11,6 +11,9 @@ import type { Publisher } from "./publisher";
  * the broker has it. A crash between publish and commit republishes the batch; the
  * consumers' inbox drops those duplicates. New rows wake the relay at once; the poll
  * interval is only the fallback (rows committed by another process, or a missed wake).
+ * A row the broker returns (no queue takes it) stays unsent for a later round. While the
+ * broker blocks our connection (resource alarm) the relay pauses: a round would only hold its
+ * row locks until the publish timeout.
  */
 export class OutboxRelay {
 	private readonly opts: RelayOptions;
@@ -20,6 +23,8 @@ export class OutboxRelay {
 	/** Set while rounds fail; wakes wait for the backoff timer (or `resume`) instead of spinning. */
 	private failing = false;
 	private stopped = true;
+	/** Why the relay is paused (the broker blocks publishes), or null. */
+	private pausedFor: string | null = null;
 	private timer: NodeJS.Timeout | null = null;
 	private backoff: number;
 	/** Messages published since start, for metrics. */
@@ -48,7 +53,7 @@ export class OutboxRelay {
 	 */
 	wake(): void {
 		if (this.stopped) return;
-		if (this.failing || this.running.size >= this.opts.concurrency) {
+		if (this.pausedFor !== null || this.failing || this.running.size >= this.opts.concurrency) {
 			this.again = true;
 			return;
 		}
@@ -58,13 +63,27 @@ export class OutboxRelay {
 		const round = this.drain().finally(() => {
 			this.running.delete(round);
 			if (this.again && !this.failing) this.wake();
-			else if (!this.running.size) this.schedule(this.failing ? this.backoff : this.opts.pollIntervalMs);
+			else if (!this.running.size)
+				this.schedule(this.failing ? this.backoff : this.opts.pollIntervalMs);
 		});
 		this.running.add(round);
 	}
 
-	/** Retries at once after an outage (the broker connection is back). */
+	/** Why the relay is paused, or null while it runs. */
+	get paused(): string | null {
+		return this.pausedFor;
+	}
+
+	/** Starts no new round until `resume` (the broker blocks publishes); rounds under way finish. */
+	pause(reason: string): void {
+		if (this.pausedFor === null) this.logger.warn("Outbox relay paused", { reason });
+		this.pausedFor = reason;
+	}
+
+	/** Retries at once after an outage (the broker connection is back, or unblocked). */
 	resume(): void {
+		if (this.pausedFor !== null) this.logger.info("Outbox relay resumed");
+		this.pausedFor = null;
 		this.failing = false;
 		this.backoff = this.opts.retryBackoffMs;
 		this.wake();
@@ -91,7 +110,12 @@ export class OutboxRelay {
 	/** Rounds until a batch comes back short (the backlog is drained). Sent rows are deleted by the retention sweep. */
 	private async drain(): Promise<void> {
 		try {
-			while (!this.stopped && (await this.round()) === this.opts.batchSize);
+			for (;;) {
+				if (this.stopped || this.pausedFor !== null) break;
+				const { claimed, returned } = await this.round();
+				if (returned.length) throw new UnroutableRowsError(returned);
+				if (claimed < this.opts.batchSize) break;
+			}
 			this.failing = false;
 			this.backoff = this.opts.retryBackoffMs;
 		} catch (err) {
@@ -104,12 +128,15 @@ export class OutboxRelay {
 		}
 	}
 
-	/** One claimed batch: publish, wait for confirms, mark sent, commit. Returns its size. */
-	private round(): Promise<number> {
+	/**
+	 * One claimed batch: publish, wait for confirms, mark sent (all but the rows the broker
+	 * returned), commit. Returns the batch size and the messageIds returned.
+	 */
+	private round(): Promise<{ claimed: number; returned: string[] }> {
 		return this.knex.transaction(async trx => {
 			const rows = await this.store.claim(trx, this.opts.batchSize);
-			if (!rows.length) return 0;
-			await this.publisher.publish(
+			if (!rows.length) return { claimed: 0, returned: [] };
+			const returned = await this.publisher.publishAll(
 				rows.map(r => ({
 					queue: r.queue,
 					messageId: r.messageId,
@@ -118,12 +145,23 @@ export class OutboxRelay {
 				})),
 			);
 			faultPoint("relay.after-publish-before-mark-sent");
+			const lost = new Set(returned);
+			const sent = rows.filter(r => !lost.has(r.messageId));
 			await this.store.markSent(
 				trx,
-				rows.map(r => r.id),
+				sent.map(r => r.id),
 			);
-			this.published += rows.length;
-			return rows.length;
+			this.published += sent.length;
+			return { claimed: rows.length, returned };
 		});
+	}
+}
+
+/** Rows the broker returned as unroutable: kept unsent, and the relay backs off before retrying. */
+class UnroutableRowsError extends Error {
+	constructor(messageIds: string[]) {
+		super(
+			`RabbitMQ returned ${messageIds.length} outbox message(s) as unroutable; they stay unsent: ${messageIds.slice(0, 5).join(", ")}`,
+		);
 	}
 }

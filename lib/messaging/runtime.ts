@@ -53,16 +53,26 @@ export class MessagingRuntime {
 		private readonly logger: Logger,
 	) {
 		this.connection = new AmqpConnection(opts.amqpUrl, opts.queues, logger);
-		this.publisher = new Publisher(this.connection, opts.relay.publishTimeoutMs ?? defaultRelayOptions.publishTimeoutMs);
+		this.publisher = new Publisher(
+			this.connection,
+			opts.relay.publishTimeoutMs ?? defaultRelayOptions.publishTimeoutMs,
+		);
 		this.relay = new OutboxRelay(knex, this.publisher, logger, opts.relay);
 		this.connection.on("connected", () => this.relay.resume());
+		this.connection.on("blocked", (reason: string) =>
+			this.relay.pause(`RabbitMQ blocked the connection: ${reason}`),
+		);
+		this.connection.on("unblocked", () => this.relay.resume());
 	}
 
 	/** Counters and outbox backlog, for the services' `stats` action and metrics. */
 	async stats() {
 		return {
 			relayPublished: this.relay.published,
-			consumers: this.consumers.map(c => c.stats),
+			relayPaused: this.relay.paused,
+			blocked: this.connection.blocked,
+			connects: this.connection.connects,
+			consumers: this.consumers.map(c => ({ ...c.stats, ...c.status() })),
 			outbox: await new OutboxStore().pending(this.knex),
 		};
 	}

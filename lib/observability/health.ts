@@ -14,6 +14,8 @@ export interface CheckResult {
 	/** Why it is down. */
 	error?: string;
 	latencyMs?: number;
+	/** What the dependency reports of itself, e.g. a consumer's "consuming". */
+	state?: string;
 }
 
 export interface NodeHealth {
@@ -39,7 +41,8 @@ async function runProbe(probe: Probe, timeoutMs: number): Promise<CheckResult> {
 			}),
 		]);
 		if (result === false) return { status: "down", error: "not connected" };
-		return { status: "up", latencyMs: Date.now() - start };
+		const state = (result as { state?: unknown } | null)?.state;
+		return { status: "up", latencyMs: Date.now() - start, ...(typeof state === "string" ? { state } : {}) };
 	} catch (err) {
 		return { status: "down", error: (err as Error)?.message || String(err) };
 	} finally {
@@ -76,10 +79,13 @@ export const redisProbe = (broker: ServiceBroker): Probe => () => {
 	return client.ping();
 };
 
-/** Whether the Moleculer transporter (RPC between nodes) is connected. */
+/** Whether the Moleculer transporter (RPC between nodes) is connected and not blocked. */
 export const transporterProbe = (broker: ServiceBroker): Probe => () => {
-	const transit = (broker as unknown as { transit?: { connected?: boolean } }).transit;
+	const transit = (broker as unknown as { transit?: { connected?: boolean; tx?: { unavailable?: string | null } } }).transit;
 	if (!transit) return true; // a single-node broker without a transporter needs none
+	// RpcTransporter (lib/amqp-transporter.ts) says why it refuses requests: no channel, or blocked.
+	const why = transit.tx?.unavailable;
+	if (transit.connected && why) throw new Error(why);
 	return transit.connected === true;
 };
 

@@ -1,4 +1,5 @@
 import type { Context, Service, ServiceSchema } from "moleculer";
+import { messagingProbes } from "../messaging/readiness";
 import { nodeHealth, postgresProbe, redisProbe } from "./health";
 import { NodeMetrics, serviceMetrics, ServiceMetricsSource } from "./node-metrics";
 
@@ -7,7 +8,11 @@ import { NodeMetrics, serviceMetrics, ServiceMetricsSource } from "./node-metric
  * GET /health/ready and GET /metrics on every node (by nodeID). `source` is read at call
  * time: the service creates its database and messaging in `created`.
  */
-export function observabilityActions(source: () => ServiceMetricsSource, healthTimeoutMs: number): NonNullable<ServiceSchema["actions"]> {
+export function observabilityActions(
+	source: () => ServiceMetricsSource,
+	healthTimeoutMs: number,
+	consumerStallMs: number,
+): NonNullable<ServiceSchema["actions"]> {
 	return {
 		health: {
 			visibility: "public",
@@ -19,8 +24,9 @@ export function observabilityActions(source: () => ServiceMetricsSource, healthT
 					service,
 					{
 						postgres: postgresProbe(db),
-						rabbitmq: () => messaging.connection.isConnected,
 						redis: redisProbe(this.broker),
+						// rabbitmq, and consumer:<queue> for each of its consumers
+						...messagingProbes(messaging, consumerStallMs),
 					},
 					healthTimeoutMs,
 				);

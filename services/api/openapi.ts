@@ -417,6 +417,7 @@ function componentSchemas(): Record<string, Schema> {
 			status: { type: "string", enum: ["up", "down"] },
 			error: { type: "string", description: "Why it is down." },
 			latencyMs: { type: "integer", minimum: 0 },
+			state: { type: "string", description: "A consumer's own state, e.g. consuming." },
 		},
 	};
 	return {
@@ -508,7 +509,7 @@ function componentSchemas(): Record<string, Schema> {
 				status: { type: "string", enum: ["up", "down"] },
 				checks: {
 					type: "object",
-					description: "postgres, rabbitmq, redis for a service node; redis, transporter for the gateway; rpc when the node did not answer.",
+					description: "postgres, rabbitmq, redis and consumer:<queue> (one per business-queue consumer) for a service node; redis, transporter for the gateway; rpc when the node did not answer.",
 					additionalProperties: { $ref: "#/components/schemas/CheckResult" },
 				},
 			},
@@ -715,7 +716,7 @@ function opsPaths(errors: Record<ErrorType, PublicError>): Record<string, unknow
 				operationId: "health_ready",
 				summary: "Readiness",
 				description:
-					"200 when this gateway's Redis and Moleculer transporter work and every orders and payments node reports its PostgreSQL, RabbitMQ and Redis reachable (each node checks its own); 503 otherwise, with `failing` naming what is down. Only up/down per service and check by default; with HEALTH_DETAILS=true every node and each failure's error (which can name hosts and ports).",
+					"200 when this gateway's Redis and Moleculer transporter work and every orders and payments node reports its PostgreSQL, RabbitMQ and Redis reachable (each node checks its own; RabbitMQ is down while it blocks publishes) and each of its consumers subscribed and not stalled (no progress for CONSUMER_STALL_MS while its queue holds messages); 503 otherwise, with `failing` naming what is down. Only up/down per service and check by default; with HEALTH_DETAILS=true every node and each failure's error (which can name hosts and ports).",
 				responses: {
 					"200": { description: "Ready.", content: json(ref("Readiness"), { example: examples.ReadinessReady }) },
 					"503": {

@@ -149,6 +149,7 @@ export function ordersService(config: Config): ReadSideSchema {
 					shared: [() => ordersByStatus(db), () => stuckOrders(db, config.orderStuckAfterS)],
 				}),
 				config.healthTimeoutMs,
+				config.consumerStallMs,
 			),
 		},
 

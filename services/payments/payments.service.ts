@@ -149,6 +149,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 					node: [batchDuration.family()],
 				}),
 				config.healthTimeoutMs,
+				config.consumerStallMs,
 			),
 		},
 

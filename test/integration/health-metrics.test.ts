@@ -93,22 +93,28 @@ describe("Health and metrics", () => {
 		assert.deepEqual(reply.body, { status: "ok" });
 	});
 
-	it("When everything is up, then /health/ready is 200 with only up or down for each service's PostgreSQL, RabbitMQ and Redis (no node ids)", async () => {
+	it("When everything is up, then /health/ready is 200 with only up or down for each service's PostgreSQL, RabbitMQ, Redis and consumer (no node ids)", async () => {
 		const reply = await api("GET", "/health/ready");
 		assert.equal(reply.status, 200, JSON.stringify(reply.body));
 		assert.deepEqual(reply.body, {
 			status: "ready",
 			checks: {
 				gateway: { status: "up", checks: { redis: { status: "up" }, transporter: { status: "up" } } },
-				orders: { status: "up", checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
-				payments: { status: "up", checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
+				orders: {
+					status: "up",
+					checks: { "consumer:payment.results": { status: "up" }, postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } },
+				},
+				payments: {
+					status: "up",
+					checks: { "consumer:orders.to_pay": { status: "up" }, postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } },
+				},
 			},
 			failing: [],
 		});
 		for (const b of cluster.brokers) assert.ok(!JSON.stringify(reply.body).includes(b.nodeID), `no ${b.nodeID}`);
 	});
 
-	it("When everything is up and HEALTH_DETAILS=true, then /health/ready is 200 with every node's PostgreSQL, RabbitMQ and Redis checks", async () => {
+	it("When everything is up and HEALTH_DETAILS=true, then /health/ready is 200 with every node's PostgreSQL, RabbitMQ, Redis and consumer checks", async () => {
 		const reply = await detailed("GET", "/health/ready");
 		assert.equal(reply.status, 200, JSON.stringify(reply.body));
 		assert.equal(reply.body.status, "ready");
@@ -117,11 +123,16 @@ describe("Health and metrics", () => {
 		assert.deepEqual(Object.keys(reply.body.checks.gateway.checks).sort(), ["redis", "transporter"]);
 		assert.equal(reply.body.checks.orders.nodes.length, 2);
 		assert.equal(reply.body.checks.payments.nodes.length, 1);
-		for (const node of [...reply.body.checks.orders.nodes, ...reply.body.checks.payments.nodes]) {
-			assert.equal(node.status, "up");
-			assert.deepEqual(Object.keys(node.checks).sort(), ["postgres", "rabbitmq", "redis"]);
-			for (const c of Object.values<{ status: string }>(node.checks)) assert.equal(c.status, "up");
-		}
+		// Each service node also reports its consumer: orders consumes payment.results, payments orders.to_pay.
+		const consumes = { orders: "payment.results", payments: "orders.to_pay" } as const;
+		for (const service of ["orders", "payments"] as const)
+			for (const node of reply.body.checks[service].nodes) {
+				assert.equal(node.status, "up");
+				const consumer = `consumer:${consumes[service]}`;
+				assert.deepEqual(Object.keys(node.checks).sort(), [consumer, "postgres", "rabbitmq", "redis"]);
+				for (const c of Object.values<{ status: string }>(node.checks)) assert.equal(c.status, "up");
+				assert.equal(node.checks[consumer].state, "consuming");
+			}
 	});
 
 	it("When scraped, then /metrics has Moleculer's figures of every node and the Gozon series", async () => {
@@ -202,7 +213,10 @@ describe("Health and metrics", () => {
 			}, "readiness to fail");
 			assert.equal(summary.body.status, "not_ready");
 			assert.deepEqual(summary.body.failing, ["orders/postgres"]);
-			assert.deepEqual(summary.body.checks.orders, { status: "down", checks: { postgres: { status: "down" }, rabbitmq: { status: "up" }, redis: { status: "up" } } });
+			assert.deepEqual(summary.body.checks.orders, {
+				status: "down",
+				checks: { "consumer:payment.results": { status: "up" }, postgres: { status: "down" }, rabbitmq: { status: "up" }, redis: { status: "up" } },
+			});
 			// No error text: it names the database's host:port.
 			assert.ok(!JSON.stringify(summary.body).includes(String(pgProxy.port)), JSON.stringify(summary.body));
 
