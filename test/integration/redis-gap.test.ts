@@ -18,7 +18,7 @@ import { TcpProxy } from "../support/tcp-proxy";
 describe("Redis unreachable for the nodes (a cut link; Redis keeps its data)", function () {
 	this.timeout(60_000);
 	const proxy = new TcpProxy(6379);
-	const redis = new Redis(testEnv.REDIS_URL);
+	let redis: Redis;
 	const api = apiClient(`http://127.0.0.1:${testEnv.API_PORT}`);
 	const sockets: Socket[] = [];
 	let cluster: TestCluster;
@@ -48,6 +48,7 @@ describe("Redis unreachable for the nodes (a cut link; Redis keeps its data)", f
 		);
 
 	before(async () => {
+		redis = new Redis(testEnv.REDIS_URL);
 		await proxy.start();
 		await cut();
 		proxiedUrl = `redis://127.0.0.1:${proxy.port}`;
@@ -62,7 +63,7 @@ describe("Redis unreachable for the nodes (a cut link; Redis keeps its data)", f
 		for (const s of sockets.splice(0)) s.disconnect();
 		await cluster?.stop();
 		await proxy.stop();
-		redis.disconnect();
+		redis?.disconnect();
 	});
 
 	it("When the nodes start while Redis is unreachable, then the preflight only warns, every call is served, readiness is 200 degraded and liveness up", async () => {
