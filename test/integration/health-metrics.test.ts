@@ -104,6 +104,7 @@ describe("Health and metrics", () => {
 				payments: { status: "up", checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
 			},
 			failing: [],
+			degraded: [],
 		});
 		for (const b of cluster.brokers) assert.ok(!JSON.stringify(reply.body).includes(b.nodeID), `no ${b.nodeID}`);
 	});
