@@ -12,6 +12,8 @@ import { Config, loadConfig } from "./lib/config";
 import { eventLoopMetrics } from "./lib/observability/event-loop";
 import { jsonLogFormatter } from "./lib/observability/logging";
 import { tracingOptions } from "./lib/observability/tracing";
+import { EpochRedisCacher } from "./lib/redis/epoch-cacher";
+import { cacheRedisOptions } from "./lib/redis/options";
 
 export function brokerOptions(config: Config, role: string): BrokerOptions {
 	const transporter: BrokerOptions["transporter"] = config.transporterUrl.startsWith("amqp")
@@ -31,16 +33,16 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 		namespace: config.namespace,
 		nodeID: `${role}-${hostname()}-${process.pid}`,
 		transporter,
-		cacher: {
-			type: "Redis",
-			options: {
-				prefix: `${config.redisPrefix}cache`,
-				ttl: 300,
-				// The cacher hands this to `new Redis(...)`, which takes a URL; Moleculer's typings
-				// only know the options-object form.
-				redis: config.redisUrl as unknown as Record<string, unknown>,
-			},
-		},
+		// Redis is an accelerator: cache commands fail fast and never reject, and an epoch in
+		// every key keeps anything cached before an outage out of reach (lib/redis/epoch-cacher.ts).
+		cacher: new EpochRedisCacher({
+			prefix: `${config.redisPrefix}cache`,
+			ttl: 300,
+			// Moleculer does `new Redis(opts.redis)`: an options object, built from REDIS_URL.
+			redis: cacheRedisOptions(config.redisUrl, {
+				commandTimeoutMs: config.redisCommandTimeoutMs,
+			}) as Record<string, unknown>,
+		}),
 		logger: {
 			type: "Console",
 			options: {

@@ -1,27 +1,56 @@
 import type { ActionCacheOptions, ServiceBroker } from "moleculer";
+import { EpochRedisCacher } from "./redis/epoch-cacher";
+
+/** The node's epoch-keyed cacher, if it has one (tests may run a broker without). */
+export function epochCacher(broker: ServiceBroker): EpochRedisCacher | undefined {
+	return broker.cacher instanceof EpochRedisCacher ? broker.cacher : undefined;
+}
+
+const stopping = (broker: ServiceBroker) =>
+	(broker as unknown as { stopping?: boolean }).stopping === true;
+
+/**
+ * Resolves when `work` settles or after `budgetMs`, whichever is first, and never rejects: a
+ * write that changed data must not wait on Redis longer than the budget. Work left running is
+ * bounded by the command timeout and fails into the cacher's own error handling.
+ */
+export function withinBudget(work: Promise<unknown>, budgetMs: number): Promise<void> {
+	let timer: NodeJS.Timeout | undefined;
+	return Promise.race([
+		work.then(
+			() => undefined,
+			() => undefined,
+		),
+		new Promise<void>(resolve => {
+			timer = setTimeout(resolve, budgetMs);
+		}),
+	]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Drops cached reads after a change, by exact key (O(1) in Redis; a pattern would scan the
  * whole keyspace on every change). It runs twice: now, and once more a moment later, so
  * that a read which started before the commit and stored its stale result after the first
- * drop is dropped too.
+ * drop is dropped too. A drop that fails makes the cacher bump the epoch (EpochRedisCacher).
  */
-export function invalidate(broker: ServiceBroker, keys: string[], secondPassMs = 500): Promise<void> {
-	const run = async () => {
-		const cacher = broker.cacher;
-		if (!cacher || !keys.length || (broker as unknown as { stopping?: boolean }).stopping) return;
-		try {
-			await cacher.del(keys);
-		} catch (err) {
-			broker.logger.warn("Cache invalidation failed", { err: (err as Error).message });
-		}
+export function invalidate(
+	broker: ServiceBroker,
+	keys: string[],
+	secondPassMs = 500,
+): Promise<void> {
+	const run = () => {
+		const cacher = epochCacher(broker);
+		if (!cacher || !keys.length || stopping(broker)) return Promise.resolve();
+		return withinBudget(cacher.del(keys), cacher.budgetMs);
 	};
 	setTimeout(() => void run(), secondPassMs).unref();
 	return run();
 }
 
 /** A cache key builder for actions whose result depends on the caller (ctx.meta.userId). */
-export function userKeygen<P>(build: (userId: number, params: P) => string): NonNullable<ActionCacheOptions["keygen"]> {
+export function userKeygen<P>(
+	build: (userId: number, params: P) => string,
+): NonNullable<ActionCacheOptions["keygen"]> {
 	return (_action, _opts, ctx) => build((ctx.meta as { userId: number }).userId, ctx.params as P);
 }
 
@@ -38,17 +67,13 @@ export function cachedPage(limit: number, before: unknown): string | undefined {
 	return limit === DEFAULT_PAGE_SIZE && (before === undefined || before === "") ? `${limit}:` : undefined;
 }
 
-interface RedisLike {
-	get(key: string): Promise<string | null>;
-	pipeline(): { incr(key: string): unknown; exec(): Promise<unknown> };
-}
-
 /**
  * The cache of a user's paged lists, kept in the Redis cacher under generation keys:
  * `<name>:<user>:<generation>:<page>`. A change bumps the user's generation (one INCR, O(1)
  * however many pages are cached), so every page of before is out of reach at once and
  * expires by TTL. A read that began before a commit stores its page under the old
- * generation, where nobody looks any more: no stale page, no keyspace scan.
+ * generation, where nobody looks any more: no stale page, no keyspace scan. Generations live
+ * in the cacher's epoch like every other key, so a bump lost in an outage is covered too.
  */
 export class UserPageCache {
 	constructor(
@@ -56,11 +81,6 @@ export class UserPageCache {
 		private readonly name: string,
 		private readonly ttlSeconds = 300,
 	) {}
-
-	private get redis(): { client: RedisLike; prefix: string } | undefined {
-		const cacher = this.broker.cacher as unknown as { client?: RedisLike; prefix?: string } | undefined;
-		return cacher?.client ? { client: cacher.client, prefix: cacher.prefix ?? "" } : undefined;
-	}
 
 	private generationKey(userId: number): string {
 		return `${this.name}:generation:${userId}`;
@@ -71,33 +91,24 @@ export class UserPageCache {
 	 * a page that is not cached at all (`page` undefined: see cachedPage).
 	 */
 	async read<T>(userId: number, page: string | undefined, load: () => Promise<T>): Promise<T> {
-		const redis = this.redis;
-		const cacher = this.broker.cacher;
-		if (page === undefined || !redis || !cacher) return load();
-		let key: string;
-		try {
-			const generation = (await redis.client.get(redis.prefix + this.generationKey(userId))) ?? "0";
-			key = `${this.name}:${userId}:${generation}:${page}`;
-			const cached = await cacher.get(key);
-			if (cached !== null && cached !== undefined) return cached as T;
-		} catch {
-			return load();
-		}
+		const cacher = epochCacher(this.broker);
+		if (page === undefined || !cacher) return load();
+		const generation = await cacher.counter(this.generationKey(userId));
+		if (generation === null) return load();
+		const key = `${this.name}:${userId}:${generation}:${page}`;
+		const cached = await cacher.get(key);
+		if (cached !== null && cached !== undefined) return cached as T;
 		const value = await load();
-		await cacher.set(key, value, this.ttlSeconds).catch(() => undefined);
+		// Not awaited: the reader has its answer; set() never rejects.
+		void cacher.set(key, value, this.ttlSeconds);
 		return value;
 	}
 
-	/** After a commit that changes these users' lists. */
+	/** After a commit that changes these users' lists; waits at most the cache budget. */
 	async bump(userIds: number[]): Promise<void> {
-		const redis = this.redis;
-		if (!redis || !userIds.length || (this.broker as unknown as { stopping?: boolean }).stopping) return;
-		try {
-			const pipeline = redis.client.pipeline();
-			for (const u of new Set(userIds)) pipeline.incr(redis.prefix + this.generationKey(u));
-			await pipeline.exec();
-		} catch (err) {
-			this.broker.logger.warn("Cache generation bump failed", { err: (err as Error).message });
-		}
+		const cacher = epochCacher(this.broker);
+		if (!cacher || !userIds.length || stopping(this.broker)) return;
+		const keys = [...new Set(userIds)].map(u => this.generationKey(u));
+		await withinBudget(cacher.incr(keys), cacher.budgetMs);
 	}
 }

@@ -80,6 +80,12 @@ export const settings = {
 		url(["redis:", "rediss:"]),
 		"Redis for the Moleculer cacher and the order-status pub/sub channel.",
 	),
+	redisCommandTimeoutMs: setting(
+		"REDIS_COMMAND_TIMEOUT_MS",
+		100,
+		int(5, 10000),
+		"Longest a cache command may take; a read or write waits on Redis at most this per step, then goes on without the cache.",
+	),
 	redisPrefix: setting(
 		"REDIS_PREFIX",
 		"gozon:",

@@ -56,13 +56,24 @@ export function checkRedis(url: string) {
 	});
 }
 
-/** One line per unreachable dependency; empty when all are up. */
-export async function preflight(urls: { postgres: string[]; amqp: string; redis: string }): Promise<string[]> {
-	const results = await Promise.all([
+/**
+ * One line per unreachable required dependency (PostgreSQL, RabbitMQ); empty when they are up.
+ * Redis is an accelerator, so a node starts without it: an unreachable Redis is only a
+ * warning (`warn`, stderr by default), and the node uses it once it answers.
+ */
+export async function preflight(
+	urls: { postgres: string[]; amqp: string; redis: string },
+	warn: (line: string) => void = line => process.stderr.write(`${line}\n`),
+): Promise<string[]> {
+	const [redis, ...results] = await Promise.all([
+		checkRedis(urls.redis),
 		...[...new Set(urls.postgres)].map(checkPostgres),
 		checkRabbitMq(urls.amqp),
-		checkRedis(urls.redis),
 	]);
+	if (redis)
+		warn(
+			`Warning: ${redis}. Starting without it: reads go to PostgreSQL and no live pushes until it answers.`,
+		);
 	return [...new Set(results.filter((r): r is string => r !== null))];
 }
 

@@ -7,7 +7,11 @@
 import type { Knex } from "knex";
 import type { ServiceBroker } from "moleculer";
 
-export type CheckStatus = "up" | "down";
+/**
+ * "degraded": an optional dependency (Redis, an accelerator) is down; the node still serves
+ * every call, so readiness stays 200.
+ */
+export type CheckStatus = "up" | "down" | "degraded";
 
 export interface CheckResult {
 	status: CheckStatus;
@@ -30,8 +34,17 @@ export type Probe = () => Promise<unknown> | boolean;
 
 class CheckTimeoutError extends Error {}
 
+const OPTIONAL = new WeakSet<Probe>();
+
+/** A probe whose failure degrades the node instead of taking it down. */
+export function optional(probe: Probe): Probe {
+	OPTIONAL.add(probe);
+	return probe;
+}
+
 async function runProbe(probe: Probe, timeoutMs: number): Promise<CheckResult> {
 	const start = Date.now();
+	const failed: CheckStatus = OPTIONAL.has(probe) ? "degraded" : "down";
 	let timer: NodeJS.Timeout | undefined;
 	try {
 		const result = await Promise.race([
@@ -40,11 +53,11 @@ async function runProbe(probe: Probe, timeoutMs: number): Promise<CheckResult> {
 				timer = setTimeout(() => reject(new CheckTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
 			}),
 		]);
-		if (result === false) return { status: "down", error: "not connected" };
+		if (result === false) return { status: failed, error: "not connected" };
 		const state = (result as { state?: unknown } | null)?.state;
 		return { status: "up", latencyMs: Date.now() - start, ...(typeof state === "string" ? { state } : {}) };
 	} catch (err) {
-		return { status: "down", error: (err as Error)?.message || String(err) };
+		return { status: failed, error: (err as Error)?.message || String(err) };
 	} finally {
 		clearTimeout(timer);
 	}
@@ -57,8 +70,11 @@ export async function runChecks(probes: Record<string, Probe>, timeoutMs: number
 	return Object.fromEntries(names.map((n, i) => [n, results[i]]));
 }
 
-export const allUp = (checks: Record<string, CheckResult>): CheckStatus =>
-	Object.values(checks).every(c => c.status === "up") ? "up" : "down";
+/** Down if any check is down, else degraded if any is, else up. */
+export const allUp = (checks: Record<string, { status: CheckStatus }>): CheckStatus => {
+	const statuses = Object.values(checks).map(c => c.status);
+	return statuses.includes("down") ? "down" : statuses.includes("degraded") ? "degraded" : "up";
+};
 
 /** `select 1` on the service's own database (through its pool, as real queries go). */
 export const postgresProbe = (db: Knex): Probe => () => db.raw("select 1");
@@ -70,14 +86,16 @@ interface RedisLike {
 
 /**
  * A PING on the Moleculer cacher's Redis connection. A connection that is not "ready" is
- * reported at once: ioredis would queue the command until Redis is back.
+ * reported at once. Optional: without Redis the node serves from PostgreSQL ("degraded").
  */
-export const redisProbe = (broker: ServiceBroker): Probe => () => {
-	const client = (broker.cacher as unknown as { client?: RedisLike } | null)?.client;
-	if (!client) throw new Error("no Redis cacher configured");
-	if (client.status !== undefined && client.status !== "ready") throw new Error(`connection is ${client.status}`);
-	return client.ping();
-};
+export const redisProbe = (broker: ServiceBroker): Probe =>
+	optional(() => {
+		const client = (broker.cacher as unknown as { client?: RedisLike } | null)?.client;
+		if (!client) throw new Error("no Redis cacher configured");
+		if (client.status !== undefined && client.status !== "ready")
+			throw new Error(`connection is ${client.status}`);
+		return client.ping();
+	});
 
 /** Whether the Moleculer transporter (RPC between nodes) is connected and not blocked. */
 export const transporterProbe = (broker: ServiceBroker): Probe => () => {

@@ -8,6 +8,7 @@
  */
 import type { Knex } from "knex";
 import type { ServiceBroker } from "moleculer";
+import { epochCacher } from "../cache";
 import { deadLetterQueue, MessagingRuntime, OutboxStore } from "../messaging";
 import { counter, fromMoleculer, gauge, MetricFamily, MoleculerMetric } from "./metrics";
 
@@ -45,6 +46,7 @@ export async function serviceMetrics(broker: ServiceBroker, src: ServiceMetricsS
 		: [
 				...moleculerFamilies(broker),
 				...messagingFamilies(src.service, src.messaging, src.duplicatesSkipped),
+				...cacheFamilies(broker),
 				...(src.node ?? []),
 			];
 	return { nodeID: broker.nodeID, families };
@@ -106,6 +108,24 @@ export function messagingFamilies(
 			"gozon_consumer_retried_total",
 			"Failed messages given back to the queue for another attempt, since the node started.",
 			consumers.map(c => ({ labels: { queue: c.queue }, value: c.retried })),
+		),
+	];
+}
+
+/** Failed cache operations and epoch bumps of this node's cacher (lib/redis/epoch-cacher.ts). */
+export function cacheFamilies(broker: ServiceBroker): MetricFamily[] {
+	const cacher = epochCacher(broker);
+	if (!cacher) return [];
+	return [
+		counter(
+			"gozon_cache_errors_total",
+			"Cache operations that failed (Redis down, slow or refusing) and were skipped, by op (get, set, del, incr: a lost invalidation; epoch: a bump that failed), since the node started.",
+			Object.entries(cacher.errors).map(([op, value]) => ({ labels: { op }, value })),
+		),
+		counter(
+			"gozon_cache_epoch_bumps_total",
+			"Times this node bumped the cache epoch (Redis back after a gap, or an invalidation lost), since the node started.",
+			[{ labels: {}, value: cacher.bumps }],
 		),
 	];
 }

@@ -367,6 +367,7 @@ export const examples = {
 			payments: { status: "up", checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
 		},
 		failing: [],
+		degraded: [],
 	},
 	ReadinessNotReady: {
 		status: "not_ready",
@@ -376,6 +377,7 @@ export const examples = {
 			payments: { status: "down", checks: {} },
 		},
 		failing: ["orders/postgres", "payments"],
+		degraded: [],
 	},
 	// With HEALTH_DETAILS=true: every node and each failure's error.
 	ReadinessDetails: {
@@ -405,6 +407,7 @@ export const examples = {
 			payments: { status: "down", error: "no payments node is available", nodes: [] },
 		},
 		failing: ["orders/orders-host-102/postgres", "payments"],
+		degraded: [],
 	},
 };
 
@@ -414,7 +417,11 @@ function componentSchemas(): Record<string, Schema> {
 		type: "object",
 		required: ["status"],
 		properties: {
-			status: { type: "string", enum: ["up", "down"] },
+			status: {
+				type: "string",
+				enum: ["up", "down", "degraded"],
+				description: "degraded: Redis (optional) is down.",
+			},
 			error: { type: "string", description: "Why it is down." },
 			latencyMs: { type: "integer", minimum: 0 },
 			state: { type: "string", description: "A consumer's own state, e.g. consuming." },
@@ -506,7 +513,7 @@ function componentSchemas(): Record<string, Schema> {
 			properties: {
 				nodeID: { type: "string" },
 				service: { type: "string" },
-				status: { type: "string", enum: ["up", "down"] },
+				status: { type: "string", enum: ["up", "down", "degraded"] },
 				checks: {
 					type: "object",
 					description: "postgres, rabbitmq, redis and consumer:<queue> (one per business-queue consumer) for a service node; redis, transporter for the gateway; rpc when the node did not answer.",
@@ -537,16 +544,21 @@ function componentSchemas(): Record<string, Schema> {
 			description: "Every node of a service; up only if it has a node and all are up.",
 			required: ["status", "nodes"],
 			properties: {
-				status: { type: "string", enum: ["up", "down"] },
+				status: { type: "string", enum: ["up", "down", "degraded"] },
 				error: { type: "string" },
 				nodes: { type: "array", items: { $ref: "#/components/schemas/NodeHealth" } },
 			},
 		},
 		Readiness: {
 			type: "object",
-			required: ["status", "checks", "failing"],
+			required: ["status", "checks", "failing", "degraded"],
 			properties: {
-				status: { type: "string", enum: ["ready", "not_ready"] },
+				status: {
+					type: "string",
+					enum: ["ready", "degraded", "not_ready"],
+					description:
+						"degraded (still 200): Redis is down somewhere; every call is served from PostgreSQL, without pushes.",
+				},
 				checks: {
 					type: "object",
 					description:
@@ -563,6 +575,12 @@ function componentSchemas(): Record<string, Schema> {
 					type: "array",
 					items: { type: "string" },
 					description: "What is down: `<service>` (no node), `<service>/<check>` (`<service>/<nodeID>/<check>` with HEALTH_DETAILS=true) or `gateway/<check>`.",
+				},
+				degraded: {
+					type: "array",
+					items: { type: "string" },
+					description:
+						"What is degraded (Redis down): `<service>/<nodeID>/redis` or `gateway/redis`.",
 				},
 			},
 		},
@@ -716,9 +734,12 @@ function opsPaths(errors: Record<ErrorType, PublicError>): Record<string, unknow
 				operationId: "health_ready",
 				summary: "Readiness",
 				description:
-					"200 when this gateway's Redis and Moleculer transporter work and every orders and payments node reports its PostgreSQL, RabbitMQ and Redis reachable (each node checks its own; RabbitMQ is down while it blocks publishes) and each of its consumers subscribed and not stalled (no progress for CONSUMER_STALL_MS while its queue holds messages); 503 otherwise, with `failing` naming what is down. Only up/down per service and check by default; with HEALTH_DETAILS=true every node and each failure's error (which can name hosts and ports).",
+					"200 when this gateway's Moleculer transporter works and every orders and payments node reports its PostgreSQL and RabbitMQ reachable (each node checks its own; RabbitMQ is down while it blocks publishes) and each of its consumers subscribed and not stalled (no progress for CONSUMER_STALL_MS while its queue holds messages); 503 otherwise, with `failing` naming what is down. Redis is optional: when it is down anywhere the answer is still 200 with status `degraded` and `degraded` naming where. Only up/down per service and check by default; with HEALTH_DETAILS=true every node and each failure's error (which can name hosts and ports).",
 				responses: {
-					"200": { description: "Ready.", content: json(ref("Readiness"), { example: examples.ReadinessReady }) },
+					"200": {
+						description: "Ready, or degraded (Redis down: served from PostgreSQL).",
+						content: json(ref("Readiness"), { example: examples.ReadinessReady }),
+					},
 					"503": {
 						description: "Not ready: see `failing`.",
 						content: json(ref("Readiness"), {

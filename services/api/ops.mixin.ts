@@ -64,7 +64,8 @@ export function opsMixin(config: Config, gateway: GatewayDescription): Partial<S
 			ready: {
 				async handler(this: Service, ctx: Context<unknown, Meta>) {
 					const report = await checkReadiness(this.broker, services, config.healthTimeoutMs);
-					if (report.status !== "ready") ctx.meta.$statusCode = 503;
+					// Degraded (Redis down) is still ready: every call is served, from PostgreSQL.
+					if (report.status === "not_ready") ctx.meta.$statusCode = 503;
 					return config.healthDetails ? report : summarizeReadiness(report);
 				},
 			},

@@ -3,6 +3,9 @@
  * node of every service it routes to reports itself healthy (`<service>.health`: its
  * PostgreSQL, RabbitMQ and Redis). A service with no node at all is not ready either.
  *
+ * Redis down anywhere is "degraded", still 200: every call is served from PostgreSQL then
+ * (lib/redis/epoch-cacher.ts), only slower and without pushes.
+ *
  * Strict on purpose: Moleculer balances calls over all nodes of a service, so one sick node
  * fails a share of the requests; the answer names it so an operator knows where to look.
  */
@@ -24,10 +27,12 @@ export interface ServiceReadiness {
 }
 
 export interface ReadinessReport {
-	status: "ready" | "not_ready";
+	status: "ready" | "degraded" | "not_ready";
 	checks: Record<string, NodeHealth | ServiceReadiness>;
 	/** What is down, e.g. "payments" (no node), "orders/orders-2/postgres", "gateway/redis". */
 	failing: string[];
+	/** What is degraded (an optional dependency down), e.g. "orders/orders-1/redis". */
+	degraded: string[];
 }
 
 interface ServiceInstance {
@@ -74,24 +79,35 @@ export async function checkReadiness(
 	services.forEach((s, i) => {
 		const reports = perService[i];
 		checks[s] = reports.length
-			? { status: reports.every(r => r.status === "up") ? "up" : "down", nodes: reports }
+			? { status: allUp(Object.fromEntries(reports.map(r => [r.nodeID, r]))), nodes: reports }
 			: { status: "down", error: `no ${s} node is available`, nodes: [] };
 	});
 	const failing = failingChecks(checks);
-	return { status: failing.length ? "not_ready" : "ready", checks, failing };
+	const degraded = failingChecks(checks, "degraded");
+	return {
+		status: failing.length ? "not_ready" : degraded.length ? "degraded" : "ready",
+		checks,
+		failing,
+		degraded,
+	};
 }
 
-/** The names of what is down, most specific first: a node's failed check, or a whole service. */
-export function failingChecks(checks: ReadinessReport["checks"]): string[] {
+/** The names of what is down (or degraded), most specific first: a node's check, or a whole service. */
+export function failingChecks(
+	checks: ReadinessReport["checks"],
+	status: "down" | "degraded" = "down",
+): string[] {
 	const out: string[] = [];
 	for (const [name, c] of Object.entries(checks)) {
 		if (c.status === "up") continue;
 		if ("nodes" in c) {
-			if (!c.nodes.length) out.push(name);
+			if (!c.nodes.length && status === "down") out.push(name);
 			for (const n of c.nodes)
-				for (const [check, r] of Object.entries(n.checks)) if (r.status !== "up") out.push(`${name}/${n.nodeID}/${check}`);
+				for (const [check, r] of Object.entries(n.checks))
+					if (r.status === status) out.push(`${name}/${n.nodeID}/${check}`);
 		} else {
-			for (const [check, r] of Object.entries(c.checks)) if (r.status !== "up") out.push(`${name}/${check}`);
+			for (const [check, r] of Object.entries(c.checks))
+				if (r.status === status) out.push(`${name}/${check}`);
 		}
 	}
 	return out;

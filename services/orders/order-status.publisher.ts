@@ -1,19 +1,35 @@
 import Redis from "ioredis";
 import type { Logger } from "moleculer";
 import { OrderUpdated, orderStatusChannel } from "../../lib/contracts";
+import { cacheRedisOptions } from "../../lib/redis/options";
 
 /**
  * Announces committed status changes on Redis pub/sub; every gateway relays them to the
  * user's sockets. A notification, not the record: if Redis is down the change is still in
- * PostgreSQL and clients see it on their next read.
+ * PostgreSQL and clients see it on their next read. So it never waits for Redis: no offline
+ * queue, a command timeout, and a publish that fails is logged (once per outage) and dropped.
  */
 export class OrderStatusPublisher {
 	private readonly redis: Redis;
 	private readonly channel: string;
 
-	constructor(redisUrl: string, redisPrefix: string, private readonly logger: Logger) {
-		this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+	private down = false;
+
+	constructor(
+		redisUrl: string,
+		redisPrefix: string,
+		private readonly logger: Logger,
+		commandTimeoutMs = 100,
+	) {
+		this.redis = new Redis({
+			...cacheRedisOptions(redisUrl, { commandTimeoutMs }),
+			lazyConnect: true,
+		});
 		this.redis.on("error", () => undefined); // reconnects by itself; failures are logged per publish
+		this.redis.on("ready", () => {
+			if (this.down) this.logger.info("Redis back: status events published again");
+			this.down = false;
+		});
 		this.channel = orderStatusChannel(redisPrefix);
 	}
 
@@ -30,7 +46,12 @@ export class OrderStatusPublisher {
 			for (const e of events) pipeline.publish(this.channel, JSON.stringify(e));
 			await pipeline.exec();
 		} catch (err) {
-			this.logger.warn("Status events not published", { count: events.length, err: (err as Error).message });
+			if (!this.down)
+				this.logger.warn("Status events not published until Redis is back", {
+					count: events.length,
+					err: (err as Error).message,
+				});
+			this.down = true;
 		}
 	}
 

@@ -60,11 +60,12 @@ export function ordersService(config: Config): ReadSideSchema {
 		const { changed, duplicates } = await applyPaymentResults(db, batch);
 		stats.duplicatesSkipped += duplicates;
 		if (!changed.length) return;
-		await statusEvents.publish(changed);
+		// Invalidate first: a client that re-reads on the push must not get the cached page.
 		await Promise.all([
 			invalidate(this.broker, changed.map(e => getKey(e.userId, e.orderId))),
 			pages.bump(changed.map(e => e.userId)),
 		]);
+		await statusEvents.publish(changed);
 	}
 
 	return {
@@ -157,7 +158,12 @@ export function ordersService(config: Config): ReadSideSchema {
 			db = createKnex({ url: config.ordersDatabaseUrl, poolMax: config.dbPoolMax, applicationName: "gozon-orders" });
 			(this as Service & { db: Knex }).db = db;
 			pages = new UserPageCache(this.broker, "orders.list", 60);
-			statusEvents = new OrderStatusPublisher(config.redisUrl, config.redisPrefix, this.logger);
+			statusEvents = new OrderStatusPublisher(
+				config.redisUrl,
+				config.redisPrefix,
+				this.logger,
+				config.redisCommandTimeoutMs,
+			);
 			messaging = new MessagingRuntime(
 				db,
 				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults]),

@@ -110,6 +110,7 @@ describe("Health and metrics", () => {
 				},
 			},
 			failing: [],
+			degraded: [],
 		});
 		for (const b of cluster.brokers) assert.ok(!JSON.stringify(reply.body).includes(b.nodeID), `no ${b.nodeID}`);
 	});

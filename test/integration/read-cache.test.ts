@@ -20,7 +20,10 @@ describe("Cached reads", () => {
 	const api = apiClient(cluster.apiUrl);
 	const db = new TestDatabases();
 	const redis = new Redis(testEnv.REDIS_URL);
-	const keys = (pattern: string) => redis.keys(`${testEnv.REDIS_PREFIX}cache-${pattern}`);
+	// Every cache key carries the global epoch: `<prefix>cache-<epoch>:<key>` (lib/redis/epoch-cacher.ts).
+	const epoch = async () => Number((await redis.get(`${testEnv.REDIS_PREFIX}cache-epoch`)) ?? 0);
+	const keys = async (pattern: string) =>
+		redis.keys(`${testEnv.REDIS_PREFIX}cache-${await epoch()}:${pattern}`);
 
 	before(() => cluster.start());
 	after(async () => {
@@ -60,7 +63,9 @@ describe("Cached reads", () => {
 
 		await api("POST", "/api/orders", { userId, body: { amount: 1, description: "bump" } });
 		const generation = Number(
-			await redis.get(`${testEnv.REDIS_PREFIX}cache-orders.list:generation:${userId}`),
+			await redis.get(
+				`${testEnv.REDIS_PREFIX}cache-${await epoch()}:orders.list:generation:${userId}`,
+			),
 		);
 		assert.ok(generation >= 1, `generation ${generation}`);
 	});

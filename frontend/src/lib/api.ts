@@ -25,12 +25,18 @@ export function fetchTransactions(userId: number, limit = 100): Promise<LedgerEn
 	return request<LedgerEntry[]>(`/api/accounts/me/transactions?limit=${limit}`, { userId });
 }
 
-export function createOrder(userId: number, amount: number, description: string): Promise<Order> {
+/** `idempotencyKey`: the order form's key (FormIdempotencyKey), the same on a retry by hand. */
+export function createOrder(
+	userId: number,
+	amount: number,
+	description: string,
+	idempotencyKey: string = newIdempotencyKey(),
+): Promise<Order> {
 	return request<Order>("/api/orders", {
 		userId,
 		method: "POST",
 		body: { amount, description },
-		idempotencyKey: newIdempotencyKey(),
+		idempotencyKey,
 	});
 }
 

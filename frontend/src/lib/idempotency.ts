@@ -11,3 +11,27 @@ export function newIdempotencyKey(): string {
 	const hex = Array.from(bytes, b => b.toString(16).padStart(2, "0")).join("");
 	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/**
+ * The key of a form that places something once, e.g. the order form. It stays the same for
+ * as long as the form holds the same values and the server has not confirmed them: a second
+ * click after an error (a timeout, a 5xx, a lost answer) retries the same order, which the
+ * server replays, instead of placing another one. Changed values are another order and get a
+ * new key; so does the next order once this one is confirmed.
+ */
+export class FormIdempotencyKey {
+	private current: { key: string; values: string } | null = null;
+
+	/** The key to send these values with. */
+	for(values: unknown): string {
+		const json = JSON.stringify(values);
+		if (!this.current || this.current.values !== json)
+			this.current = { key: newIdempotencyKey(), values: json };
+		return this.current.key;
+	}
+
+	/** The server confirmed (2xx): the next submit is a new order. */
+	confirmed(): void {
+		this.current = null;
+	}
+}

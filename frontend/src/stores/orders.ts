@@ -3,6 +3,7 @@ import { computed, ref } from "vue";
 import * as api from "../lib/api";
 import { coalesce } from "../lib/coalesce";
 import { errorMessage } from "../lib/http";
+import { FormIdempotencyKey } from "../lib/idempotency";
 import { cancelReasonLabel, shortId } from "../lib/labels";
 import type { Order, OrderStatus, OrderUpdatedEvent } from "../lib/types";
 import { useSessionStore } from "./session";
@@ -32,6 +33,8 @@ export const useOrdersStore = defineStore("orders", () => {
 	const creating = ref(false);
 	// Orders announced by a push before the list knew them, while their fetch is in flight.
 	const fetching = new Set<string>();
+	// Kept in the store, not the form, so a retry after switching tabs is still the same order.
+	const formKey = new FormIdempotencyKey();
 	let epoch = 0;
 
 	const finished = computed(() => orders.value.filter(o => o.status === "FINISHED"));
@@ -76,8 +79,10 @@ export const useOrdersStore = defineStore("orders", () => {
 		if (creating.value) return false;
 		creating.value = true;
 		const started = epoch;
+		const key = formKey.for({ userId: session.userId, amount, description });
 		try {
-			const order = await api.createOrder(session.userId, amount, description);
+			const order = await api.createOrder(session.userId, amount, description, key);
+			formKey.confirmed();
 			if (started !== epoch) return false;
 			upsert(order);
 			return true;
