@@ -121,6 +121,8 @@ describe("OpenAPI document and Swagger UI", () => {
 			},
 			userIdPattern: "x",
 			idempotencyKeyPattern: "x",
+			authMode: "header",
+			authAliases: { prefix: "/api/auth", aliases: {} },
 			maxBalance: 1,
 			version: "test",
 		}) as any;
