@@ -22,7 +22,9 @@ describe("Identity on socket.io: jwt tokens and the header-mode handshake header
 		await base.start();
 		const jwt = configWith({ AUTH_MODE: "jwt", JWT_SECRET: TEST_SECRET });
 		gateways.push(createNode({ ...jwt, apiPort: port }, "gateway", `gateway-${port}`));
-		gateways.push(createNode({ ...configWith({}), apiPort: port + 1 }, "gateway", `gateway-${port + 1}`));
+		gateways.push(
+			createNode({ ...configWith({}), apiPort: port + 1 }, "gateway", `gateway-${port + 1}`),
+		);
 		await Promise.all(gateways.map(g => g.start()));
 	});
 	after(async () => {
@@ -34,15 +36,29 @@ describe("Identity on socket.io: jwt tokens and the header-mode handshake header
 		for (const s of sockets.splice(0)) s.disconnect();
 	});
 
-	function open(url: string, auth: Record<string, unknown>, headers?: Record<string, string>): Socket {
+	function open(
+		url: string,
+		auth: Record<string, unknown>,
+		headers?: Record<string, string>,
+	): Socket {
 		// Polling first (the default): extraHeaders go on its handshake request, as a proxy's would.
-		const socket = io(url, { path: "/socket.io", auth, forceNew: true, reconnection: false, extraHeaders: headers });
+		const socket = io(url, {
+			path: "/socket.io",
+			auth,
+			forceNew: true,
+			reconnection: false,
+			extraHeaders: headers,
+		});
 		sockets.push(socket);
 		return socket;
 	}
 
 	/** A connected socket and the events it receives. */
-	async function connected(url: string, auth: Record<string, unknown>, headers?: Record<string, string>) {
+	async function connected(
+		url: string,
+		auth: Record<string, unknown>,
+		headers?: Record<string, string>,
+	) {
 		const socket = open(url, auth, headers);
 		const events: OrderUpdated[] = [];
 		socket.on("order.updated", (e: OrderUpdated) => events.push(e));
@@ -56,7 +72,9 @@ describe("Identity on socket.io: jwt tokens and the header-mode handshake header
 	function refusal(url: string, auth: Record<string, unknown>): Promise<Error> {
 		const socket = open(url, auth);
 		return new Promise((resolve, reject) => {
-			socket.once("connect", () => reject(new Error(`handshake ${JSON.stringify(auth)} was accepted`)));
+			socket.once("connect", () =>
+				reject(new Error(`handshake ${JSON.stringify(auth)} was accepted`)),
+			);
 			socket.once("connect_error", resolve);
 		});
 	}
@@ -64,8 +82,12 @@ describe("Identity on socket.io: jwt tokens and the header-mode handshake header
 	/** An order of a user without an account: it is CANCELLED at once, which pushes an event. */
 	async function placeOrder(url: string, userId: number): Promise<string> {
 		const token = await hs256({ sub: String(userId) });
-		const headers: Record<string, string> = url === jwtUrl ? { Authorization: `Bearer ${token}` } : { "X-User-ID": String(userId) };
-		const reply = await apiClient(url)("POST", "/api/orders", { headers, body: { amount: 5, description: "socket identity" } });
+		const headers: Record<string, string> =
+			url === jwtUrl ? { Authorization: `Bearer ${token}` } : { "X-User-ID": String(userId) };
+		const reply = await apiClient(url)("POST", "/api/orders", {
+			headers,
+			body: { amount: 5, description: "socket identity" },
+		});
 		assert.equal(reply.status, 202);
 		return reply.body.id;
 	}
@@ -78,7 +100,14 @@ describe("Identity on socket.io: jwt tokens and the header-mode handshake header
 		const refused = await refusal(jwtUrl, { token: expired });
 		assert.match(refused.message, /Token expired/);
 		assert.ok(!refused.message.includes(expired.split(".")[1]), "the token is not echoed");
-		assert.match((await refusal(jwtUrl, { token: await hs256({ sub: "5" }, "another-secret-of-at-least-32-characters") })).message, /signature is invalid/);
+		assert.match(
+			(
+				await refusal(jwtUrl, {
+					token: await hs256({ sub: "5" }, "another-secret-of-at-least-32-characters"),
+				})
+			).message,
+			/signature is invalid/,
+		);
 	});
 
 	it("When a token's user has an order change, then that user's socket gets it and another user's socket does not", async () => {
@@ -93,7 +122,10 @@ describe("Identity on socket.io: jwt tokens and the header-mode handshake header
 		assert.deepEqual(theirs.events, []);
 		// The other socket works: it gets its own user's events.
 		const theirOrder = await placeOrder(jwtUrl, other);
-		await eventually(async () => theirs.events.find(e => e.orderId === theirOrder), "the other user's event");
+		await eventually(
+			async () => theirs.events.find(e => e.orderId === theirOrder),
+			"the other user's event",
+		);
 		assert.equal(mine.events.length, 1);
 	});
 
@@ -101,12 +133,17 @@ describe("Identity on socket.io: jwt tokens and the header-mode handshake header
 		// exp 28 s ago is still valid under the 30 s clock skew, for about 2 more seconds: the
 		// server keeps the socket until exp + skew, the moment a REST call with it starts failing.
 		const exp = nowS() - 28;
-		const { socket } = await connected(jwtUrl, { token: await hs256({ sub: String(newUserId()), exp }) });
+		const { socket } = await connected(jwtUrl, {
+			token: await hs256({ sub: String(newUserId()), exp }),
+		});
 		const reason = await new Promise<string>(resolve => socket.once("disconnect", resolve));
 		const droppedAt = Date.now();
 		assert.equal(reason, "io server disconnect");
 		const due = (exp + 30) * 1000;
-		assert.ok(droppedAt >= due && droppedAt < due + 1500, `dropped ${droppedAt - due} ms after exp + skew`);
+		assert.ok(
+			droppedAt >= due && droppedAt < due + 1500,
+			`dropped ${droppedAt - due} ms after exp + skew`,
+		);
 	});
 
 	it("When a header-mode handshake carries an X-User-ID header, then it is the identity, over auth.userId", async () => {
@@ -114,13 +151,22 @@ describe("Identity on socket.io: jwt tokens and the header-mode handshake header
 		const claimed = newUserId();
 		const tab = await connected(headerUrl, { userId: claimed }, { "X-User-ID": String(proxied) });
 		const orderId = await placeOrder(headerUrl, proxied);
-		await eventually(async () => tab.events.find(e => e.orderId === orderId), "the proxied user's event");
+		await eventually(
+			async () => tab.events.find(e => e.orderId === orderId),
+			"the proxied user's event",
+		);
 		const claimedOrder = await placeOrder(headerUrl, claimed);
 		await new Promise(r => setTimeout(r, QUIET_MS));
-		assert.ok(!tab.events.some(e => e.orderId === claimedOrder), "auth.userId does not override the header");
+		assert.ok(
+			!tab.events.some(e => e.orderId === claimedOrder),
+			"auth.userId does not override the header",
+		);
 		// Without the header, auth.userId is the local-demo fallback.
 		const demo = await connected(headerUrl, { userId: claimed });
 		const again = await placeOrder(headerUrl, claimed);
-		await eventually(async () => demo.events.find(e => e.orderId === again), "the demo user's event");
+		await eventually(
+			async () => demo.events.find(e => e.orderId === again),
+			"the demo user's event",
+		);
 	});
 });
