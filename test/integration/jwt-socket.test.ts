@@ -136,7 +136,10 @@ describe("Identity on socket.io: jwt tokens and the header-mode handshake header
 		const { socket } = await connected(jwtUrl, {
 			token: await hs256({ sub: String(newUserId()), exp }),
 		});
-		const reason = await new Promise<string>(resolve => socket.once("disconnect", resolve));
+		const reason = await new Promise<string>((resolve, reject) => {
+			socket.once("disconnect", resolve);
+			setTimeout(() => reject(new Error("the socket was still connected 10 s later")), 10_000);
+		});
 		const droppedAt = Date.now();
 		assert.equal(reason, "io server disconnect");
 		const due = (exp + 30) * 1000;
