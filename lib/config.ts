@@ -26,9 +26,7 @@ const url =
 			throw new ConfigError(`${name} must be a URL, got "${raw}"`);
 		}
 		if (!protocols.includes(parsed.protocol))
-			throw new ConfigError(
-				`${name} must start with ${protocols.join(" or ")}//, got "${raw}"`,
-			);
+			throw new ConfigError(`${name} must start with ${protocols.join(" or ")}//, got "${raw}"`);
 		return raw;
 	};
 
