@@ -8,7 +8,7 @@
 import { hostname } from "os";
 import type { BrokerOptions, LogLevels } from "moleculer";
 import { RpcTransporter } from "./lib/amqp-transporter";
-import { Config, loadConfig } from "./lib/config";
+import { Config, ConfigError, loadConfig } from "./lib/config";
 import { eventLoopMetrics } from "./lib/observability/event-loop";
 import { jsonLogFormatter } from "./lib/observability/logging";
 import { tracingOptions } from "./lib/observability/tracing";
@@ -74,4 +74,18 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 	};
 }
 
-export default brokerOptions(loadConfig(), process.env.NODE_ROLE ?? "node");
+/**
+ * For moleculer-runner. Evaluated on import (lib/node.ts imports this file), so a bad config
+ * ends the process here with its one line, as scripts/node.ts would print it.
+ */
+function defaultOptions(): BrokerOptions {
+	try {
+		return brokerOptions(loadConfig(), process.env.NODE_ROLE ?? "node");
+	} catch (err) {
+		if (!(err instanceof ConfigError)) throw err;
+		console.error(err.message);
+		process.exit(1);
+	}
+}
+
+export default defaultOptions();

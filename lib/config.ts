@@ -3,6 +3,7 @@
  * The whole config is validated once at start; a bad value stops start-up with one line
  * naming the variable.
  */
+import { createPublicKey, type KeyObject } from "crypto";
 
 export class ConfigError extends Error {}
 
@@ -44,6 +45,8 @@ const bool: Parser<boolean> = (raw, name) => {
 	if (/^(0|false|no|off)$/i.test(raw)) return false;
 	throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 };
+
+export type AuthMode = "header" | "jwt";
 
 function setting<T>(env: string, def: T, parse: Parser<T>, doc: string): Setting<T> {
 	return { env, default: def, parse, doc };
@@ -257,6 +260,53 @@ export const settings = {
 		int(0, 100_000),
 		"socket.io connections one user may hold across all gateways; further handshakes are refused. 0 turns the cap off.",
 	),
+	authMode: setting(
+		"AUTH_MODE",
+		"header" as AuthMode,
+		(raw, name) => {
+			if (raw !== "header" && raw !== "jwt")
+				throw new ConfigError(`${name} must be header or jwt, got "${raw}"`);
+			return raw;
+		},
+		"How a caller proves who it is: header (trusts X-User-ID, for a local demo or behind an authenticating proxy) or jwt (a verified Bearer token).",
+	),
+	jwtSecret: setting(
+		"JWT_SECRET",
+		"",
+		text,
+		"jwt mode: shared secret of HS256 tokens (at least 32 characters). Set one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL.",
+	),
+	jwtPublicKey: setting(
+		"JWT_PUBLIC_KEY",
+		"",
+		text,
+		"jwt mode: PEM public key (RSA for RS256, P-256 for ES256) of the token issuer; \\n may stand for line breaks.",
+	),
+	jwtJwksUrl: setting(
+		"JWT_JWKS_URL",
+		"",
+		url(["http:", "https:"]),
+		"jwt mode: the identity provider's JWKS URL (RS256/ES256 keys, fetched on demand, cached and refreshed).",
+	),
+	jwtIssuer: setting("JWT_ISSUER", "", text, "jwt mode: when set, a token's iss must equal it."),
+	jwtAudience: setting(
+		"JWT_AUDIENCE",
+		"",
+		text,
+		"jwt mode: when set, a token's aud must contain it.",
+	),
+	jwtClockSkewS: setting(
+		"JWT_CLOCK_SKEW_S",
+		30,
+		int(0, 300),
+		"jwt mode: seconds of clock difference tolerated on exp and nbf (a socket is dropped that long after exp).",
+	),
+	authDevTokens: setting(
+		"AUTH_DEV_TOKENS",
+		false,
+		bool,
+		"jwt mode with JWT_SECRET only: POST /api/auth/dev-token hands anyone a 1-hour token for any user id. A demo aid, never for production.",
+	),
 };
 
 export type Config = { [K in keyof typeof settings]: (typeof settings)[K]["default"] };
@@ -272,7 +322,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 	if (!["short", "json"].includes(config.logFormat))
 		throw new ConfigError(`LOG_FORMAT must be short or json, got "${config.logFormat}"`);
 	if (!config.transporterUrl) config.transporterUrl = config.amqpUrl;
+	checkAuth(config);
 	return config;
+}
+
+/** The auth settings hang together: one key source in jwt mode, dev tokens only with a secret. */
+function checkAuth(config: Config): void {
+	config.jwtPublicKey = config.jwtPublicKey.replace(/\\n/g, "\n");
+	const keys = [
+		config.jwtSecret && "JWT_SECRET",
+		config.jwtPublicKey && "JWT_PUBLIC_KEY",
+		config.jwtJwksUrl && "JWT_JWKS_URL",
+	].filter(Boolean);
+	if (config.authMode === "jwt" && keys.length === 0)
+		throw new ConfigError(
+			"AUTH_MODE=jwt needs a key to verify tokens: set JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL",
+		);
+	if (config.authMode === "jwt" && keys.length > 1)
+		throw new ConfigError(`AUTH_MODE=jwt takes one key source, got ${keys.join(" and ")}`);
+	if (config.jwtSecret && Buffer.byteLength(config.jwtSecret) < 32)
+		throw new ConfigError("JWT_SECRET must be at least 32 characters (HS256 needs 256 bits)");
+	if (config.jwtPublicKey) publicKeyAlgorithm(config.jwtPublicKey);
+	if (config.authDevTokens && (config.authMode !== "jwt" || !config.jwtSecret))
+		throw new ConfigError("AUTH_DEV_TOKENS=true needs AUTH_MODE=jwt and JWT_SECRET");
+}
+
+/** The one algorithm a PEM public key verifies: RS256 for RSA, ES256 for P-256. */
+export function publicKeyAlgorithm(pem: string): "RS256" | "ES256" {
+	let key: KeyObject;
+	try {
+		key = createPublicKey(pem);
+	} catch {
+		throw new ConfigError("JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)");
+	}
+	if (key.asymmetricKeyType === "rsa") return "RS256";
+	if (key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1")
+		return "ES256";
+	throw new ConfigError("JWT_PUBLIC_KEY must be an RSA key (RS256) or a P-256 EC key (ES256)");
 }
 
 /** Hides the password of a URL for log lines and error messages. */

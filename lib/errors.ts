@@ -34,6 +34,32 @@ export class UnauthorizedError extends MoleculerClientError {
 	}
 }
 
+/** What RFC 6750 says a resource server answers to a bad or missing Bearer token. */
+export const BEARER_CHALLENGE = 'Bearer error="invalid_token"';
+
+/**
+ * jwt mode: the Bearer token is missing or does not verify. The message says what was wrong
+ * (never the token itself); the gateway adds the WWW-Authenticate challenge.
+ */
+export class InvalidTokenError extends MoleculerClientError {
+	readonly challenge = BEARER_CHALLENGE;
+	constructor(reason: string) {
+		super(reason, 401, ErrorTypes.UNAUTHORIZED);
+		this.name = "UnauthorizedError";
+	}
+}
+
+/** The development token issuer is off (AUTH_DEV_TOKENS). */
+export class DevTokensOffError extends MoleculerClientError {
+	constructor() {
+		super(
+			"Development tokens are off: the gateway runs without AUTH_DEV_TOKENS=true",
+			404,
+			ErrorTypes.NOT_FOUND,
+		);
+	}
+}
+
 export class AccountExistsError extends MoleculerClientError {
 	constructor(userId: number) {
 		super("Account already exists", 409, ErrorTypes.ACCOUNT_EXISTS, { userId });
@@ -54,12 +80,9 @@ export class OrderNotFoundError extends MoleculerClientError {
 
 export class BalanceLimitError extends MoleculerClientError {
 	constructor(maxBalance: number) {
-		super(
-			`A balance cannot exceed ${maxBalance} kopecks`,
-			422,
-			ErrorTypes.BALANCE_LIMIT_EXCEEDED,
-			{ maxBalance },
-		);
+		super(`A balance cannot exceed ${maxBalance} kopecks`, 422, ErrorTypes.BALANCE_LIMIT_EXCEEDED, {
+			maxBalance,
+		});
 	}
 }
 
@@ -190,7 +213,13 @@ export function toPublicError(err: unknown): PublicError {
 		return { name: "ValidationError", message, code: 422, type: "VALIDATION_ERROR", data: fields };
 	}
 	// Errors from other nodes arrive as plain Errors carrying name, code, type and data.
-	const e = err as { code?: unknown; type?: unknown; name?: string; message?: string; data?: unknown };
+	const e = err as {
+		code?: unknown;
+		type?: unknown;
+		name?: string;
+		message?: string;
+		data?: unknown;
+	};
 	const bodyError = typeof e?.type === "string" ? BODY_PARSER_ERRORS[e.type] : undefined;
 	if (bodyError) return bodyError;
 	// A gzip/deflate/br/zstd body that does not decode: body-parser passes zlib's error on
@@ -212,7 +241,12 @@ export function toPublicError(err: unknown): PublicError {
 			type: ErrorTypes.SERVICE_UNAVAILABLE,
 		};
 	if (typeof e?.code === "number" && e.code >= 400 && e.code < 500 && typeof e.type === "string") {
-		const out: PublicError = { name: e.name ?? "ClientError", message: e.message ?? "", code: e.code, type: e.type };
+		const out: PublicError = {
+			name: e.name ?? "ClientError",
+			message: e.message ?? "",
+			code: e.code,
+			type: e.type,
+		};
 		if (e.data !== undefined) out.data = e.data;
 		return out;
 	}

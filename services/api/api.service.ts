@@ -2,9 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Context, Logger, Service, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../../lib/config";
-import { BodyTooDeepError, InvalidIdempotencyKeyError, toPublicError, UnauthorizedError } from "../../lib/errors";
+import { BodyTooDeepError, InvalidIdempotencyKeyError, InvalidTokenError, toPublicError } from "../../lib/errors";
 import type { RequestMeta } from "../../lib/identity";
 import { GatewayLimits, rateLimitKey } from "./limits";
+import { authAliases, authMixin, authRoute } from "./auth.mixin";
+import { createAuthenticator, USER_ID } from "./authenticate";
 import { opsMixin, opsRoute } from "./ops.mixin";
 import { socketIoMixin } from "./socket.mixin";
 
@@ -25,25 +27,18 @@ const successStatus: Record<string, { code: number; location: (data: any) => str
 	"orders.create": { code: 202, location: order => `/api/orders/${order.id}` },
 };
 
-const USER_ID = /^[1-9][0-9]{0,15}$/;
 /** How long a client may take to send its request headers (see createServer below). */
 export const HEADERS_TIMEOUT_MS = 10_000;
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
 type ApiRequest = IncomingMessage & { $action?: { name?: string } };
 
-/** Reads the caller's identity and idempotency key from the headers into ctx.meta. */
-export function readIdentity(req: IncomingMessage): RequestMeta {
-	const rawUser = req.headers["x-user-id"];
-	if (typeof rawUser !== "string" || !USER_ID.test(rawUser.trim()) || !Number.isSafeInteger(Number(rawUser)))
-		throw new UnauthorizedError();
-	const meta: RequestMeta = { userId: Number(rawUser) };
+/** Reads the Idempotency-Key header into ctx.meta (identity comes from authenticate.ts). */
+export function readIdempotencyKey(req: IncomingMessage): RequestMeta {
 	const key = req.headers["idempotency-key"];
-	if (key !== undefined) {
-		if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key)) throw new InvalidIdempotencyKeyError();
-		meta.idempotencyKey = key;
-	}
-	return meta;
+	if (key === undefined) return {};
+	if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key)) throw new InvalidIdempotencyKeyError();
+	return { idempotencyKey: key };
 }
 
 /** Far more than any request of the API needs; deeper bodies would overflow JSON.stringify. */
@@ -73,28 +68,33 @@ export function sendError(this: { logger?: Logger }, req: IncomingMessage, res: 
 	// E.g. Retry-After of a 429 (RateLimitedError).
 	const headers = (err as { headers?: Record<string, string> } | undefined)?.headers;
 	if (headers && body.code < 500) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+	if (err instanceof InvalidTokenError) res.setHeader("WWW-Authenticate", err.challenge);
 	res.setHeader("Content-Type", "application/json; charset=utf-8");
 	res.end(JSON.stringify(body));
 }
 
 /**
- * The REST gateway on API_PORT. It only translates HTTP to actions: identity from
- * X-User-ID, Idempotency-Key into meta, status codes, and error bodies. No business rule
+ * The REST gateway on API_PORT. It only translates HTTP to actions: identity (X-User-ID or a
+ * verified Bearer token, per AUTH_MODE: authenticate.ts), Idempotency-Key into meta, status codes, and error bodies. No business rule
  * lives here. It also pushes order status changes over socket.io (socket.mixin.ts).
  */
 export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 	const limits = new GatewayLimits(config);
+	const authenticator = createAuthenticator(config);
 	return {
 		name: "api",
 		// socket.io push on the same server; it must come first (see socketIoMixin).
 		mixins: [
-			socketIoMixin(config, limits),
+			socketIoMixin(config, limits, authenticator),
 			ApiGateway,
+			authMixin(config),
 			// /openapi.json, /docs, /health/*, /metrics (ops.mixin.ts), described from this route table.
 			opsMixin(config, {
 				api: { prefix: "/api", aliases: apiAliases },
 				successStatus,
 				userIdPattern: USER_ID.source,
+				authMode: config.authMode,
+				authAliases: { prefix: "/api/auth", aliases: authAliases },
 				idempotencyKeyPattern: IDEMPOTENCY_KEY.source,
 			}),
 		],
@@ -104,7 +104,7 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 			cors: {
 				origin: "*",
 				methods: ["GET", "POST", "OPTIONS"],
-				allowedHeaders: ["Content-Type", "X-User-ID", "Idempotency-Key"],
+				allowedHeaders: ["Content-Type", "X-User-ID", "Authorization", "Idempotency-Key"],
 				maxAge: 3600,
 			},
 			logRequest: "debug",
@@ -112,6 +112,8 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 			logRequestParams: null,
 			logResponseData: null,
 			routes: [
+				// Before /api, whose routes all need an identity.
+				authRoute(sendError),
 				{
 					path: "/api",
 					aliases: { ...apiAliases },
@@ -121,7 +123,8 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 					async onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { body?: unknown; $params?: unknown }) {
 						let identity: RequestMeta;
 						try {
-							identity = readIdentity(req);
+							const { userId } = await (await authenticator).fromHeaders(req.headers);
+							identity = { userId, ...readIdempotencyKey(req) };
 						} catch (err) {
 							// Refused requests count too, against the client's address.
 							await limits.rate!.take(rateLimitKey(undefined, req));
@@ -185,6 +188,8 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 			limits.open(this.logger);
 		},
 		async started() {
+			// A key that cannot be loaded stops the gateway here rather than failing every request.
+			await authenticator;
 			await limits.start();
 		},
 		async stopped() {

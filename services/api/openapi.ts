@@ -14,6 +14,8 @@
 import { Errors, Validators } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { MAX_AMOUNT } from "../../lib/contracts";
+import type { AuthMode } from "../../lib/config";
+import { authPaths, authSchemas, securityFor, securitySchemes, tokenErrorExample } from "./openapi-auth";
 import {
 	AccountExistsError,
 	AccountNotFoundError,
@@ -601,6 +603,10 @@ export interface OpenApiInput {
 	/** Patterns of the X-User-ID and Idempotency-Key headers (the gateway's own regexps). */
 	userIdPattern: string;
 	idempotencyKeyPattern: string;
+	/** AUTH_MODE: which security scheme the /api routes use. */
+	authMode: AuthMode;
+	/** The /api/auth routes (need no identity). */
+	authAliases: { prefix: string; aliases: Record<string, string> };
 	maxBalance: number;
 	version: string;
 }
@@ -836,7 +842,13 @@ function opsPaths(errors: Record<ErrorType, PublicError>): Record<string, unknow
 /** Files of swagger-ui-dist the /docs page loads (served by docs.ts). */
 export const DOCS_ASSET_NAMES = ["swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"];
 
-function description(): string {
+function identity(mode: AuthMode): string {
+	return mode === "jwt"
+		? "This gateway runs `AUTH_MODE=jwt`: every `/api` request carries `Authorization: Bearer <JWT>` (`sub` = user id, `exp` required); `X-User-ID` is ignored. A missing or bad token is 401 UNAUTHORIZED with `WWW-Authenticate: Bearer error=\"invalid_token\"`. Set it once with **Authorize**. `GET /api/auth/config` says the mode; `POST /api/auth/dev-token` issues demo tokens when on."
+		: "This gateway runs `AUTH_MODE=header`: every `/api` request names its user in the header `X-User-ID: <integer ≥ 1>` (set by an authenticating proxy, or by hand in a local demo); missing or invalid is 401 UNAUTHORIZED. Set it once with **Authorize**. `GET /api/auth/config` says the mode.";
+}
+
+function description(mode: AuthMode): string {
 	const event = JSON.stringify(examples.OrderUpdated, null, 2)
 		.split("\n")
 		.map(l => `    ${l}`)
@@ -844,7 +856,7 @@ function description(): string {
 	return `Order-and-payment backbone of an online shop: fund an account, place orders, and watch each order get paid (or refused) live.
 
 ## Identity
-Every \`/api\` request names its user in the header \`X-User-ID: <integer ≥ 1>\`; missing or invalid is 401 UNAUTHORIZED. Set it once with **Authorize**.
+${identity(mode)}
 
 ## Money
 Integers in minor units (kopecks); an \`amount\` is 1 to 10^12.
@@ -859,12 +871,12 @@ Every error is JSON \`{ name, message, code, type, data? }\` with a stable \`typ
 Send \`X-Request-ID\` to choose the id under which the request appears in logs and traces; every response carries it back (one is generated when you send none).
 
 ## Live updates (socket.io)
-Connect socket.io to this server (path \`/socket.io\`) with \`auth: { userId }\`:
+Connect socket.io to this server (path \`/socket.io\`) with \`auth: { token }\` (jwt mode; the socket is closed when the token expires) or, in header mode, an \`X-User-ID\` handshake header (set by a proxy) or \`auth: { userId }\` (local demo):
 
     const socket = io(origin, { path: "/socket.io", auth: { userId: 42 } });
     socket.on("order.updated", event => ...);
 
-A missing or invalid \`userId\` refuses the handshake (\`connect_error\` with a readable message). The server emits **\`order.updated\`** to every socket of the order's user, and to no one else, each time an order changes status (schema OrderUpdated):
+A missing or invalid identity refuses the handshake (\`connect_error\` with a readable message). The server emits **\`order.updated\`** to every socket of the order's user, and to no one else, each time an order changes status (schema OrderUpdated):
 
 ${event}
 
@@ -873,35 +885,36 @@ ${event}
 
 export function buildOpenApi(input: OpenApiInput): Record<string, unknown> {
 	const errors = errorExamples(input.maxBalance);
+	if (input.authMode === "jwt") errors.UNAUTHORIZED = tokenErrorExample();
 	const paths: Record<string, Record<string, unknown>> = {};
+	const authPathDocs = authPaths(errors) as Record<string, unknown>;
 	for (const [route, action] of Object.entries(input.api.aliases)) {
 		const [method, aliasPath] = route.split(/\s+/);
 		const { path, params } = toOpenApiPath(input.api.prefix + aliasPath);
 		const m = method.toLowerCase();
 		paths[path] = { ...(paths[path] ?? {}), [m]: apiOperation(m, path, params, action, input, errors) };
 	}
+	for (const route of Object.keys(input.authAliases.aliases)) {
+		const path = toOpenApiPath(input.authAliases.prefix + route.split(/\s+/)[1]).path;
+		if (!authPathDocs[path]) throw new Error(`openapi: no description of ${route} in openapi-auth.ts`);
+		paths[path] = authPathDocs[path] as Record<string, unknown>;
+	}
 	Object.assign(paths, opsPaths(errors));
 	return {
 		openapi: OPENAPI_VERSION,
-		info: { title: "Gozon API", version: input.version, description: description() },
+		info: { title: "Gozon API", version: input.version, description: description(input.authMode) },
 		// Relative: the document works on whatever host and port serves it.
 		servers: [{ url: "/", description: "This gateway" }],
 		tags: [
 			{ name: "Accounts", description: "The caller's account, top-ups and ledger (payments service)." },
 			{ name: "Orders", description: "The caller's orders (orders service)." },
+			{ name: "Auth", description: "How to sign in, and development tokens (need no identity)." },
 			{ name: "Operations", description: "Documentation, health and metrics of the cluster." },
 		],
-		security: [{ UserId: [] }],
+		security: securityFor(input.authMode),
 		paths,
 		components: {
-			securitySchemes: {
-				UserId: {
-					type: "apiKey",
-					in: "header",
-					name: "X-User-ID",
-					description: `The caller's user id, an integer ≥ 1 (pattern \`${input.userIdPattern}\`). Required on every /api request.`,
-				},
-			},
+			securitySchemes: securitySchemes(input.userIdPattern),
 			parameters: {
 				IdempotencyKey: {
 					name: "Idempotency-Key",
@@ -921,7 +934,7 @@ export function buildOpenApi(input: OpenApiInput): Record<string, unknown> {
 			headers: {
 				"X-Request-ID": { description: "The request's id in logs and traces.", schema: { type: "string" } },
 			},
-			schemas: componentSchemas(),
+			schemas: { ...componentSchemas(), ...authSchemas() },
 		},
 	};
 }

@@ -23,7 +23,7 @@ import { checkReadiness } from "./readiness";
 import { summarizeReadiness } from "./readiness-summary";
 
 /** What the gateway passes in: its route table and header rules (api.service.ts). */
-export type GatewayDescription = Pick<OpenApiInput, "api" | "successStatus" | "userIdPattern" | "idempotencyKeyPattern">;
+export type GatewayDescription = Pick<OpenApiInput, "api" | "successStatus" | "userIdPattern" | "idempotencyKeyPattern" | "authMode" | "authAliases">;
 
 /** The services behind the routes, for their actions' params (their schemas are plain data until started). */
 const SERVICE_SCHEMAS: Record<string, (config: Config) => ServiceSchema<any, any, any>> = {

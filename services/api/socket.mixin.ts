@@ -4,11 +4,14 @@ import type { Service, ServiceSchema } from "moleculer";
 import { Server, Socket } from "socket.io";
 import type { Config } from "../../lib/config";
 import { isAmount, isUserId, isUuid, OrderUpdated, orderStatusChannel } from "../../lib/contracts";
+import type { Authenticator } from "./authenticate";
 import type { GatewayLimits } from "./limits";
 
 const USER_ID = /^[1-9][0-9]{0,15}$/;
 const STATUSES = ["NEW", "FINISHED", "CANCELLED"];
 const CANCEL_REASONS = ["INSUFFICIENT_FUNDS", "ACCOUNT_NOT_FOUND"];
+/** setTimeout's longest delay; a token valid for longer is checked again after it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * Largest socket.io message a client may send (socket.io's default is 1 MB). Clients send
  * nothing but the handshake and pings; a bigger message closes the connection.
@@ -74,12 +77,18 @@ export function parseOrderUpdated(raw: string): OrderUpdated {
  * the orders database is the truth and the dashboard re-reads it on every (re)connect; so
  * nothing here buffers, replays or acknowledges events.
  *
- * The handshake identity is trusted as the X-User-ID header is: authentication is out of scope.
+ * The handshake's identity comes from authenticate.ts (AUTH_MODE). In jwt mode a socket is
+ * disconnected when its token stops being valid, so an expired token does not keep a live
+ * feed; the client reconnects with a fresh token.
  *
  * List it BEFORE ApiGateway in `mixins`: Moleculer runs the created/started hooks of later
  * mixins first, and this one needs the server moleculer-web creates in its `created`.
  */
-export function socketIoMixin(config: Config, limits: GatewayLimits): Partial<ServiceSchema> {
+export function socketIoMixin(
+	config: Config,
+	limits: GatewayLimits,
+	authenticator: Promise<Authenticator>,
+): Partial<ServiceSchema> {
 	let io: Server;
 	let subscriber: Redis;
 	const channel = orderStatusChannel(config.redisPrefix);
@@ -101,16 +110,18 @@ export function socketIoMixin(config: Config, limits: GatewayLimits): Partial<Se
 				cors: { origin: "*" },
 			});
 			io.use((socket, next) => {
-				try {
-					socket.data.userId = handshakeUserId(socket.handshake.auth);
-					next();
-				} catch (err) {
-					logger.debug("Socket refused", {
-						reason: (err as Error).message,
-						address: socket.handshake.address,
+				authenticator
+					.then(auth => auth.fromHandshake(socket.handshake.headers, socket.handshake.auth))
+					.then(identity => {
+						socket.data.userId = identity.userId;
+						socket.data.validUntil = identity.validUntil;
+						next();
+					})
+					.catch((err: Error) => {
+						logger.debug("Socket refused", { reason: err.message, address: socket.handshake.address });
+						// Only the reason goes back to the client (connect_error's message).
+						next(new Error(err.message));
 					});
-					next(err as Error);
-				}
 			});
 			// Last: only a known user counts against SOCKETS_PER_USER (limits/socket-cap.ts).
 			io.use((socket, next) => {
@@ -129,8 +140,19 @@ export function socketIoMixin(config: Config, limits: GatewayLimits): Partial<Se
 			io.on("connection", (socket: Socket) => {
 				socket.on("disconnect", () => limits.sockets!.release(socket.id));
 				void socket.join(userRoom(socket.data.userId));
+				if (socket.data.validUntil !== undefined) dropAtExpiry(socket, socket.data.validUntil);
 				logger.debug("Socket connected", { userId: socket.data.userId, socketId: socket.id });
 			});
+			const dropAtExpiry = (socket: Socket, validUntil: number) => {
+				const wait = validUntil - Date.now();
+				const timer = setTimeout(() => {
+					if (Date.now() < validUntil) return dropAtExpiry(socket, validUntil);
+					logger.debug("Socket token expired", { userId: socket.data.userId, socketId: socket.id });
+					socket.disconnect(true);
+				}, Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+				timer.unref();
+				socket.once("disconnect", () => clearTimeout(timer));
+			};
 
 			// A connection of its own: a subscribed ioredis client can run no other command.
 			// autoResubscribe (the default) subscribes again after every reconnect; no request

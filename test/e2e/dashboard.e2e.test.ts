@@ -14,6 +14,7 @@ import {
 import { projectRoot } from "../../lib/paths";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually } from "../support/http";
+import { configWith, TEST_SECRET } from "../support/tokens";
 
 /** Debian's Chromium; CI installs it (scripts/setup-machine.sh --browser). */
 const CHROMIUM = "/usr/bin/chromium";
@@ -132,15 +133,23 @@ class PushGate {
 	}
 }
 
+/** One build per run: both describes use the same test API URL. */
+let built: Promise<void> | undefined;
+const buildOnce = (apiUrl: string) => (built ??= buildDashboard(apiUrl));
+
 async function buildDashboard(apiUrl: string): Promise<void> {
 	// frontend/src/lib/config.ts reads import.meta.env.VITE_API_URL; Vite takes VITE_* from
 	// the environment. Without it the page would call :8000, where no test gateway listens.
 	// Vite runs as its own process (it is ESM-only), without blocking the brokers of this one.
 	const vite = join(projectRoot, "node_modules", "vite", "bin", "vite.js");
-	await promisify(execFile)(process.execPath, [vite, "build", "--config", join("frontend", "vite.config.ts"), "--logLevel", "warn"], {
-		cwd: projectRoot,
-		env: { ...process.env, VITE_API_URL: apiUrl },
-	});
+	await promisify(execFile)(
+		process.execPath,
+		[vite, "build", "--config", join("frontend", "vite.config.ts"), "--logLevel", "warn"],
+		{
+			cwd: projectRoot,
+			env: { ...process.env, VITE_API_URL: apiUrl },
+		},
+	);
 	const assets = join(FRONTEND_DIST, "assets");
 	const bundle = readdirSync(assets)
 		.filter(f => f.endsWith(".js"))
@@ -181,7 +190,7 @@ describe("Dashboard in a real browser", () => {
 
 		// Always rebuilt: a stale frontend/dist would test old code (and call another API port).
 		// This build calls the test gateway; `npm start` builds it again for :8000.
-		await buildDashboard(cluster.apiUrl);
+		await buildOnce(cluster.apiUrl);
 		await cluster.start();
 
 		// launch() gives Chromium a fresh temporary profile (--user-data-dir) and deletes it on close.
@@ -438,5 +447,110 @@ describe("Dashboard in a real browser", () => {
 
 		// Act + Assert
 		await paymentFlow("dark", firstUser + 1);
+	});
+});
+
+describe("Dashboard in a real browser, AUTH_MODE=jwt with development tokens", () => {
+	const cluster = new TestCluster({
+		nodes: ["gateway", "orders", "payments"],
+		overrides: {
+			gateway: {
+				...configWith({ AUTH_MODE: "jwt", JWT_SECRET: TEST_SECRET, AUTH_DEV_TOKENS: "true" }),
+				serveUi: true,
+			},
+		},
+	});
+	const uiUrl = `http://127.0.0.1:${cluster.config.uiPort}`;
+	let browser: Browser | undefined;
+	let page: Page;
+	const pageErrors: string[] = [];
+	const apiCalls: { path: string; authorization?: string; userHeader?: string }[] = [];
+
+	before(async function () {
+		this.timeout(120_000);
+		await buildOnce(cluster.apiUrl);
+		await cluster.start();
+		browser = await chromium.launch({
+			executablePath: CHROMIUM,
+			headless: true,
+			args: CHROMIUM_ARGS,
+		});
+		page = await (
+			await browser.newContext({
+				viewport: { width: 1280, height: 800 },
+				reducedMotion: "reduce",
+				locale: "en-GB",
+			})
+		).newPage();
+		page.setDefaultTimeout(10_000);
+		page.on("pageerror", err => pageErrors.push(err.stack ?? err.message));
+		page.on("request", req => {
+			const url = new URL(req.url());
+			if (url.pathname.startsWith("/api/") && req.method() !== "OPTIONS")
+				apiCalls.push({
+					path: `${req.method()} ${url.pathname}`,
+					authorization: req.headers().authorization,
+					userHeader: req.headers()["x-user-id"],
+				});
+		});
+		assert.equal((await page.goto(`${uiUrl}/#account`))?.status(), 200);
+	});
+
+	after(async function () {
+		this.timeout(60_000);
+		await browser?.close().catch(() => undefined);
+		await cluster.stop();
+	});
+
+	it("When a user id is typed, then a dev token signs every call and the socket, and an order goes FINISHED live", async () => {
+		const byId = (id: string) => page.getByTestId(id);
+		const userId = 1000 + Math.floor(Math.random() * 8000);
+
+		// Arrange: the same "type a user id" flow as header mode.
+		await byId("user-id").fill(String(userId));
+		await byId("user-id").press("Enter");
+		await until(
+			() => textOf(byId("no-account")),
+			text => !!text?.includes(`Create an account for user #${userId} `),
+			`the no-account card of user #${userId}`,
+		);
+		// The gateway refuses a socket without a valid token: connected proves the handshake's token.
+		await expectAttribute(
+			byId("connection"),
+			"data-state",
+			"connected",
+			"the connection indicator",
+		);
+
+		// Act
+		await byId("create-account").click();
+		await expectText(byId("balance"), "0.00 ₽", "the balance");
+		await byId("topup-amount").fill("100");
+		await byId("topup-submit").click();
+		await expectText(byId("balance"), "100.00 ₽", "the balance");
+		await byId("tab-orders").click();
+		await byId("order-amount").fill("25");
+		await byId("order-description").fill("Headphones, jwt mode");
+		await byId("order-submit").click();
+
+		// Assert: FINISHED arrives by push (the socket is the only way the row changes without a read).
+		const row = byId("order-row").first();
+		await expectAttribute(row, "data-status", "FINISHED", "the order's row");
+		await expectText(row.getByTestId("order-status"), "Finished", "the badge");
+		assert.ok(
+			apiCalls.some(c => c.path === "POST /api/auth/dev-token"),
+			"a dev token was fetched",
+		);
+		const signed = apiCalls.filter(c => !c.path.includes("/api/auth/"));
+		assert.ok(signed.length >= 4, `the dashboard called the API: ${JSON.stringify(signed)}`);
+		for (const call of signed) {
+			assert.match(
+				call.authorization ?? "",
+				/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/,
+				`${call.path} carries a Bearer token`,
+			);
+			assert.equal(call.userHeader, undefined, `${call.path} sends no X-User-ID`);
+		}
+		assert.deepEqual(pageErrors, []);
 	});
 });

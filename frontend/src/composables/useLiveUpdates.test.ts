@@ -171,3 +171,31 @@ describe("useLiveUpdates", () => {
 		expect(toasts.toasts).toEqual([]);
 	});
 });
+
+describe("useLiveUpdates in jwt mode", () => {
+	it("When dev tokens are on, then the handshake asks for a token on every connect and a drop at expiry reconnects at once", async () => {
+		const session = useSessionStore();
+		session.mode = "jwt";
+		session.devTokens = true;
+		session.accessToken = vi.fn(async () => "token-1");
+		start();
+		const socket = sockets[0]!;
+		const auth = socket.options.auth as (cb: (data: object) => void) => void;
+		expect(typeof auth).toBe("function");
+		const data = await new Promise(resolve => auth(resolve));
+		expect(data).toEqual({ token: "token-1" });
+
+		socket.active = false;
+		socket.fire("disconnect", "io server disconnect");
+		expect(socket.connect).toHaveBeenCalledTimes(1);
+	});
+
+	it("When a token must be pasted and none is, then no socket opens and the indicator says why", () => {
+		const session = useSessionStore();
+		session.mode = "jwt";
+		session.devTokens = false;
+		start();
+		expect(sockets).toHaveLength(0);
+		expect(useConnectionStore().reason).toMatch(/Sign in/);
+	});
+});

@@ -32,7 +32,8 @@ function readable(reason: string): string {
 }
 
 /**
- * Keeps one socket.io connection for the current user and the stores in step with it.
+ * Keeps one socket.io connection for the current user (its identity per AUTH_MODE, see the
+ * session store) and the stores in step with it.
  * A push is a notification, not the record: data is read once the socket is up and again on
  * every reconnect, so changes made while the socket was down are never missed.
  */
@@ -73,7 +74,16 @@ export function useLiveUpdates(connect: Connect = io): void {
 		};
 
 		connection.set("connecting");
-		const s = connect(apiBaseUrl(), { path: "/socket.io", auth: { userId } });
+		// jwt mode: asked again on every (re)connect, so a reconnect carries a fresh token.
+		const auth =
+			session.mode === "jwt"
+				? (cb: (data: object) => void) =>
+						void session.accessToken().then(
+							token => cb({ token }),
+							() => cb({ token: "" }),
+						)
+				: { userId };
+		const s = connect(apiBaseUrl(), { path: "/socket.io", auth });
 		s.on("connect", () => {
 			connection.set("connected");
 			loaded = true;
@@ -81,7 +91,11 @@ export function useLiveUpdates(connect: Connect = io): void {
 		});
 		s.on("disconnect", (reason: string) => {
 			connection.set("disconnected", readable(reason));
-			retryIfIdle();
+			// In jwt mode the server closes a socket when its token expires: come back at once
+			// with a fresh one (a pasted token that ran out signs the user out instead).
+			if (reason === "io server disconnect" && session.mode === "jwt" && session.signedIn)
+				s.connect();
+			else retryIfIdle();
 		});
 		s.on("connect_error", (err: Error) => {
 			connection.set("disconnected", readable(err.message));
@@ -105,14 +119,15 @@ export function useLiveUpdates(connect: Connect = io): void {
 	}
 
 	watch(
-		() => session.userId,
-		userId => {
+		() => [session.userId, session.signedIn] as const,
+		([userId, signedIn]) => {
 			close();
 			account.reset();
 			orders.reset();
 			// "Order 1a2b3c… finished" on another user's screen would read as that user's order.
 			toasts.clear();
-			open(userId);
+			if (signedIn) open(userId);
+			else connection.set("disconnected", "Sign in with a token");
 		},
 		{ immediate: true },
 	);

@@ -31,14 +31,27 @@ export interface RequestOptions {
 	idempotencyKey?: string;
 }
 
+/** The headers that say who is calling; the session store installs the jwt-mode ones. */
+export type Credentials = (userId: number) => Promise<Record<string, string>>;
+
+const headerIdentity: Credentials = async userId => ({ "X-User-ID": String(userId) });
+let credentials: Credentials = headerIdentity;
+
+export function setCredentials(next: Credentials | null): void {
+	credentials = next ?? headerIdentity;
+}
+
 const RETRYABLE_STATUSES = new Set([502, 503, 504]);
 const RETRY_DELAYS_MS = [400, 1200];
 
 async function sendOnce<T>(path: string, options: RequestOptions): Promise<T> {
-	const headers: Record<string, string> = {
-		Accept: "application/json",
-		"X-User-ID": String(options.userId),
-	};
+	let headers: Record<string, string>;
+	try {
+		headers = { Accept: "application/json", ...(await credentials(options.userId)) };
+	} catch (err) {
+		// No token could be had (the dev issuer is unreachable): as a 401 the UI already explains.
+		throw new ApiError(401, { message: (err as Error).message, type: "UNAUTHORIZED" });
+	}
 	if (options.body !== undefined) headers["Content-Type"] = "application/json";
 	if (options.idempotencyKey) headers["Idempotency-Key"] = options.idempotencyKey;
 
