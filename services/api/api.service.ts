@@ -113,7 +113,7 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 			logResponseData: null,
 			routes: [
 				// Before /api, whose routes all need an identity.
-				authRoute(sendError),
+				authRoute(sendError, req => limits.rate!.take(rateLimitKey(undefined, req))),
 				{
 					path: "/api",
 					aliases: { ...apiAliases },

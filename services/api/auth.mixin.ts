@@ -38,8 +38,10 @@ export function authMixin(config: Config): Partial<ServiceSchema> {
 	};
 }
 
+/** `take` spends one of the caller's rate-limit tokens (per address: nobody is signed in here). */
 export function authRoute(
 	onError: (req: IncomingMessage, res: ServerResponse, err: unknown) => void,
+	take: (req: IncomingMessage) => Promise<void>,
 ): ApiRouteSchema {
 	return {
 		path: "/api/auth",
@@ -47,11 +49,12 @@ export function authRoute(
 		autoAliases: false,
 		aliases: { ...authAliases },
 		bodyParsers: { json: { strict: true, limit: "1kb" }, urlencoded: false },
-		onBeforeCall(
+		async onBeforeCall(
 			_ctx: Context,
 			_route: unknown,
 			req: IncomingMessage & { body?: unknown; $params?: unknown },
 		) {
+			await take(req);
 			// The body only, as on /api: a query string must not stand in for it.
 			if (req.method === "POST")
 				req.$params =

@@ -3,65 +3,12 @@
  * (flock -o -x /tmp/gozon-heavy.lock npx mocha test/integration/limits-redis-down.test.ts).
  */
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
 import { io, Socket } from "socket.io-client";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually, newUserId } from "../support/http";
+import { redisUp, startRedis, stopRedis } from "../support/redis-server";
 
 const BURST = 5;
-
-const redisUp = () => {
-	try {
-		return (
-			execFileSync("redis-cli", ["-h", "127.0.0.1", "-p", "6379", "ping"], {
-				stdio: "pipe",
-				timeout: 2000,
-			})
-				.toString()
-				.trim() === "PONG"
-		);
-	} catch {
-		return false;
-	}
-};
-
-function stopRedis(): void {
-	try {
-		execFileSync("redis-cli", ["-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"], {
-			stdio: "pipe",
-			timeout: 5000,
-		});
-	} catch {
-		// the connection drops as it shuts down
-	}
-}
-
-/** As scripts/setup-machine.sh starts it (Node passes the child no descriptor but stdio). */
-async function startRedis(): Promise<void> {
-	if (redisUp()) return;
-	execFileSync(
-		"redis-server",
-		[
-			"--daemonize",
-			"yes",
-			"--bind",
-			"127.0.0.1",
-			"-::1",
-			"--port",
-			"6379",
-			"--save",
-			"",
-			"--appendonly",
-			"no",
-			"--dir",
-			"/var/lib/redis",
-			"--logfile",
-			"/var/log/redis/ci.log",
-		],
-		{ stdio: "ignore", timeout: 10_000 },
-	);
-	await eventually(async () => redisUp(), "Redis to answer PING", 30_000, 200);
-}
 
 describe("Limits when Redis is down (stops Redis: exclusive lock)", () => {
 	// An orders node, so that moleculer-web finds the action (it answers 503 before any

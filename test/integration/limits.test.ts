@@ -46,6 +46,15 @@ describe("Limits: request rate and sockets per user, shared by every gateway", (
 		});
 	}
 
+	it("When one address calls the open /api/auth routes past the burst, then it gets 429 RATE_LIMITED with Retry-After", async () => {
+		const replies: Response[] = [];
+		for (let i = 0; i < BURST + 4; i++) replies.push(await fetch(`${gatewayA}/api/auth/config`));
+		const limited = replies.filter(r => r.status === 429);
+		assert.ok(limited.length >= 2, `${limited.length} of ${replies.length} limited`);
+		assert.equal(((await limited[0].json()) as { type: string }).type, "RATE_LIMITED");
+		assert.match(String(limited[0].headers.get("retry-after")), /^[1-9]\d*$/);
+	});
+
 	it("When one user spends the burst across two gateways, then the next request on either is 429 RATE_LIMITED with Retry-After, and other users are unaffected", async () => {
 		const userId = newUserId();
 		const other = newUserId();
