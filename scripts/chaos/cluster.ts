@@ -9,7 +9,11 @@ import { projectRoot } from "../../lib/paths";
 import { TcpProxy } from "../../test/support/tcp-proxy";
 import { call, isolatedEnv, run, sleep } from "../support/harness";
 
-export const env = isolatedEnv("chaos", 18900);
+// HEALTH_DETAILS: readiness lists every node, which is how recovery is told apart (by pid).
+export const env: ReturnType<typeof isolatedEnv> = {
+	...isolatedEnv("chaos", 18900),
+	HEALTH_DETAILS: "true",
+};
 export const base = `http://127.0.0.1:${env.API_PORT}`;
 export const proxy = new TcpProxy(5672);
 
@@ -101,6 +105,8 @@ export async function waitReady(timeoutMs = 60_000): Promise<void> {
 		const same = (a: string[], b: string[]) => a.join() === b.join();
 		if (
 			r.status === 200 &&
+			// "degraded" (Redis down) answers 200 too: recovered means every check up again.
+			r.body?.status === "ready" &&
 			same(listed("orders"), pids("orders")) &&
 			same(listed("payments"), pids("payments"))
 		)
