@@ -1,9 +1,9 @@
 import { strict as assert } from "assert";
 import Redis from "ioredis";
-import { io, Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { epochCacher } from "../../lib/cache";
-import type { OrderUpdated } from "../../lib/contracts";
 import { preflight } from "../../lib/preflight";
+import { connectUserSocket } from "../support/sockets";
 import { TestCluster } from "../support/cluster";
 import { testEnv } from "../support/env";
 import { apiClient, eventually, newUserId } from "../support/http";
@@ -148,19 +148,7 @@ describe("Redis unreachable for the nodes (a cut link; Redis keeps its data)", f
 		const userId = newUserId();
 		await api("POST", "/api/accounts", { userId });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 10 } });
-		const socket = io(cluster.apiUrl, {
-			path: "/socket.io",
-			auth: { userId },
-			forceNew: true,
-			reconnection: false,
-		});
-		sockets.push(socket);
-		const events: OrderUpdated[] = [];
-		socket.on("order.updated", (e: OrderUpdated) => events.push(e));
-		await new Promise<void>((resolve, reject) => {
-			socket.once("connect", resolve);
-			socket.once("connect_error", reject);
-		});
+		const { events } = await connectUserSocket(cluster.apiUrl, userId, sockets);
 		// The gateway's subscriber reconnects on its own schedule; an order placed before it is
 		// subscribed again is not pushed (pushes are notifications), so place one until one is.
 		await eventually(

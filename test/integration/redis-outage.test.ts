@@ -1,9 +1,9 @@
 import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
 import Redis from "ioredis";
-import { io, Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { epochCacher } from "../../lib/cache";
-import type { OrderUpdated } from "../../lib/contracts";
+import { connectUserSocket } from "../support/sockets";
 import { TestCluster } from "../support/cluster";
 import { testEnv } from "../support/env";
 import { apiClient, eventually, newUserId, Reply } from "../support/http";
@@ -67,19 +67,7 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: funds } });
 		await api("GET", "/api/accounts/me", { userId });
 		await api("GET", "/api/orders", { userId });
-		const socket = io(cluster.apiUrl, {
-			path: "/socket.io",
-			auth: { userId },
-			forceNew: true,
-			reconnection: false,
-		});
-		sockets.push(socket);
-		const events: OrderUpdated[] = [];
-		socket.on("order.updated", (e: OrderUpdated) => events.push(e));
-		await new Promise<void>((resolve, reject) => {
-			socket.once("connect", resolve);
-			socket.once("connect_error", reject);
-		});
+		const { events } = await connectUserSocket(cluster.apiUrl, userId, sockets);
 
 		const samples: Sample[] = [];
 		const placed: string[] = [];

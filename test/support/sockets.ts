@@ -1,0 +1,27 @@
+import { io, Socket } from "socket.io-client";
+import type { OrderUpdated } from "../../lib/contracts";
+
+/**
+ * A header-mode socket of `userId` on the gateway at `url`, connected, collecting its
+ * `order.updated` events; pushed onto `open` so the test's cleanup disconnects it.
+ */
+export async function connectUserSocket(
+	url: string,
+	userId: number,
+	open: Socket[],
+): Promise<{ socket: Socket; events: OrderUpdated[] }> {
+	const socket = io(url, {
+		path: "/socket.io",
+		auth: { userId },
+		forceNew: true,
+		reconnection: false,
+	});
+	open.push(socket);
+	const events: OrderUpdated[] = [];
+	socket.on("order.updated", (e: OrderUpdated) => events.push(e));
+	await new Promise<void>((resolve, reject) => {
+		socket.once("connect", resolve);
+		socket.once("connect_error", reject);
+	});
+	return { socket, events };
+}
