@@ -8,7 +8,7 @@
 import { hostname } from "os";
 import type { BrokerOptions, LogLevels } from "moleculer";
 import { RpcTransporter } from "./lib/amqp-transporter";
-import { Config, ConfigError, loadConfig } from "./lib/config";
+import { amqpClusterSize, Config, ConfigError, loadConfig, splitUrls } from "./lib/config";
 import { eventLoopMetrics } from "./lib/observability/event-loop";
 import { jsonLogFormatter } from "./lib/observability/logging";
 import { tracingOptions } from "./lib/observability/tracing";
@@ -18,13 +18,18 @@ import { cacheRedisOptions } from "./lib/redis/options";
 export function brokerOptions(config: Config, role: string): BrokerOptions {
 	const transporter: BrokerOptions["transporter"] = config.transporterUrl.startsWith("amqp")
 		? new RpcTransporter({
-				url: config.transporterUrl,
+				// Moleculer connects to the first and, after a lost connection, to the next, round robin.
+				url: splitUrls(config.transporterUrl),
 				// Without noDelay every request/response waits ~40 ms for a delayed ACK, and the
 				// default prefetch of 1 serialises a node's requests (shared/FINDINGS.md).
 				socketOptions: { noDelay: true },
 				prefetch: 128,
 				// Queues of nodes that died (kill -9) disappear instead of piling up.
 				autoDeleteQueues: 60_000,
+				// On a cluster: transient, so that a queue whose node died can be declared again on
+				// another (lib/amqp-transporter.ts). A single broker keeps the durable queues it has,
+				// as a declaration that differs from an existing queue is refused.
+				queueOptions: rpcOnCluster(config) ? { durable: false } : {},
 			})
 		: // Any other transporter by its connection string (nats://, redis://, TCP…), as Moleculer parses it.
 			(config.transporterUrl as BrokerOptions["transporter"]);
@@ -72,6 +77,10 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 		// TRACING=true logs every span (lib/observability/tracing.ts).
 		tracing: tracingOptions(config.tracing),
 	};
+}
+
+function rpcOnCluster(config: Config): boolean {
+	return amqpClusterSize(config) > 1 || splitUrls(config.transporterUrl).length > 1;
 }
 
 /**

@@ -13,6 +13,12 @@ const BrokerDisconnected = Errors.BrokerDisconnectedError as unknown as new () =
 interface AmqpLink {
 	on(event: "blocked", listener: (reason: string) => void): unknown;
 	on(event: "unblocked" | "close", listener: () => void): unknown;
+	close(): Promise<void>;
+}
+
+type ConsumeCallback = (msg: { content: Buffer } | null) => void | Promise<void>;
+interface AmqpInternals {
+	_consumeCB(this: unknown, cmd: string, needAck?: boolean): ConsumeCallback;
 }
 
 /**
@@ -30,10 +36,18 @@ interface AmqpLink {
  * without a channel (the broker is down) and writes into a connection the broker has blocked
  * (memory or disk alarm) as if all were well; either way the caller would wait out the whole
  * requestTimeout. A request is refused at once instead, with BrokerDisconnectedError (a 503).
+ *
+ * On a RabbitMQ cluster (several URLs, tried round robin by Moleculer) the RPC queues are declared
+ * transient by moleculer.config.ts: a transient queue whose node dies is deleted, so it can be
+ * declared again on a surviving node, where a durable one would stay unreachable until its node
+ * returns. Its consumers on other nodes get basic.cancel, which Moleculer's consumer callback
+ * does not expect (it reads `msg.content` of null); this transporter closes its connection then,
+ * and Moleculer's reconnect declares every queue again.
  */
 export class RpcTransporter extends Transporters.AMQP {
 	private blockedLink: AmqpLink | null = null;
 	private readonly watched = new WeakSet<object>();
+	private closedOnCancel: AmqpLink | null = null;
 
 	constructor(opts: RpcTransporterOptions) {
 		super(opts);
@@ -60,6 +74,27 @@ export class RpcTransporter extends Transporters.AMQP {
 			if (this.transit?.disconnecting) return Promise.resolve();
 			return Promise.reject(err);
 		}
+	}
+
+	/** Moleculer's consumer callback, with the broker's cancel (a null message) handled. */
+	_consumeCB(cmd: string, needAck = false): ConsumeCallback {
+		const handle = (Transporters.AMQP.prototype as unknown as AmqpInternals)._consumeCB.call(
+			this,
+			cmd,
+			needAck,
+		);
+		return msg => (msg ? handle(msg) : this.onCancelled(cmd));
+	}
+
+	private onCancelled(cmd: string): void {
+		const link = (this as unknown as { connection?: AmqpLink | null }).connection;
+		if (!link || this.closedOnCancel === link) return;
+		this.closedOnCancel = link;
+		this.logger.warn(
+			"RabbitMQ cancelled an RPC subscription (its queue's node is gone); reconnecting to declare the queues again",
+			{ cmd },
+		);
+		link.close().catch(() => undefined);
 	}
 
 	/**

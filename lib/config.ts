@@ -30,6 +30,26 @@ const url =
 		return raw;
 	};
 
+/**
+ * The URLs of a list such as AMQP_URL or TRANSPORTER: comma-separated (Moleculer's own ";" is
+ * taken too), blanks around them ignored. A single URL is a list of one.
+ */
+export function splitUrls(raw: string): string[] {
+	return raw
+		.split(/[,;]/)
+		.map(s => s.trim())
+		.filter(Boolean);
+}
+
+/** A non-empty list of URLs, each checked like `url`; kept as the normalised comma-separated text. */
+const urlList =
+	(protocols: string[]): Parser<string> =>
+	(raw, name) => {
+		const urls = splitUrls(raw);
+		if (!urls.length) throw new ConfigError(`${name} must list at least one URL, got "${raw}"`);
+		return urls.map(u => url(protocols)(u, name)).join(",");
+	};
+
 const int =
 	(min: number, max: number): Parser<number> =>
 	(raw, name) => {
@@ -68,14 +88,20 @@ export const settings = {
 	amqpUrl: setting(
 		"AMQP_URL",
 		"amqp://guest:guest@127.0.0.1:5672",
-		url(["amqp:", "amqps:"]),
-		"RabbitMQ for the durable business queues orders.to_pay and payment.results.",
+		urlList(["amqp:", "amqps:"]),
+		"RabbitMQ for the durable business queues orders.to_pay and payment.results; a comma-separated list names the nodes of a cluster: a node connects to the first that answers and, when it loses it, to the next.",
 	),
 	transporterUrl: setting(
 		"TRANSPORTER",
 		"",
 		text,
-		"Moleculer transporter URL (RPC between nodes); empty means the same RabbitMQ as AMQP_URL.",
+		"Moleculer transporter URL (RPC between nodes), or a comma-separated list of amqp:// URLs; empty means the same RabbitMQ as AMQP_URL.",
+	),
+	amqpClusterSize: setting(
+		"AMQP_CLUSTER_SIZE",
+		0,
+		int(0, 99),
+		"RabbitMQ nodes behind AMQP_URL (set it when one URL leads to a cluster, e.g. a load balancer); 0: as many as AMQP_URL lists. From 2 on, a queue declared for the first time gets that many replicas and the RPC queues are transient, so that they move to a surviving node.",
 	),
 	redisUrl: setting(
 		"REDIS_URL",
@@ -322,6 +348,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 	if (!["short", "json"].includes(config.logFormat))
 		throw new ConfigError(`LOG_FORMAT must be short or json, got "${config.logFormat}"`);
 	if (!config.transporterUrl) config.transporterUrl = config.amqpUrl;
+	else if (config.transporterUrl.startsWith("amqp"))
+		config.transporterUrl = urlList(["amqp:", "amqps:"])(config.transporterUrl, "TRANSPORTER");
 	checkAuth(config);
 	return config;
 }
@@ -347,6 +375,11 @@ function checkAuth(config: Config): void {
 		throw new ConfigError("AUTH_DEV_TOKENS=true needs AUTH_MODE=jwt and JWT_SECRET");
 }
 
+/** How many RabbitMQ nodes the business queues and the RPC run on (AMQP_CLUSTER_SIZE, else AMQP_URL's list). */
+export function amqpClusterSize(config: Pick<Config, "amqpUrl" | "amqpClusterSize">): number {
+	return config.amqpClusterSize || splitUrls(config.amqpUrl).length;
+}
+
 /** The one algorithm a PEM public key verifies: RS256 for RSA, ES256 for P-256. */
 export function publicKeyAlgorithm(pem: string): "RS256" | "ES256" {
 	let key: KeyObject;
@@ -361,8 +394,9 @@ export function publicKeyAlgorithm(pem: string): "RS256" | "ES256" {
 	throw new ConfigError("JWT_PUBLIC_KEY must be an RSA key (RS256) or a P-256 EC key (ES256)");
 }
 
-/** Hides the password of a URL for log lines and error messages. */
+/** Hides the password of a URL (or of each URL of a list) for log lines and error messages. */
 export function redactUrl(raw: string): string {
+	if (/[,;]/.test(raw) && splitUrls(raw).length > 1) return splitUrls(raw).map(redactUrl).join(",");
 	try {
 		const u = new URL(raw);
 		if (u.password) u.password = "***";

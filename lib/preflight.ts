@@ -1,7 +1,7 @@
-import * as amqp from "amqplib";
 import Redis from "ioredis";
 import { Client } from "pg";
 import { redactUrl } from "./config";
+import { connectFirst } from "./messaging/connection";
 
 const HOW_TO_START = {
 	PostgreSQL: "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
@@ -33,9 +33,10 @@ export function checkPostgres(url: string) {
 	});
 }
 
-export function checkRabbitMq(url: string) {
-	return reach("RabbitMQ", url, async () => {
-		const conn = await amqp.connect(url, { timeout: 3000 });
+/** Reachable when one URL of the list answers (the nodes of a cluster). */
+export function checkRabbitMq(urls: string) {
+	return reach("RabbitMQ", urls, async () => {
+		const conn = await connectFirst(urls, 3000);
 		await conn.close();
 	});
 }

@@ -13,6 +13,7 @@ import {
 	DeadLetterQueues,
 	toDeadLetterQueue,
 } from "../lib/messaging/dead-letters";
+import { connectFirst } from "../lib/messaging/connection";
 
 const USAGE = `Usage: npm run dlq -- <command> [options]
 
@@ -255,7 +256,7 @@ async function main(): Promise<void> {
 	const config = loadConfig();
 	let connection: amqp.ChannelModel;
 	try {
-		connection = await amqp.connect(config.amqpUrl, { timeout: 5000 });
+		connection = await connectFirst(config.amqpUrl, 5000);
 	} catch (err) {
 		const e = err as { code?: string; message?: string };
 		throw new DeadLetterError(

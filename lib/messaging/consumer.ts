@@ -10,7 +10,7 @@ import {
 } from "./failures";
 import { ConsumerOptions, defaultConsumerOptions } from "./options";
 import type { Publisher } from "./publisher";
-import { deadLetterQueue, declareQueue } from "./topology";
+import { deadLetterQueue } from "./topology";
 
 export { isTransientError, PoisonMessageError } from "./failures";
 
@@ -155,7 +155,7 @@ export class QueueConsumer<T> {
 				this.scheduleRecovery("its channel was closed");
 			});
 			// The queue may have been deleted since the connection declared it.
-			await declareQueue(own, this.spec.queue);
+			await this.connection.declare(own, this.spec.queue);
 			await own.prefetch(this.opts.prefetch);
 			this.channel = own;
 			const { consumerTag } = await own.consume(this.spec.queue, msg => {

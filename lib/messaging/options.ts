@@ -60,10 +60,16 @@ export interface ConnectionOptions {
 	maxBackoffMs: number;
 	/** AMQP heartbeat in seconds, used when the URL does not set one. */
 	heartbeatSeconds: number;
+	/** How long one connection attempt may take before the next URL is tried. */
+	connectTimeoutMs: number;
+	/** Replicas of a business queue created on a cluster (x-quorum-initial-group-size); 0: not sent. */
+	replicas: number;
 }
 
 export const defaultConnectionOptions: ConnectionOptions = {
 	retryBackoffMs: 100,
 	maxBackoffMs: 5000,
 	heartbeatSeconds: 10,
+	connectTimeoutMs: 5000,
+	replicas: 0,
 };

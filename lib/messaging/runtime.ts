@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { Logger } from "moleculer";
-import type { Config } from "../config";
+import { amqpClusterSize, type Config } from "../config";
 import { AmqpConnection } from "./connection";
 import { ConsumerSpec, QueueConsumer } from "./consumer";
 import { ConsumerOptions, defaultRelayOptions, RelayOptions } from "./options";
@@ -9,7 +9,10 @@ import { OutboxStore } from "./outbox.store";
 import { Publisher } from "./publisher";
 
 export interface MessagingOptions {
+	/** One URL, or a comma-separated list of the nodes of a RabbitMQ cluster. */
 	amqpUrl: string;
+	/** Replicas of a queue created on a cluster; 0 on a single broker (nothing sent). */
+	replicas?: number;
 	/** Queues this node publishes to or consumes from; declared on every (re)connect. */
 	queues: string[];
 	relay: Partial<RelayOptions>;
@@ -20,6 +23,7 @@ export interface MessagingOptions {
 export function messagingOptions(config: Config, queues: string[]): MessagingOptions {
 	return {
 		amqpUrl: config.amqpUrl,
+		replicas: amqpClusterSize(config) > 1 ? amqpClusterSize(config) : 0,
 		queues,
 		relay: {
 			batchSize: config.relayBatchSize,
@@ -52,7 +56,9 @@ export class MessagingRuntime {
 		private readonly opts: MessagingOptions,
 		private readonly logger: Logger,
 	) {
-		this.connection = new AmqpConnection(opts.amqpUrl, opts.queues, logger);
+		this.connection = new AmqpConnection(opts.amqpUrl, opts.queues, logger, {
+			replicas: opts.replicas ?? 0,
+		});
 		this.publisher = new Publisher(
 			this.connection,
 			opts.relay.publishTimeoutMs ?? defaultRelayOptions.publishTimeoutMs,

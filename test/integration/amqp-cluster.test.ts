@@ -1,0 +1,198 @@
+import { strict as assert } from "assert";
+import * as amqp from "amqplib";
+import { ServiceBroker } from "moleculer";
+import {
+	AmqpConnection,
+	declareQueue,
+	IncomingMessage,
+	Publisher,
+	QueueConsumer,
+} from "../../lib/messaging";
+import {
+	amqpPort,
+	clusterUrls,
+	killNode,
+	nodeIndex,
+	nodeName,
+	quorumQueues,
+	raftStatus,
+	resetVhost,
+	startCluster,
+} from "../../scripts/support/rabbitmq-cluster";
+import { TEST_VHOST } from "../support/env";
+import { eventually } from "../support/http";
+
+const logger = new ServiceBroker({
+	logger: process.env.TEST_CLUSTER_LOG ? { type: "Console", options: { level: "info" } } : false,
+}).getLogger("test");
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+const portOf = (url: string | null) => Number(url && new URL(url).port);
+
+/**
+ * Against the three-node cluster of scripts/rabbitmq-cluster.sh (started if down; this file is
+ * skipped, with the reason printed, when it cannot start here). Its own vhost on those nodes; the
+ * machine's default RabbitMQ is not involved. A node killed here is started again whatever happens.
+ */
+describe("AmqpConnection on a three-node RabbitMQ cluster (URL list)", function () {
+	this.timeout(300_000);
+
+	before(async function () {
+		const reason = await startCluster();
+		if (reason) {
+			console.log(`      skipped: ${reason}`);
+			this.skip();
+		}
+		await resetVhost(TEST_VHOST);
+	});
+
+	after(async () => {
+		await startCluster(); // a node killed by a failed test comes back, and rejoins
+	});
+
+	it("When the first URL does not answer, then it connects to the next one, declares a new queue with the replicas asked for and accepts an existing queue declared without them", async () => {
+		// A queue as a single-node Gozon declared it (no x-quorum-initial-group-size): declaring it
+		// again with that argument would be refused with PRECONDITION_FAILED.
+		const legacy = `test.legacy.${Date.now()}`;
+		const fresh = `test.fresh.${Date.now()}`;
+		const raw = await amqp.connect(clusterUrls(TEST_VHOST, [2]));
+		await declareQueue(await raw.createChannel(), legacy);
+		await raw.close();
+
+		const nobody = `amqp://guest:guest@127.0.0.1:5680/${TEST_VHOST}`; // nothing listens there
+		const connection = new AmqpConnection(
+			`${nobody},${clusterUrls(TEST_VHOST)}`,
+			[fresh, legacy],
+			logger,
+			{ replicas: 2 },
+		);
+		try {
+			await connection.start();
+			await connection.waitConnected(10_000);
+			assert.equal(portOf(connection.url), amqpPort(1), "the first URL that answers");
+			const queues = await quorumQueues(TEST_VHOST);
+			const members = (name: string) => queues.find(q => q.name === name)?.members.length;
+			assert.equal(members(fresh), 2, "created with x-quorum-initial-group-size 2");
+			assert.equal(members(`${fresh}.dlq`), 2, "its dead-letter queue too");
+			assert.equal(members(legacy), 3, "the existing queue keeps what it was created with");
+		} finally {
+			await connection.stop();
+		}
+	});
+
+	it("When the node it is connected to is killed (kill -9), then it reconnects to the next node, its consumer resumes, no confirmed message is lost, and the restarted node rejoins and catches up", async () => {
+		const queue = `test.failover.${Date.now()}`;
+		const connection = new AmqpConnection(clusterUrls(TEST_VHOST), [queue], logger, {
+			replicas: 3,
+			retryBackoffMs: 50,
+			maxBackoffMs: 500,
+		});
+		const publisher = new Publisher(connection, 5000);
+		const received = new Set<string>();
+		const consumer = new QueueConsumer(
+			connection,
+			publisher,
+			{
+				queue,
+				decode: body => body,
+				handle: async (batch: IncomingMessage<unknown>[]) => {
+					for (const m of batch) received.add(m.messageId);
+				},
+			},
+			logger,
+			{ recoverDelayMs: 100, maxBackoffMs: 1000 },
+		);
+		const confirmed: string[] = [];
+		let sending = true;
+		const send = async () => {
+			for (let n = 0; sending; n++) {
+				const messageId = `m-${n}`;
+				// Retried until confirmed, as the outbox relay does.
+				while (sending) {
+					try {
+						await publisher.publish([{ queue, messageId, payload: { n } }]);
+						confirmed.push(messageId);
+						break;
+					} catch (err) {
+						logger.info("publish failed, retrying", { err: (err as Error).message });
+						await sleep(100);
+					}
+				}
+				await sleep(20);
+			}
+		};
+		try {
+			await connection.start();
+			await connection.waitConnected(10_000);
+			await consumer.start();
+			const victim = portOf(connection.url) - 5680;
+			assert.equal(victim, 1, "connected to the first URL");
+			const sender = send();
+			await eventually(async () => received.size >= 20, "messages flowing before the kill");
+
+			const leaderBefore = (await quorumQueues(TEST_VHOST)).find(q => q.name === queue)!.leader;
+			await killNode(victim);
+			const killedAt = Date.now();
+			const before = confirmed.length;
+			await eventually(
+				async () => connection.isConnected && portOf(connection.url) === amqpPort(2),
+				"reconnected to the next node (2)",
+				30_000,
+			);
+			const reconnectS = (Date.now() - killedAt) / 1000;
+			await eventually(
+				async () => confirmed.length > before + 20,
+				"publishes confirmed again",
+				30_000,
+			);
+			await eventually(
+				async () => confirmed.every(id => received.has(id)),
+				"every confirmed message consumed after the failover",
+				30_000,
+				200,
+			);
+			const resumedS = (Date.now() - killedAt) / 1000;
+
+			// Back: the node rejoins, and its replica has every entry committed while it was away.
+			const committed = Math.max(
+				...(await raftStatus(TEST_VHOST, queue)).map(m => m["Commit Index"]),
+			);
+			const restartedAt = Date.now();
+			assert.equal(await startCluster(), null);
+			const caughtUp = await eventually(
+				async () => {
+					const mine = (await raftStatus(TEST_VHOST, queue)).find(
+						m => m["Node Name"] === nodeName(victim),
+					);
+					return (
+						mine && mine["Raft State"] === "follower" && mine["Commit Index"] >= committed && mine
+					);
+				},
+				"the restarted replica caught up",
+				120_000,
+				1000,
+			);
+			const back = (await quorumQueues(TEST_VHOST)).find(q => q.name === queue)!;
+			assert.ok(
+				back.online.includes(nodeName(victim)),
+				`${nodeName(victim)} online again: ${back.online}`,
+			);
+			console.log(
+				`      leader was ${leaderBefore} (node ${nodeIndex(leaderBefore)}); reconnected to node 2 ${reconnectS.toFixed(1)} s after the kill, ` +
+					`every confirmed message consumed ${resumedS.toFixed(1)} s after it; node ${victim} rejoined and caught up ` +
+					`(commit index ${caughtUp["Commit Index"]} ≥ ${committed}) ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after its restart`,
+			);
+			sending = false;
+			await sender;
+			await eventually(
+				async () => confirmed.every(id => received.has(id)),
+				"the last messages consumed",
+				20_000,
+				200,
+			);
+		} finally {
+			sending = false;
+			await consumer.stop();
+			await connection.stop();
+		}
+	});
+});
