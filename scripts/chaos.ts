@@ -31,9 +31,17 @@
  *   npm run chaos              full form (300 orders/s offered, every fault)
  *   npm run chaos -- --short   CI form (60 orders/s, every fault, a few minutes)
  *   npm run chaos -- --faults kill,Redis   only the faults whose names contain these words
+ *   npm run chaos -- --cluster [--short]   on a three-node RabbitMQ cluster: kill -9 its nodes
+ *                                          (scripts/chaos/broker-cluster.ts)
  */
 import knexFactory, { Knex } from "knex";
 import "../lib/db/knex";
+import {
+	brokerClusterFaults,
+	brokerClusterReport,
+	finishBrokerCluster,
+	prepareBrokerCluster,
+} from "./chaos/broker-cluster";
 import { chosenFaults, Fault } from "./chaos/faults";
 import {
 	deadLetters,
@@ -60,6 +68,7 @@ import { Probe } from "./chaos/probe";
 import { agent, call, resetIsolated, sh, sleep, waitForApi } from "./support/harness";
 
 const short = process.argv.includes("--short");
+const onCluster = process.argv.includes("--cluster");
 const RATE = short ? 60 : 300; // orders per second offered
 const USERS = short ? 20 : 100;
 const FUNDING = 10_000_000; // kopecks per user: never the limit, so no order may be CANCELLED
@@ -110,10 +119,19 @@ let probe: Probe | undefined;
 async function main() {
 	let chosen: Fault[];
 	try {
-		chosen = chosenFaults(process.argv);
+		chosen = onCluster ? brokerClusterFaults(short) : chosenFaults(process.argv);
 	} catch (err) {
 		console.error(`chaos: ${(err as Error).message}`);
 		process.exit(2);
+	}
+	if (onCluster) {
+		const unable = await prepareBrokerCluster();
+		// CI runs on machines that may lack it; asked for by hand, it must run.
+		if (unable && short) {
+			console.log(`chaos --cluster: skipped: ${unable}`);
+			process.exit(0);
+		}
+		if (unable) throw new Error(`the RabbitMQ cluster cannot start: ${unable}`);
 	}
 	const guard = setTimeout(() => {
 		console.error(`chaos: suite timeout (${SUITE_TIMEOUT_MS / 60000} min), stopping`);
@@ -123,7 +141,7 @@ async function main() {
 
 	// Before any load: blocking here costs nothing.
 	sh("npx", ["tsc", "-p", "tsconfig.build.json"]);
-	resetIsolated("chaos");
+	if (!onCluster) resetIsolated("chaos");
 	await proxy.start();
 	// orders-2 only once orders-1 has created and migrated the database: two nodes creating it
 	// at once can fail on pg_database's unique index (lib/db/ensure-database.ts knows 42P04 only).
@@ -244,7 +262,12 @@ async function main() {
 		await sleep(500);
 		fin = await outcomes.progress(load.placed);
 	}
-	const failed = await report(orders, payments, users, outcomes, rows, windows, poison);
+	let failed = await report(orders, payments, users, outcomes, rows, windows, poison);
+	if (onCluster)
+		for (const p of brokerClusterReport()) {
+			console.log(`PROBLEM: ${p}`);
+			failed = true;
+		}
 	await orders.destroy();
 	await payments.destroy();
 	await finish(failed || rows.length < chosen.length ? 1 : 0);
@@ -354,6 +377,7 @@ async function finish(code: number) {
 	probe?.close();
 	await stopAll().catch(() => undefined);
 	await proxy.stop().catch(() => undefined);
+	if (onCluster) await finishBrokerCluster();
 	await ensureServices().catch(err =>
 		console.error(`chaos: could not start the services again: ${(err as Error).message}`),
 	);

@@ -2,8 +2,8 @@
  * What the chaos suite checks in the databases and the broker: where each accepted order is,
  * the invariants that hold at every instant, and the dead-letter queues.
  */
-import * as amqp from "amqplib";
 import { Knex } from "knex";
+import { connectFirst } from "../../lib/messaging/connection";
 import { env } from "./cluster";
 import { Placed } from "./load";
 
@@ -148,7 +148,7 @@ export async function trail(orders: Knex, payments: Knex, limit = 5) {
 }
 
 export async function deadLetters(): Promise<string[]> {
-	const conn = await amqp.connect(env.AMQP_URL);
+	const conn = await connectFirst(env.AMQP_URL);
 	try {
 		const ch = await conn.createChannel();
 		const ids: string[] = [];
@@ -171,7 +171,7 @@ export async function deadLetters(): Promise<string[]> {
 
 /** One unparseable message on the business queue: it must end in the DLQ, and nothing else may. */
 export async function publishPoison(id: string) {
-	const conn = await amqp.connect(env.AMQP_URL);
+	const conn = await connectFirst(env.AMQP_URL);
 	try {
 		const ch = await conn.createConfirmChannel();
 		ch.publish("", "orders.to_pay", Buffer.from("{poison"), { persistent: true, messageId: id });

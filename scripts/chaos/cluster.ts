@@ -14,7 +14,16 @@ export const env: ReturnType<typeof isolatedEnv> = {
 	...isolatedEnv("chaos", 18900),
 	HEALTH_DETAILS: "true",
 };
-export const base = `http://127.0.0.1:${env.API_PORT}`;
+export let base = `http://127.0.0.1:${env.API_PORT}`;
+
+/**
+ * Moves the suite to another isolated set (databases, namespace, Redis prefix, ports) on another
+ * RabbitMQ: the --cluster run, which may run beside a default one.
+ */
+export function isolateAs(name: string, apiPort: number, amqpUrl: string): void {
+	Object.assign(env, isolatedEnv(name, apiPort), { AMQP_URL: amqpUrl });
+	base = `http://127.0.0.1:${env.API_PORT}`;
+}
 export const proxy = new TcpProxy(5672);
 
 export interface Node {

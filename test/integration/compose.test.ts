@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from "fs";
 import { builtinModules } from "module";
 import { dirname, join, relative } from "path";
 import { parse } from "yaml";
-import { loadConfig, settings } from "../../lib/config";
+import { amqpClusterSize, loadConfig, settings, splitUrls } from "../../lib/config";
 import { isRole } from "../../lib/node";
 import { projectRoot } from "../../lib/paths";
 
@@ -33,20 +33,33 @@ const read = (path: string) => readFileSync(join(projectRoot, path), "utf8");
 
 /**
  * Compose's variable interpolation: `${VAR}`, `${VAR:-default}`, `${VAR:?error}` (refuses to
- * start when VAR is unset or empty) and `$$` for a literal `$`.
+ * start when VAR is unset or empty), nested in a default (`${A:-x${B}}`, innermost first) and
+ * `$$` for a literal `$`.
  */
 function interpolate(text: string, env: Record<string, string>): string {
-	return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([?-])([^}]*))?\}/g, (all, name, op, arg) => {
-		if (all === "$$") return "$";
-		const value = env[name];
-		if (value) return value;
-		if (op === "?") throw new Error(`compose: ${arg}`);
-		return op === "-" ? arg : "";
-	});
+	const DOLLAR = "\u0000";
+	let out = text.replace(/\$\$/g, DOLLAR);
+	for (let before = ""; before !== out;) {
+		before = out;
+		out = out.replace(
+			/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([?-])([^}$]*))?\}/g,
+			(all, name, op, arg) => {
+				const value = env[name];
+				if (value) return value;
+				if (op === "?") throw new Error(`compose: ${arg}`);
+				return op === "-" ? arg : "";
+			},
+		);
+	}
+	return out.replaceAll(DOLLAR, "$");
 }
 
 /** What an operator passes in (the environment or a .env file): the stack's secrets. */
-const composeEnv = { JWT_SECRET: "s".repeat(32), RABBITMQ_USER: "gozon", RABBITMQ_PASSWORD: "rabbit-pass-1" };
+const composeEnv = {
+	JWT_SECRET: "s".repeat(32),
+	RABBITMQ_USER: "gozon",
+	RABBITMQ_PASSWORD: "rabbit-pass-1",
+};
 const composeText = read("docker-compose.yml");
 const compose = parse(interpolate(composeText, composeEnv), { merge: true }) as ComposeFile;
 const services = compose.services;
@@ -68,7 +81,9 @@ const configEnv = new Map(Object.entries(settings).map(([key, s]) => [s.env, key
  * Identity settings issue11-jwt adds to lib/config.ts (AUTH_MODE, AUTH_DEV_TOKENS, JWT_SECRET).
  * Until that branch is merged this branch's config does not know them: drop this list then.
  */
-const settingsOfJwtBranch = new Set(["AUTH_MODE", "AUTH_DEV_TOKENS", "JWT_SECRET"].filter(env => !configEnv.has(env)));
+const settingsOfJwtBranch = new Set(
+	["AUTH_MODE", "AUTH_DEV_TOKENS", "JWT_SECRET"].filter(env => !configEnv.has(env)),
+);
 
 /** `dist/scripts/node.js` → `scripts/node.ts`, the source tsc compiles it from. */
 function sourceOf(distPath: string): string {
@@ -148,7 +163,10 @@ describe("docker-compose.yml and Dockerfile (checked, not run: no Docker engine 
 	it("When the stack is read, then it has PostgreSQL 15, RabbitMQ 3 with its console, Redis 7, a gateway, two orders nodes and a payments node", () => {
 		assert.equal(services.postgres?.image, "postgres:15");
 		assert.match(services.rabbitmq?.image ?? "", /^rabbitmq:3(\.\d+)*-management$/);
-		assert.ok(services.rabbitmq.ports?.includes("127.0.0.1:15672:15672"), "RabbitMQ console on :15672 of this machine only");
+		assert.ok(
+			services.rabbitmq.ports?.includes("127.0.0.1:15672:15672"),
+			"RabbitMQ console on :15672 of this machine only",
+		);
 		assert.match(services.redis?.image ?? "", /^redis:7(\.\d+)*$/);
 
 		const roles = appServices.map(([, s]) => s.environment!.NODE_ROLE).sort();
@@ -185,26 +203,105 @@ describe("docker-compose.yml and Dockerfile (checked, not run: no Docker engine 
 		for (const [name, s] of appServices) {
 			assert.equal(s.environment!.AUTH_MODE, "jwt", name);
 			assert.equal(s.environment!.AUTH_DEV_TOKENS, "true", name);
-			assert.equal(s.environment!.JWT_SECRET, composeEnv.JWT_SECRET, `${name}: JWT_SECRET from the environment`);
+			assert.equal(
+				s.environment!.JWT_SECRET,
+				composeEnv.JWT_SECRET,
+				`${name}: JWT_SECRET from the environment`,
+			);
 			const amqp = new URL(loadConfig(s.environment).amqpUrl);
-			assert.deepEqual([amqp.username, amqp.password], [composeEnv.RABBITMQ_USER, composeEnv.RABBITMQ_PASSWORD], name);
+			assert.deepEqual(
+				[amqp.username, amqp.password],
+				[composeEnv.RABBITMQ_USER, composeEnv.RABBITMQ_PASSWORD],
+				name,
+			);
 		}
 		assert.equal(services.rabbitmq.environment?.RABBITMQ_DEFAULT_USER, composeEnv.RABBITMQ_USER);
-		assert.equal(services.rabbitmq.environment?.RABBITMQ_DEFAULT_PASS, composeEnv.RABBITMQ_PASSWORD);
+		assert.equal(
+			services.rabbitmq.environment?.RABBITMQ_DEFAULT_PASS,
+			composeEnv.RABBITMQ_PASSWORD,
+		);
 		assert.doesNotMatch(composeText, /guest/, "no guest/guest account");
 		// Each secret is required: compose refuses to start without it, rather than use a default.
 		for (const missing of Object.keys(composeEnv)) {
 			const env: Record<string, string> = { ...composeEnv };
 			delete env[missing];
-			assert.throws(() => interpolate(composeText, env), new RegExp(`set ${missing}`), `without ${missing}`);
+			assert.throws(
+				() => interpolate(composeText, env),
+				new RegExp(`set ${missing}`),
+				`without ${missing}`,
+			);
 		}
 	});
 
+	it("When the cluster profile is on and AMQP_URL lists its nodes, then every app node gets the three, the nodes find each other by name with one cookie, and without the profile nothing changes", () => {
+		const cluster = ["rabbitmq-1", "rabbitmq-2", "rabbitmq-3"];
+		for (const name of cluster) {
+			const s = services[name] as ComposeService & { profiles?: string[]; hostname?: string };
+			assert.deepEqual(s.profiles, ["cluster"], `${name} starts only with --profile cluster`);
+			assert.equal(s.hostname, name, `${name}: its node name is rabbit@${name}`);
+			assert.equal(
+				s.image,
+				services.rabbitmq.image,
+				`${name}: the same RabbitMQ as the single broker`,
+			);
+			assert.ok(
+				s.volumes?.includes(
+					"./docker/rabbitmq-cluster.conf:/etc/rabbitmq/conf.d/20-cluster.conf:ro",
+				),
+				name,
+			);
+			assert.ok(
+				!s.environment?.RABBITMQ_ERLANG_COOKIE,
+				`${name}: the cookie comes from the environment`,
+			);
+		}
+		const conf = read("docker/rabbitmq-cluster.conf");
+		assert.match(conf, /^cluster_formation\.peer_discovery_backend = classic_config$/m);
+		for (const [i, name] of cluster.entries())
+			assert.match(
+				conf,
+				new RegExp(`^cluster_formation\\.classic_config\\.nodes\\.${i + 1} = rabbit@${name}$`, "m"),
+			);
+
+		const U = `amqp://${composeEnv.RABBITMQ_USER}:${composeEnv.RABBITMQ_PASSWORD}`;
+		const list = cluster.map(n => `${U}@${n}:5672`).join(",");
+		const env = { ...composeEnv, AMQP_URL: list, RABBITMQ_ERLANG_COOKIE: "c".repeat(20) };
+		const withCluster = (parse(interpolate(composeText, env), { merge: true }) as ComposeFile)
+			.services;
+		for (const [name] of appServices) {
+			const config = loadConfig(withCluster[name].environment);
+			assert.deepEqual(
+				splitUrls(config.amqpUrl).map(u => new URL(u).hostname),
+				cluster,
+				name,
+			);
+			assert.equal(amqpClusterSize(config), 3, `${name}: queues created with 3 replicas`);
+		}
+		for (const name of cluster)
+			assert.equal(
+				withCluster[name].environment?.RABBITMQ_ERLANG_COOKIE,
+				env.RABBITMQ_ERLANG_COOKIE,
+				name,
+			);
+		for (const [name, s] of appServices)
+			assert.equal(amqpClusterSize(loadConfig(s.environment)), 1, name);
+	});
+
 	it("When a service other than the gateway publishes a port, then on 127.0.0.1 only", () => {
-		const published = Object.entries(services).filter(([, s]) => s.environment?.NODE_ROLE !== "gateway" && s.ports?.length);
-		assert.deepEqual(published.map(([name]) => name).sort(), ["postgres", "rabbitmq", "redis"]);
+		const published = Object.entries(services).filter(
+			([, s]) => s.environment?.NODE_ROLE !== "gateway" && s.ports?.length,
+		);
+		assert.deepEqual(published.map(([name]) => name).sort(), [
+			"postgres",
+			"rabbitmq",
+			"rabbitmq-1",
+			"rabbitmq-2",
+			"rabbitmq-3",
+			"redis",
+		]);
 		for (const [name, s] of published)
-			for (const port of s.ports!) assert.match(port, /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port}`);
+			for (const port of s.ports!)
+				assert.match(port, /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port}`);
 	});
 
 	it("When an app service names PostgreSQL, RabbitMQ or Redis, then it is by a service of this file, and the init script creates both databases", () => {
@@ -333,7 +430,8 @@ describe("docker-compose.yml and Dockerfile (checked, not run: no Docker engine 
 		const stages = dockerfileStages();
 		const [build, runtime] = [stages[0], stages.at(-1)!];
 		assert.ok(stages.length >= 2, "multi-stage");
-		for (const stage of [build, runtime]) assert.match(stage.from, /^node:24-slim\b/, "a node:24 Debian slim image");
+		for (const stage of [build, runtime])
+			assert.match(stage.from, /^node:24-slim\b/, "a node:24 Debian slim image");
 
 		for (const line of stages.flatMap(s => s.lines))
 			for (const [, script] of line.matchAll(/npm run ([\w:-]+)/g))
