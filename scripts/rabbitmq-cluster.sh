@@ -128,7 +128,9 @@ launch() {
 	(
 		cd "$home"
 		export $(node_env "$i")
-		daemon setsid "$RMQ_BIN/rabbitmq-server" </dev/null >>"$home/log/server.out" 2>&1 &
+		# setsid --fork: the server runs on in a session of its own, and nothing of this script
+		# (no process holding the caller's descriptors) stays behind as its parent.
+		daemon setsid --fork "$RMQ_BIN/rabbitmq-server" </dev/null >>"$home/log/server.out" 2>&1
 	)
 }
 
