@@ -9,15 +9,18 @@ import {
 	QueueConsumer,
 } from "../../lib/messaging";
 import {
+	CLUSTER_NODES,
 	amqpPort,
 	clusterUrls,
 	killNode,
 	nodeIndex,
 	nodeName,
+	nodeRuns,
 	quorumQueues,
 	raftStatus,
 	resetVhost,
 	startCluster,
+	stopCluster,
 } from "../../scripts/support/rabbitmq-cluster";
 import { TEST_VHOST } from "../support/env";
 import { eventually } from "../support/http";
@@ -36,7 +39,10 @@ const portOf = (url: string | null) => Number(url && new URL(url).port);
 describe("AmqpConnection on a three-node RabbitMQ cluster (URL list)", function () {
 	this.timeout(300_000);
 
+	let startedHere = false;
+
 	before(async function () {
+		startedHere = !(await Promise.all(CLUSTER_NODES.map(nodeRuns))).every(Boolean);
 		const reason = await startCluster();
 		if (reason) {
 			console.log(`      skipped: ${reason}`);
@@ -46,7 +52,9 @@ describe("AmqpConnection on a three-node RabbitMQ cluster (URL list)", function 
 	});
 
 	after(async () => {
-		await startCluster(); // a node killed by a failed test comes back, and rejoins
+		// A node killed by a failed test comes back, and rejoins; a cluster this file started stops.
+		if (startedHere) await stopCluster();
+		else await startCluster();
 	});
 
 	it("When the first URL does not answer, then it connects to the next one, declares a new queue with the replicas asked for and accepts an existing queue declared without them", async () => {
