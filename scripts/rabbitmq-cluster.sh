@@ -239,7 +239,8 @@ cmd_status() {
 	local vhosts
 	vhosts=$(ctl rabbitmqctl "$i" -q list_vhosts name --formatter json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const v of JSON.parse(s))console.log(v.name)})')
 	while IFS= read -r vhost; do
-		quorum_queues "$vhost" | VHOST=$vhost node -e '
+		# </dev/null: the Erlang CLI would read the rest of the vhost list from stdin.
+		quorum_queues "$vhost" </dev/null | VHOST=$vhost node -e '
 let s = ""; process.stdin.on("data", d => (s += d)).on("end", () => {
 	for (const q of JSON.parse(s)) {
 		const online = new Set(q.online || []);
