@@ -2,7 +2,7 @@
  * The benchmark's correctness checks: funding the users, what each run must have refused, the
  * database invariants afterwards, and the machine's ceiling (pgbench).
  */
-import { Knex } from "knex";
+import knexFactory, { Knex } from "knex";
 import { call, sh } from "./harness";
 import { Run } from "./bench-load";
 
@@ -115,6 +115,50 @@ export async function checkInvariants(
 			problems.push(`user ${user}: balance ${balance} ≠ ledger ${ledgerBy.get(user)}`);
 	}
 	return problems;
+}
+
+/** `covered` says what an "ok" was checked over, so an empty run does not read as a pass. */
+export const countCheck = (name: string, problems: string[], covered: string): Check => ({
+	name,
+	status: problems.length ? "failed" : "ok",
+	details: problems.length ? problems : [covered],
+});
+
+/** The invariants over every run, in the bench databases; `skipped` says why they are not checked. */
+export async function invariantsCheck(
+	skipped: string | undefined,
+	env: Record<string, string>,
+	planned: { run: Run; users: number[]; funding: number }[],
+): Promise<Check> {
+	const name = "invariants (bench databases)";
+	if (skipped) return { name, status: "not checked", details: [skipped] };
+	const orders = knexFactory({ client: "pg", connection: env.ORDERS_DATABASE_URL });
+	const payments = knexFactory({ client: "pg", connection: env.PAYMENTS_DATABASE_URL });
+	const problems: string[] = [];
+	try {
+		for (const p of planned)
+			problems.push(...(await checkInvariants(orders, payments, p.run, p.users, p.funding)));
+		problems.push(...(await checkNoDoubleDebit(payments)));
+	} finally {
+		await orders.destroy();
+		await payments.destroy();
+	}
+	return problems.length
+		? {
+				name,
+				status: "failed",
+				details: [
+					...problems.slice(0, 20),
+					...(problems.length > 20 ? [`… and ${problems.length - 20} more`] : []),
+				],
+			}
+		: {
+				name,
+				status: "ok",
+				details: [
+					"every accepted order stored, final and with its pushed status; balance = funding − FINISHED orders = ledger sum, none negative; no order debited twice",
+				],
+			};
 }
 
 /** Orders debited more than once, over the whole bench database. */
