@@ -79,7 +79,7 @@ if ! psql_admin -c 'SHOW shared_preload_libraries' | grep -qw pg_stat_statements
 	fi
 fi
 if psql_admin -c 'SHOW shared_preload_libraries' | grep -qw pg_stat_statements; then
-	psql_admin -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'
+	psql_admin -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'
 fi
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
