@@ -66,10 +66,12 @@ const SERIES = [
 	"gozon_dead_lettered_total",
 ];
 
-const CONTROL = String.raw`^\s*(begin|commit|rollback|start transaction|end|abort)\b`;
+// PostgreSQL regular expressions spell a word boundary \y (\b is a backspace there).
+const CONTROL = String.raw`^\s*(begin|commit|rollback|start transaction|end|abort)\y`;
 
 const dbName = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
-const errorOf = (err: unknown) => (err as Error).message.split("\n")[0];
+// knex prefixes PostgreSQL's message with the whole query: keep only the message.
+const errorOf = (err: unknown) => (err as Error).message.split(" - ").pop()!.split("\n")[0];
 
 export class BatchingProbe {
 	private readonly pg: Knex;
@@ -172,7 +174,7 @@ export class BatchingProbe {
 }
 
 const perOrder = (n: number, orders: number) =>
-	orders > 0 ? Math.round((n / orders) * 100) / 100 : null;
+	orders > 0 && n >= 0 ? Math.round((n / orders) * 100) / 100 : null;
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 10) / 10 : null);
 
 /** The figures of the window between two snapshots, per accepted order. */
@@ -208,6 +210,9 @@ export function batchingFigures(
 	};
 	const xacts = delta("PostgreSQL transactions (pg_stat_database)", before.xacts, after.xacts);
 	if (xacts) f.pgTransactionsPerOrder = perOrder(xacts[1] - xacts[0], orders);
+	// A counter that went back was reset (its database made anew): no figure, and why.
+	if (xacts && xacts[1] < xacts[0])
+		notes.push("PostgreSQL counters went back: database recreated?");
 	const st = delta(
 		"PostgreSQL statements (pg_stat_statements)",
 		before.statements,
