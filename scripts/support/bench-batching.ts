@@ -330,6 +330,6 @@ export function batchingTable(runs: { name: string; batching: BatchingFigures }[
 	const notes = [...runsOf].map(([n, names]) => `${n} (${names.map(x => `"${x}"`).join(", ")})`);
 	return [
 		...[head, head.map(() => "---"), ...rows].map(cells => `| ${cells.join(" | ")} |`),
-		...notes.map(n => `\n- ${n}`),
+		...(notes.length ? ["", ...notes.map(n => `- ${n}`)] : []),
 	].join("\n");
 }
