@@ -174,7 +174,7 @@ export class BatchingProbe {
 }
 
 const perOrder = (n: number, orders: number) =>
-	orders > 0 && n >= 0 ? Math.round((n / orders) * 100) / 100 : null;
+	orders > 0 && n >= 0 ? Math.round((n / orders) * 1000) / 1000 : null;
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 10) / 10 : null);
 
 /** The figures of the window between two snapshots, per accepted order. */
