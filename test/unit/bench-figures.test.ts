@@ -40,7 +40,11 @@ describe("The bench's batching figures", () => {
 		const f = batchingFigures(before, after, 100);
 
 		// (60 + 40) rows in (3 + 2) rounds; 4 empty rounds; 100 messages in 8 batches.
-		assert.deepEqual(f.relay.orders, { rowsPerRound: 20, roundsPerOrder: 0.05, emptyRoundsPerOrder: 0.04 });
+		assert.deepEqual(f.relay.orders, {
+			rowsPerRound: 20,
+			roundsPerOrder: 0.05,
+			emptyRoundsPerOrder: 0.04,
+		});
 		assert.equal(f.consumerBatch["orders.to_pay"], 12.5);
 		assert.equal(f.pgTransactionsPerOrder, 2.5);
 		assert.equal(f.pgStatementsPerOrder, 5);
@@ -63,9 +67,15 @@ describe("The bench's batching figures", () => {
 		assert.equal(f.pgStatementsPerOrder, null);
 		assert.equal(f.amqpVhostPublishedPerOrder, null);
 		assert.equal(f.pgTransactionsPerOrder, 0);
-		assert.ok(f.notes.some(n => /statements .*not available: pg_stat_statements must be loaded/.test(n)), f.notes.join("; "));
+		assert.ok(
+			f.notes.some(n => /statements .*not available: pg_stat_statements must be loaded/.test(n)),
+			f.notes.join("; "),
+		);
 		assert.ok(f.notes.some(n => /management API .*404/.test(n)));
-		assert.match(batchingTable([{ name: "run", batching: f }]), /^- PostgreSQL statements \(pg_stat_statements\) not available: .* \("run"\)$/m);
+		assert.match(
+			batchingTable([{ name: "run", batching: f }]),
+			/^- PostgreSQL statements \(pg_stat_statements\) not available: .* \("run"\)$/m,
+		);
 	});
 
 	it("When a node restarted or the database was made anew, then the lost counts are said, not hidden", () => {
@@ -90,9 +100,15 @@ describe("The bench's command line", () => {
 	});
 
 	it("When a node count is not 1–16, or is given with --url, then the bench refuses it", () => {
-		assert.throws(() => parseArgs(["--orders-nodes", "0"]), /--orders-nodes must be a positive number/);
+		assert.throws(
+			() => parseArgs(["--orders-nodes", "0"]),
+			/--orders-nodes must be a positive number/,
+		);
 		assert.throws(() => parseArgs(["--payments-nodes", "1.5"]), /integer from 1 to 16/);
 		assert.throws(() => parseArgs(["--orders-nodes", "17"]), /integer from 1 to 16/);
-		assert.throws(() => parseArgs(["--url", "http://x:8000", "--orders-nodes", "1"]), /not --url's/);
+		assert.throws(
+			() => parseArgs(["--url", "http://x:8000", "--orders-nodes", "1"]),
+			/not --url's/,
+		);
 	});
 });
