@@ -75,8 +75,12 @@ import {
 // The hot-account run sends one user's orders as fast as the system takes them, far past the
 // per-user rate limit: the cluster the bench starts runs without it (and the output says so).
 // The batching figures read the nodes' counters from GET /metrics: no token in the way.
+// TEST_SLOT=n gives a bench its own databases, vhost, prefix and ports, as it does the tests.
+// Its CPU figures still count every process of PostgreSQL, RabbitMQ and Redis: run it alone.
+const SLOT = Number(process.env.TEST_SLOT ?? 0);
+const NAME = SLOT ? `bench_${SLOT}` : "bench";
 const benchEnv: Record<string, string> = {
-	...isolatedEnv("bench", 18800),
+	...isolatedEnv(NAME, 18800 + SLOT * 10),
 	RATE_LIMIT_PER_USER_PER_S: "0",
 	METRICS_TOKEN: "",
 };
@@ -92,7 +96,7 @@ const REPORT_ONLY_BANNER =
 
 async function startCluster(args: Args): Promise<ChildProcess> {
 	sh("npx", ["tsc", "-p", "tsconfig.build.json"]);
-	resetIsolated("bench");
+	resetIsolated(NAME);
 	const topology = {
 		GATEWAY_NODES: "1",
 		ORDERS_NODES: String(args.ordersNodes),
@@ -225,7 +229,7 @@ async function main() {
 	let pg: { tps: number } | { error: string } | undefined;
 	if (args.pgbench) {
 		console.log(`${PGBENCH}…`);
-		pg = pgbenchTps();
+		pg = pgbenchTps(SLOT ? `gozon_pgbench_${SLOT}` : "gozon_pgbench");
 		if ("error" in pg) console.error(`pgbench failed: ${pg.error}`);
 	}
 	const pgTps = pg && "tps" in pg ? pg.tps : undefined;

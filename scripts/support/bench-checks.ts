@@ -174,21 +174,21 @@ export async function checkNoDoubleDebit(payments: Knex): Promise<string[]> {
 export const PGBENCH = "pgbench TPC-B-like, scale 10, 8 clients, 15 s";
 
 /** pgbench's tps, or the reason it has none. Its database is dropped either way. */
-export function pgbenchTps(): { tps: number } | { error: string } {
+export function pgbenchTps(db = "gozon_pgbench"): { tps: number } | { error: string } {
 	const psql = (sql: string) => sh("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", sql]);
 	const pg = ["-h", "127.0.0.1", "-U", "postgres"];
 	try {
-		psql("DROP DATABASE IF EXISTS gozon_pgbench");
-		psql("CREATE DATABASE gozon_pgbench");
-		sh("pgbench", [...pg, "-i", "-q", "-s", "10", "gozon_pgbench"]);
-		const out = sh("pgbench", [...pg, "-c", "8", "-j", "2", "-T", "15", "gozon_pgbench"]);
+		psql(`DROP DATABASE IF EXISTS ${db}`);
+		psql(`CREATE DATABASE ${db}`);
+		sh("pgbench", [...pg, "-i", "-q", "-s", "10", db]);
+		const out = sh("pgbench", [...pg, "-c", "8", "-j", "2", "-T", "15", db]);
 		const tps = Number(out.match(/tps = ([\d.]+)/)?.[1]);
 		return tps > 0 ? { tps } : { error: `no tps in pgbench's output: ${out.slice(-300)}` };
 	} catch (err) {
 		return { error: (err as Error).message.split("\n").slice(0, 3).join(" ") };
 	} finally {
 		try {
-			psql("DROP DATABASE IF EXISTS gozon_pgbench");
+			psql(`DROP DATABASE IF EXISTS ${db}`);
 		} catch {
 			// PostgreSQL down: the failure above already says so
 		}
