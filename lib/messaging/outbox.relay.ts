@@ -29,6 +29,9 @@ export class OutboxRelay {
 	private backoff: number;
 	/** Messages published since start, for metrics. */
 	published = 0;
+	/** Rounds (one transaction each) that claimed rows, and rounds that found none, since start. */
+	rounds = 0;
+	emptyRounds = 0;
 
 	constructor(
 		private readonly knex: Knex,
@@ -135,7 +138,11 @@ export class OutboxRelay {
 	private round(): Promise<{ claimed: number; returned: string[] }> {
 		return this.knex.transaction(async trx => {
 			const rows = await this.store.claim(trx, this.opts.batchSize);
-			if (!rows.length) return { claimed: 0, returned: [] };
+			if (!rows.length) {
+				this.emptyRounds++;
+				return { claimed: 0, returned: [] };
+			}
+			this.rounds++;
 			const returned = await this.publisher.publishAll(
 				rows.map(r => ({
 					queue: r.queue,

@@ -90,6 +90,16 @@ export function messagingFamilies(
 			{ labels: { service }, value: messaging.relay.published },
 		]),
 		counter(
+			"gozon_outbox_relay_rounds_total",
+			"Relay rounds (one transaction each) that claimed outbox rows, since the node started; published ÷ rounds is the mean batch.",
+			[{ labels: { service }, value: messaging.relay.rounds }],
+		),
+		counter(
+			"gozon_outbox_relay_empty_rounds_total",
+			"Relay rounds (one transaction each) that found no row to claim, since the node started.",
+			[{ labels: { service }, value: messaging.relay.emptyRounds }],
+		),
+		counter(
 			"gozon_inbox_duplicates_skipped_total",
 			"Business messages skipped as already handled (inbox hit or order already decided), since the node started.",
 			[{ labels: { service }, value: duplicatesSkipped }],
@@ -98,6 +108,11 @@ export function messagingFamilies(
 			"gozon_consumer_handled_total",
 			"Messages a consumer handled and acknowledged after its transaction committed, since the node started.",
 			consumers.map(c => ({ labels: { queue: c.queue }, value: c.handled })),
+		),
+		counter(
+			"gozon_consumer_batches_total",
+			"Batches a consumer committed (one transaction each), since the node started; handled ÷ batches is the mean batch.",
+			consumers.map(c => ({ labels: { queue: c.queue }, value: c.batches })),
 		),
 		counter(
 			"gozon_dead_lettered_total",

@@ -2,7 +2,7 @@
  * The benchmark's correctness checks: funding the users, what each run must have refused, the
  * database invariants afterwards, and the machine's ceiling (pgbench).
  */
-import { Knex } from "knex";
+import knexFactory, { Knex } from "knex";
 import { call, sh } from "./harness";
 import { Run } from "./bench-load";
 
@@ -117,6 +117,50 @@ export async function checkInvariants(
 	return problems;
 }
 
+/** `covered` says what an "ok" was checked over, so an empty run does not read as a pass. */
+export const countCheck = (name: string, problems: string[], covered: string): Check => ({
+	name,
+	status: problems.length ? "failed" : "ok",
+	details: problems.length ? problems : [covered],
+});
+
+/** The invariants over every run, in the bench databases; `skipped` says why they are not checked. */
+export async function invariantsCheck(
+	skipped: string | undefined,
+	env: Record<string, string>,
+	planned: { run: Run; users: number[]; funding: number }[],
+): Promise<Check> {
+	const name = "invariants (bench databases)";
+	if (skipped) return { name, status: "not checked", details: [skipped] };
+	const orders = knexFactory({ client: "pg", connection: env.ORDERS_DATABASE_URL });
+	const payments = knexFactory({ client: "pg", connection: env.PAYMENTS_DATABASE_URL });
+	const problems: string[] = [];
+	try {
+		for (const p of planned)
+			problems.push(...(await checkInvariants(orders, payments, p.run, p.users, p.funding)));
+		problems.push(...(await checkNoDoubleDebit(payments)));
+	} finally {
+		await orders.destroy();
+		await payments.destroy();
+	}
+	return problems.length
+		? {
+				name,
+				status: "failed",
+				details: [
+					...problems.slice(0, 20),
+					...(problems.length > 20 ? [`… and ${problems.length - 20} more`] : []),
+				],
+			}
+		: {
+				name,
+				status: "ok",
+				details: [
+					"every accepted order stored, final and with its pushed status; balance = funding − FINISHED orders = ledger sum, none negative; no order debited twice",
+				],
+			};
+}
+
 /** Orders debited more than once, over the whole bench database. */
 export async function checkNoDoubleDebit(payments: Knex): Promise<string[]> {
 	const doubled = await payments("account_transactions")
@@ -130,21 +174,21 @@ export async function checkNoDoubleDebit(payments: Knex): Promise<string[]> {
 export const PGBENCH = "pgbench TPC-B-like, scale 10, 8 clients, 15 s";
 
 /** pgbench's tps, or the reason it has none. Its database is dropped either way. */
-export function pgbenchTps(): { tps: number } | { error: string } {
+export function pgbenchTps(db = "gozon_pgbench"): { tps: number } | { error: string } {
 	const psql = (sql: string) => sh("psql", ["-h", "127.0.0.1", "-U", "postgres", "-qc", sql]);
 	const pg = ["-h", "127.0.0.1", "-U", "postgres"];
 	try {
-		psql("DROP DATABASE IF EXISTS gozon_pgbench");
-		psql("CREATE DATABASE gozon_pgbench");
-		sh("pgbench", [...pg, "-i", "-q", "-s", "10", "gozon_pgbench"]);
-		const out = sh("pgbench", [...pg, "-c", "8", "-j", "2", "-T", "15", "gozon_pgbench"]);
+		psql(`DROP DATABASE IF EXISTS ${db}`);
+		psql(`CREATE DATABASE ${db}`);
+		sh("pgbench", [...pg, "-i", "-q", "-s", "10", db]);
+		const out = sh("pgbench", [...pg, "-c", "8", "-j", "2", "-T", "15", db]);
 		const tps = Number(out.match(/tps = ([\d.]+)/)?.[1]);
 		return tps > 0 ? { tps } : { error: `no tps in pgbench's output: ${out.slice(-300)}` };
 	} catch (err) {
 		return { error: (err as Error).message.split("\n").slice(0, 3).join(" ") };
 	} finally {
 		try {
-			psql("DROP DATABASE IF EXISTS gozon_pgbench");
+			psql(`DROP DATABASE IF EXISTS ${db}`);
 		} catch {
 			// PostgreSQL down: the failure above already says so
 		}

@@ -7,7 +7,7 @@
  * utime + stime plus cutime + cstime, the CPU of its children that have exited: PostgreSQL
  * backends that end during a run are so still counted, in the postmaster's figures.
  */
-import { readdirSync, readFileSync } from "fs";
+import { readdirSync, readFileSync, readlinkSync } from "fs";
 
 /** Linux's USER_HZ: /proc times are in 1/100 s. */
 const TICK_MS = 10;
@@ -45,6 +45,41 @@ function allProcs(): Proc[] {
 		.filter((p): p is Proc => p !== undefined);
 }
 
+/** Inodes of the sockets listening on a TCP port (/proc/net/tcp and tcp6; state 0A = LISTEN). */
+function listeningInodes(port: number): Set<string> {
+	const hex = port.toString(16).toUpperCase().padStart(4, "0");
+	const inodes = new Set<string>();
+	for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+		let text = "";
+		try {
+			text = readFileSync(file, "utf8");
+		} catch {
+			continue;
+		}
+		for (const line of text.split("\n").slice(1)) {
+			const f = line.trim().split(/\s+/);
+			if (f[1]?.endsWith(`:${hex}`) && f[3] === "0A") inodes.add(f[9]);
+		}
+	}
+	return inodes;
+}
+
+/** Whether the process holds one of the sockets. */
+function holds(pid: number, inodes: Set<string>): boolean {
+	try {
+		return readdirSync(`/proc/${pid}/fd`).some(fd => {
+			try {
+				const m = readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
+				return m !== null && inodes.has(m[1]);
+			} catch {
+				return false;
+			}
+		});
+	} catch {
+		return false;
+	}
+}
+
 /** The processes of a tree rooted at the given pids. */
 function tree(procs: Proc[], roots: number[]): Proc[] {
 	const out = procs.filter(p => roots.includes(p.pid));
@@ -52,11 +87,25 @@ function tree(procs: Proc[], roots: number[]): Proc[] {
 	return out;
 }
 
+/** The TCP ports the cluster uses, so only the servers listening there count. */
+export interface ServerPorts {
+	PostgreSQL: number;
+	RabbitMQ: number;
+	Redis: number;
+}
+
+const DEFAULT_PORTS: ServerPorts = { PostgreSQL: 5432, RabbitMQ: 5672, Redis: 6379 };
+
 /**
  * CPU ms so far per component. `supervisor` is the pid of the cluster's `start.js`; its
- * children are the nodes, named by the role in their command line.
+ * children are the nodes, named by the role in their command line. A server counts only the
+ * instance listening on the cluster's port, when that can be told: another RabbitMQ (a test
+ * cluster) or PostgreSQL on the machine is not the bench's.
  */
-export function cpuSnapshot(supervisor: number | undefined): CpuSnapshot {
+export function cpuSnapshot(
+	supervisor: number | undefined,
+	ports: ServerPorts = DEFAULT_PORTS,
+): CpuSnapshot {
 	const procs = allProcs();
 	const out: CpuSnapshot = {};
 	const add = (name: string, ps: Proc[]) => {
@@ -72,30 +121,33 @@ export function cpuSnapshot(supervisor: number | undefined): CpuSnapshot {
 			add(role, tree(procs, [node.pid]));
 		}
 	}
-	const roots = (match: (p: Proc) => boolean) => {
+	const roots = (match: (p: Proc) => boolean, port: number) => {
 		const set = procs.filter(match);
 		// Only the topmost of a server's processes: its children come with the tree.
-		return set.filter(p => !set.some(q => q.pid === p.ppid)).map(p => p.pid);
+		const top = set.filter(p => !set.some(q => q.pid === p.ppid));
+		const inodes = listeningInodes(port);
+		const listening = top.filter(p => holds(p.pid, inodes));
+		return (listening.length ? listening : top).map(p => p.pid);
 	};
 	add(
 		"PostgreSQL",
 		tree(
 			procs,
-			roots(p => p.comm === "postgres"),
+			roots(p => p.comm === "postgres", ports.PostgreSQL),
 		),
 	);
 	add(
 		"RabbitMQ",
 		tree(
 			procs,
-			roots(p => p.comm === "beam.smp" && p.cmdline.includes("rabbit")),
+			roots(p => p.comm === "beam.smp" && p.cmdline.includes("rabbit"), ports.RabbitMQ),
 		),
 	);
 	add(
 		"Redis",
 		tree(
 			procs,
-			roots(p => p.comm === "redis-server"),
+			roots(p => p.comm === "redis-server", ports.Redis),
 		),
 	);
 	// This process alone: the supervisor and the nodes are its children, counted above.

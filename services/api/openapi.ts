@@ -772,7 +772,7 @@ function opsPaths(errors: Record<ErrorType, PublicError>): Record<string, unknow
 					"- Moleculer's own (`moleculer_*`, `process_*`, `os_*`), labelled with `nodeID`, without the series that identify the host (host name, OS user, network interfaces, command line);",
 					"- `gozon_orders_by_status{status}`; `gozon_outbox_pending_messages{service}`, `gozon_outbox_oldest_pending_age_seconds{service}`;",
 					"- `gozon_queue_messages{queue}` for orders.to_pay, payment.results and their .dlq;",
-					"- counters per node: `gozon_outbox_published_total`, `gozon_inbox_duplicates_skipped_total`, `gozon_consumer_handled_total`, `gozon_consumer_retried_total`, `gozon_dead_lettered_total`;",
+					"- counters per node: `gozon_outbox_published_total`, `gozon_outbox_relay_rounds_total`, `gozon_outbox_relay_empty_rounds_total`, `gozon_inbox_duplicates_skipped_total`, `gozon_consumer_handled_total`, `gozon_consumer_batches_total`, `gozon_consumer_retried_total`, `gozon_dead_lettered_total`;",
 					"- `gozon_payments_batch_duration_seconds` (histogram): the payments transaction of one batch of orders;",
 					"- `gozon_scrape_node_up{nodeID}`: whether the node answered this scrape.",
 				].join("\n"),

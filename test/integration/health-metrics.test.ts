@@ -203,6 +203,13 @@ describe("Health and metrics", () => {
 		const batches = (s: Sample[]) => sum(find(s, "gozon_payments_batch_duration_seconds_count"));
 		assert.ok(batches(after) >= batches(before) + 1);
 		assert.ok(sum(find(after, "gozon_consumer_handled_total", { queue: "orders.to_pay" })) >= sum(find(before, "gozon_consumer_handled_total", { queue: "orders.to_pay" })) + 1);
+		// What the bench divides for its batching figures: rounds and batches count as rows do.
+		for (const service of ["orders", "payments"]) {
+			const rounds = (s: Sample[]) => sum(find(s, "gozon_outbox_relay_rounds_total", { service }));
+			assert.ok(rounds(after) >= rounds(before) + 1, `relay rounds of ${service}`);
+		}
+		const consumed = (s: Sample[]) => sum(find(s, "gozon_consumer_batches_total", { queue: "orders.to_pay" }));
+		assert.ok(consumed(after) >= consumed(before) + 1, "consumer batches of orders.to_pay");
 	});
 
 	it("When the orders nodes lose their database, then /health/ready is 503 naming the postgres check of orders, each node's with HEALTH_DETAILS=true, and 200 once it is back", async () => {
