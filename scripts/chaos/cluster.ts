@@ -22,6 +22,9 @@ export interface Node {
 	role: string;
 	viaProxy: boolean;
 	child?: ChildProcess;
+	/** While the node runs under a supervisor (scripts/start.ts) instead: it, and the node's pid. */
+	supervisor?: ChildProcess;
+	supervisedPid?: number;
 }
 
 export const nodes: Node[] = [
@@ -68,14 +71,26 @@ export async function kill9(node: Node) {
 	await exited(child);
 }
 
+/** SIGTERM, then SIGKILL after `ms` if it is still running; resolves once it has exited. */
+export async function terminate(child: ChildProcess, ms = 15_000) {
+	child.kill("SIGTERM");
+	const t = setTimeout(() => child.kill("SIGKILL"), ms);
+	await exited(child);
+	clearTimeout(t);
+}
+
 export async function stopAll() {
 	await Promise.all(
 		nodes.map(async n => {
-			if (!n.child) return;
-			n.child.kill("SIGTERM");
-			const t = setTimeout(() => n.child?.kill("SIGKILL"), 15_000);
-			await exited(n.child);
-			clearTimeout(t);
+			// A supervisor stops its node on SIGTERM (scripts/start.ts), and waits for it.
+			if (n.supervisor) await terminate(n.supervisor, 25_000);
+			if (n.supervisedPid)
+				try {
+					process.kill(n.supervisedPid, "SIGKILL");
+				} catch {
+					// gone, as it should be
+				}
+			if (n.child) await terminate(n.child);
 		}),
 	);
 }
@@ -89,8 +104,8 @@ export async function waitReady(timeoutMs = 60_000): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	const pids = (role: string) =>
 		nodes
-			.filter(n => n.role === role && n.child)
-			.map(n => String(n.child!.pid))
+			.filter(n => n.role === role && (n.child || n.supervisedPid))
+			.map(n => String(n.supervisedPid ?? n.child!.pid))
 			.sort();
 	let last = "no answer";
 	for (;;) {
