@@ -28,7 +28,7 @@ describe("PostgreSQL fast-restarted under orders", function () {
 		await db.close();
 	});
 
-	it("When PostgreSQL restarts while orders are placed, then every order a client was given is stored once, paid once and final, and balance = ledger", async () => {
+	it("When PostgreSQL restarts while a payment batch is under way and orders are placed, then every order a client was given is stored once, paid once and final, and balance = ledger", async () => {
 		const userId = newUserId();
 		await api("POST", "/api/accounts", { userId });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 100_000 } });
@@ -50,15 +50,22 @@ describe("PostgreSQL fast-restarted under orders", function () {
 			throw new Error(`order ${i} never accepted`);
 		};
 
-		// Orders before, during and after the restart: 20 at 10 per second.
+		// Five orders whose payment batch is under way when the server goes: it waits on the
+		// locked accounts table, and the restart cuts its transaction (and the lock) off.
+		const lock = await db.payments.transaction();
+		await lock.raw("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE");
+		await Promise.all(Array.from({ length: 5 }, (_, i) => place(i)));
+		await new Promise(r => setTimeout(r, 1000));
+		// Then orders before, during and after the restart: 15 more at 10 per second.
 		const orders = Array.from(
-			{ length: 20 },
-			(_, i) => new Promise<void>((res, rej) => setTimeout(() => place(i).then(res, rej), i * 100)),
+			{ length: 15 },
+			(_, i) => new Promise<void>((res, rej) => setTimeout(() => place(5 + i).then(res, rej), i * 100)),
 		);
 		try {
 			await new Promise(r => setTimeout(r, 500));
 			await restartPostgres();
 		} finally {
+			await lock.rollback().catch(() => undefined);
 			await ensurePostgres();
 		}
 		await Promise.all(orders);
