@@ -252,6 +252,7 @@ async function main() {
 					`max send lag ${Math.round(stats.maxLagMs)} ms, ${stats.failures.length} POSTs failed (5xx or no answer), POST p99 ${ms(stats.postP99Ms)}, ` +
 					`${stats.getFailures} GETs failed, GET p99 ${ms(stats.getP99Ms)}`,
 			);
+			if (ctx.note) console.log(`  ${ctx.note}`);
 			for (const q of problems) console.log(`  PROBLEM: ${q}`);
 			if (p.notFinal) await trail(orders, payments);
 			// A service not back would make every later fault measure this one.

@@ -15,7 +15,27 @@ export const env: ReturnType<typeof isolatedEnv> = {
 	HEALTH_DETAILS: "true",
 };
 export const base = `http://127.0.0.1:${env.API_PORT}`;
-export const proxy = new TcpProxy(5672);
+/**
+ * The business connections of orders-1 and of payments go through TCP proxies, one each, so that
+ * a fault can make payments alone reconnect (see long-faults.ts); `proxy` cuts both.
+ */
+const ordersProxy = new TcpProxy(5672);
+export const paymentsProxy = new TcpProxy(5672);
+const both = [ordersProxy, paymentsProxy];
+export const proxy = {
+	async start() {
+		for (const p of both) await p.start();
+	},
+	async cut() {
+		await Promise.all(both.map(p => p.cut()));
+	},
+	async restore() {
+		for (const p of both) await p.restore();
+	},
+	async stop() {
+		await Promise.all(both.map(p => p.stop()));
+	},
+};
 
 export interface Node {
 	name: string;
@@ -37,7 +57,8 @@ export const nodes: Node[] = [
 export const nodeNamed = (name: string) => nodes.find(n => n.name === name)!;
 
 export function launch(node: Node, extraEnv: Record<string, string> = {}) {
-	const amqpUrl = node.viaProxy ? env.AMQP_URL.replace(":5672", `:${proxy.port}`) : env.AMQP_URL;
+	const via = node.role === "payments" ? paymentsProxy : ordersProxy;
+	const amqpUrl = node.viaProxy ? env.AMQP_URL.replace(":5672", `:${via.port}`) : env.AMQP_URL;
 	const script = join(projectRoot, "dist", "scripts", "node.js");
 	const child = spawn(process.execPath, [script, node.role], {
 		// RPC goes straight to RabbitMQ; only the business queues of some nodes go through the proxy.

@@ -23,6 +23,8 @@ export interface FaultContext {
 	outage?: { from: number; to: number };
 	/** The full form's durations, or the CI form's shorter ones. */
 	short: boolean;
+	/** What the fault measured of itself, printed with its line. */
+	note?: string;
 }
 
 export interface Fault {

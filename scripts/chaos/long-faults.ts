@@ -6,7 +6,7 @@
  */
 import knexFactory, { Knex } from "knex";
 import { run, sleep } from "../support/harness";
-import { ensureServices, env, proxy } from "./cluster";
+import { ensureServices, env, paymentsProxy } from "./cluster";
 import type { Fault, FaultContext } from "./faults";
 import { percentile } from "./load";
 
@@ -115,19 +115,26 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
 	}
 }
 
-/** The consumers behind the proxy (payments, orders-1) reconnect: new channels, new settings. */
-async function reconnectProxied(): Promise<void> {
-	await proxy.cut();
+/**
+ * Payments alone reconnects its business connection: new channels, which read the broker's
+ * settings of now. Only its consumer gets the short timeout: an orders consumer with it would
+ * have its channel closed too while it works through the backlog the held batch leaves.
+ */
+async function reconnectPayments(): Promise<void> {
+	await paymentsProxy.cut();
 	await sleep(1000);
-	await proxy.restore();
+	await paymentsProxy.restore();
 }
 
 export const closeConsumerChannel: Fault = {
 	name: "consumer channel closed by the broker (consumer timeout)",
 	async inject(ctx) {
 		const keys = ["consumer_timeout", "channel_tick_interval", "quorum_tick_interval"];
-		const saved = new Map<string, string>();
-		for (const k of keys) saved.set(k, await rabbitEval(`application:get_env(rabbit, ${k}).`));
+		// One rabbitmqctl call each way: on a busy machine each takes seconds.
+		const got = await rabbitEval(`[application:get_env(rabbit, K) || K <- [${keys.join(", ")}]].`);
+		const values = got.replace(/\s+/g, "").replace(/^\[|\]$/g, "").split(/,(?=undefined|\{)/);
+		if (values.length !== keys.length) throw new Error(`unexpected broker settings: ${got}`);
+		const saved = new Map(keys.map((k, i) => [k, values[i]]));
 		const payments = knexFactory({
 			client: "pg",
 			connection: env.PAYMENTS_DATABASE_URL,
@@ -138,24 +145,23 @@ export const closeConsumerChannel: Fault = {
 			await withRestore(
 				async () => {
 					await lock?.rollback().catch(() => undefined);
-					for (const [k, v] of saved) {
-						const m = /^\{ok,(\d+)\}$/.exec(v.replace(/\s+/g, ""));
-						await rabbitEval(
-							m
-								? `application:set_env(rabbit, ${k}, ${m[1]}).`
-								: `application:unset_env(rabbit, ${k}).`,
-						);
-					}
+					const steps = [...saved].map(([k, v]) => {
+						const m = /^\{ok,(\d+)\}$/.exec(v);
+						return m ? `application:set_env(rabbit, ${k}, ${m[1]})` : `application:unset_env(rabbit, ${k})`;
+					});
+					await rabbitEval(`${steps.join(", ")}, ok.`);
 					// The channels opened meanwhile keep the short timeout: reconnect once more.
-					await reconnectProxied();
+					await reconnectPayments();
 				},
 				async () => {
 					// Read by a channel when it opens, checked on its tick.
-					await rabbitEval(`application:set_env(rabbit, consumer_timeout, ${CONSUMER_TIMEOUT_MS}).`);
-					await rabbitEval(`application:set_env(rabbit, channel_tick_interval, ${TICK_MS}).`);
-					await rabbitEval(`application:set_env(rabbit, quorum_tick_interval, ${TICK_MS}).`);
+					await rabbitEval(
+						`application:set_env(rabbit, consumer_timeout, ${CONSUMER_TIMEOUT_MS}), ` +
+							`application:set_env(rabbit, channel_tick_interval, ${TICK_MS}), ` +
+							`application:set_env(rabbit, quorum_tick_interval, ${TICK_MS}), ok.`,
+					);
 					const before = await consumerChannels(BUSINESS_QUEUE);
-					await reconnectProxied();
+					await reconnectPayments();
 					const fresh = await until("payments to consume again on a new channel", 30_000, async () => {
 						const now = await consumerChannels(BUSINESS_QUEUE);
 						return now.length && now.every(p => !before.includes(p)) ? now : undefined;
@@ -176,6 +182,7 @@ export const closeConsumerChannel: Fault = {
 					await lock.commit();
 					lock = undefined;
 					ctx.outage.to = Date.now();
+					ctx.note = `batch held ${((ctx.outage.to - ctx.outage.from) / 1000).toFixed(1)} s until the broker closed the channel and payments re-subscribed`;
 				},
 			);
 		} finally {
