@@ -28,11 +28,28 @@ describe("PostgreSQL fast-restarted under orders", function () {
 		await db.close();
 	});
 
-	it("When PostgreSQL restarts while a payment batch is under way and orders are placed, then every order a client was given is stored once, paid once and final, and balance = ledger", async () => {
+	/** Handler failures counted against their messages (requeued with a count), both services. */
+	const counted = async () => {
+		let n = 0;
+		for (const b of cluster.brokers)
+			for (const service of ["orders", "payments"])
+				if (b.getLocalService(service)) {
+					const stats = await b.call<{ consumers: { retried: number }[] }, object>(
+						`${service}.stats`,
+						{},
+						{ nodeID: b.nodeID },
+					);
+					n += stats.consumers.reduce((sum, c) => sum + c.retried, 0);
+				}
+		return n;
+	};
+
+	it("When PostgreSQL restarts while a payment batch is under way and orders are placed, then no failure is counted against a message, and every order a client was given is stored once, paid once and final, and balance = ledger", async () => {
 		const userId = newUserId();
 		await api("POST", "/api/accounts", { userId });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 100_000 } });
 
+		const countedBefore = await counted();
 		// A careful client: one Idempotency-Key per order, retried until accepted.
 		const ids: string[] = [];
 		const place = async (i: number) => {
@@ -85,6 +102,7 @@ describe("PostgreSQL fast-restarted under orders", function () {
 			ledgerSum: 100_000 - 2000,
 			debits: 20,
 		});
+		assert.equal(await counted(), countedBefore, "database trouble counted against a message");
 		for (const q of [Queues.ordersToPay, Queues.paymentResults])
 			assert.equal(await queueDepth(deadLetterQueue(q)), 0, `${q}: nothing dead-lettered`);
 	});
