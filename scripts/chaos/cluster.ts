@@ -24,13 +24,36 @@ export function isolateAs(name: string, apiPort: number, amqpUrl: string): void 
 	Object.assign(env, isolatedEnv(name, apiPort), { AMQP_URL: amqpUrl });
 	base = `http://127.0.0.1:${env.API_PORT}`;
 }
-export const proxy = new TcpProxy(5672);
+/**
+ * The business connections of orders-1 and of payments go through TCP proxies, one each, so that
+ * a fault can make payments alone reconnect (see long-faults.ts); `proxy` cuts both.
+ */
+const ordersProxy = new TcpProxy(5672);
+export const paymentsProxy = new TcpProxy(5672);
+const both = [ordersProxy, paymentsProxy];
+export const proxy = {
+	async start() {
+		for (const p of both) await p.start();
+	},
+	async cut() {
+		await Promise.all(both.map(p => p.cut()));
+	},
+	async restore() {
+		for (const p of both) await p.restore();
+	},
+	async stop() {
+		await Promise.all(both.map(p => p.stop()));
+	},
+};
 
 export interface Node {
 	name: string;
 	role: string;
 	viaProxy: boolean;
 	child?: ChildProcess;
+	/** While the node runs under a supervisor (scripts/start.ts) instead: it, and the node's pid. */
+	supervisor?: ChildProcess;
+	supervisedPid?: number;
 }
 
 export const nodes: Node[] = [
@@ -43,7 +66,8 @@ export const nodes: Node[] = [
 export const nodeNamed = (name: string) => nodes.find(n => n.name === name)!;
 
 export function launch(node: Node, extraEnv: Record<string, string> = {}) {
-	const amqpUrl = node.viaProxy ? env.AMQP_URL.replace(":5672", `:${proxy.port}`) : env.AMQP_URL;
+	const via = node.role === "payments" ? paymentsProxy : ordersProxy;
+	const amqpUrl = node.viaProxy ? env.AMQP_URL.replace(":5672", `:${via.port}`) : env.AMQP_URL;
 	const script = join(projectRoot, "dist", "scripts", "node.js");
 	const child = spawn(process.execPath, [script, node.role], {
 		// RPC goes straight to RabbitMQ; only the business queues of some nodes go through the proxy.
@@ -77,14 +101,26 @@ export async function kill9(node: Node) {
 	await exited(child);
 }
 
+/** SIGTERM, then SIGKILL after `ms` if it is still running; resolves once it has exited. */
+export async function terminate(child: ChildProcess, ms = 15_000) {
+	child.kill("SIGTERM");
+	const t = setTimeout(() => child.kill("SIGKILL"), ms);
+	await exited(child);
+	clearTimeout(t);
+}
+
 export async function stopAll() {
 	await Promise.all(
 		nodes.map(async n => {
-			if (!n.child) return;
-			n.child.kill("SIGTERM");
-			const t = setTimeout(() => n.child?.kill("SIGKILL"), 15_000);
-			await exited(n.child);
-			clearTimeout(t);
+			// A supervisor stops its node on SIGTERM (scripts/start.ts), and waits for it.
+			if (n.supervisor) await terminate(n.supervisor, 25_000);
+			if (n.supervisedPid)
+				try {
+					process.kill(n.supervisedPid, "SIGKILL");
+				} catch {
+					// gone, as it should be
+				}
+			if (n.child) await terminate(n.child);
 		}),
 	);
 }
@@ -98,8 +134,8 @@ export async function waitReady(timeoutMs = 60_000): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	const pids = (role: string) =>
 		nodes
-			.filter(n => n.role === role && n.child)
-			.map(n => String(n.child!.pid))
+			.filter(n => n.role === role && (n.child || n.supervisedPid))
+			.map(n => String(n.supervisedPid ?? n.child!.pid))
 			.sort();
 	let last = "no answer";
 	for (;;) {

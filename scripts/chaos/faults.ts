@@ -1,14 +1,39 @@
 /**
  * The faults, each with its own restore step. `inject` returns when the restore step has
  * returned (the process relaunched, the broker app or Redis started, the proxy listening);
- * every command is spawned asynchronously, so the load keeps its rate throughout.
+ * every command is spawned asynchronously, so the load keeps its rate throughout. The long
+ * ones (a minute's outage) run only in the full form; see `chosenFaults`.
  */
 import { run, sleep } from "../support/harness";
 import { ensureServices, exited, kill9, launch, nodeNamed, proxy } from "./cluster";
+import {
+	closeConsumerChannel,
+	memoryAlarm,
+	restartPostgres,
+	stopBroker,
+	stopRedis,
+} from "./long-faults";
+import { killSupervisor } from "./supervisor";
+import { Load } from "./load";
+
+/** What a fault may look at after its window: the load, and the marks its inject set. */
+export interface FaultContext {
+	load: Load;
+	/** When the outage proper began and ended (the service stopped, then started again). */
+	outage?: { from: number; to: number };
+	/** The full form's durations, or the CI form's shorter ones. */
+	short: boolean;
+	/** What the fault measured of itself, printed with its line. */
+	note?: string;
+}
 
 export interface Fault {
 	name: string;
-	inject(): Promise<void>;
+	/** Only in the full form (the CI form leaves it out to keep its time). */
+	long?: boolean;
+	inject(ctx: FaultContext): Promise<void>;
+	/** Problems found in the fault's own terms (`window`: its from/to), beside the common checks. */
+	check?(ctx: FaultContext, window: { from: number; to: number }): string[];
 }
 
 export const faults: Fault[] = [
@@ -70,16 +95,23 @@ export const faults: Fault[] = [
 			await proxy.restore();
 		},
 	},
+	restartPostgres,
+	closeConsumerChannel,
+	memoryAlarm,
+	stopRedis,
+	stopBroker,
+	// Last: its failure (an orphan node) ends the suite, as every failed restore step does.
+	killSupervisor,
 ];
 
 /**
  * The faults whose names contain one of the comma-separated words of `--faults`, or all of
- * them. Throws when the filter is empty or matches nothing: a run that injects no fault
- * must not pass.
+ * them (with `--short`, all but the long ones; a `--faults` filter may still name a long one).
+ * Throws when the filter is empty or matches nothing: a run that injects no fault must not pass.
  */
 export function chosenFaults(argv: string[]): Fault[] {
 	const at = argv.indexOf("--faults");
-	if (at < 0) return faults;
+	if (at < 0) return argv.includes("--short") ? faults.filter(f => !f.long) : faults;
 	const words = (argv[at + 1] ?? "")
 		.split(",")
 		.map(w => w.trim())

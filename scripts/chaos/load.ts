@@ -28,6 +28,13 @@ export interface Failure {
 	detail: string;
 }
 
+/** A GET of the reader (order list or balance): when sent, when answered, its status (0: none). */
+export interface Read {
+	at: number;
+	end: number;
+	status: number;
+}
+
 export interface WindowStats {
 	/** Orders first sent inside the window, per second of it. */
 	offered: number;
@@ -36,29 +43,70 @@ export interface WindowStats {
 	failures: Failure[];
 	/** From first send to 202, of the orders first sent inside the window; Infinity if not accepted. */
 	postP99Ms: number;
+	/** GETs of the reader sent inside the window: how many got a 5xx or no answer, and their p99. */
+	getFailures: number;
+	getP99Ms: number;
 }
+
+/**
+ * The client's pause before retrying an order after its `attempt`-th failure: doubling from
+ * 100 ms up to 2 s, then 5 s once it has failed ten times (about 15 s), as a careful client
+ * spaces its retries out in a long outage instead of multiplying its requests.
+ */
+export const retryDelayMs = (attempt: number) =>
+	attempt >= 10 ? 5000 : Math.min(2000, 100 * 2 ** attempt);
 
 export class Load {
 	readonly placed: Placed[] = [];
 	readonly failures: Failure[] = [];
+	readonly reads: Read[] = [];
 	private running = false;
 	private done: Promise<void> = Promise.resolve();
+	private reading: Promise<void> = Promise.resolve();
 
+	/** `readRate`: GETs per second (the order list and the balance in turn) beside the orders. */
 	constructor(
 		private readonly base: string,
 		private readonly rate: number,
 		private readonly users: number[],
+		private readonly readRate = 10,
 	) {}
 
 	start(): void {
 		this.running = true;
 		this.done = this.generate();
+		this.reading = this.read();
 	}
 
 	/** Stops placing new orders; waits up to `ms` for the ones still being retried. */
 	async stop(ms: number): Promise<void> {
 		this.running = false;
-		await Promise.race([this.done, sleep(ms)]);
+		await Promise.race([Promise.all([this.done, this.reading]), sleep(ms)]);
+	}
+
+	/** Reads at a fixed rate, whatever the answers, each recorded with its status and time. */
+	private async read(): Promise<void> {
+		const interval = 1000 / this.readRate;
+		const start = Date.now();
+		const inFlight = new Set<Promise<void>>();
+		for (let i = 0; this.running; i++) {
+			const wait = start + i * interval - Date.now();
+			if (wait > 1) await sleep(wait);
+			const userId = this.users[(i * 7) % this.users.length];
+			const path = i % 2 ? "/api/accounts/me" : "/api/orders?limit=5";
+			const at = Date.now();
+			const p = call(this.base, "GET", path, userId)
+				.then(
+					r => r.status,
+					() => 0,
+				)
+				.then(status => {
+					this.reads.push({ at, end: Date.now(), status });
+					inFlight.delete(p);
+				});
+			inFlight.add(p);
+		}
+		await Promise.all(inFlight);
 	}
 
 	private async generate(): Promise<void> {
@@ -102,7 +150,7 @@ export class Load {
 				return;
 			}
 			this.failures.push({ at, end: Date.now(), status: r.status, detail: brief(r.body) });
-			await sleep(Math.min(2000, 100 * 2 ** attempt));
+			await sleep(retryDelayMs(attempt));
 		}
 	}
 
@@ -114,13 +162,40 @@ export class Load {
 		const inside = (t: number) => t >= from && t < to;
 		const sent = this.placed.filter(p => inside(p.sentAt));
 		const lags = this.placed.filter(p => inside(p.due)).map(p => p.sentAt - p.due);
-		const waits = sent.map(p => (p.acceptedAt ? p.acceptedAt - p.sentAt : Infinity));
+		const reads = this.readsSent(from, to);
 		return {
 			offered: sent.length / ((to - from) / 1000),
 			maxLagMs: lags.reduce((a, b) => Math.max(a, b), 0),
 			failures: this.failures.filter(f => overlaps(f, from, to)),
-			postP99Ms: percentile(waits, 0.99),
+			postP99Ms: this.postP99(from, to),
+			getFailures: reads.filter(r => r.status === 0 || r.status >= 500).length,
+			getP99Ms: percentile(
+				reads.map(r => r.end - r.at),
+				0.99,
+			),
 		};
+	}
+
+	/** From first send to 202 (retries included) of the orders first sent in [from, to). */
+	postP99(from: number, to: number): number {
+		const waits = this.placed
+			.filter(p => p.sentAt >= from && p.sentAt < to)
+			.map(p => (p.acceptedAt ? p.acceptedAt - p.sentAt : Infinity));
+		return percentile(waits, 0.99);
+	}
+
+	/** The reader's GETs sent in [from, to). */
+	readsSent(from: number, to: number): Read[] {
+		return this.reads.filter(r => r.at >= from && r.at < to);
+	}
+
+	/** GETs that got a 5xx or no answer and were in flight at no moment of any of `windows`. */
+	readFailuresOutside(windows: { from: number; to: number }[]): Read[] {
+		return this.reads.filter(
+			r =>
+				(r.status === 0 || r.status >= 500) &&
+				!windows.some(w => r.at < w.to && r.end >= w.from),
+		);
 	}
 }
 

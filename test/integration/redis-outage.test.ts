@@ -7,12 +7,19 @@ import { connectUserSocket } from "../support/sockets";
 import { TestCluster } from "../support/cluster";
 import { testEnv } from "../support/env";
 import { apiClient, eventually, newUserId, Reply } from "../support/http";
-import { startRedis, stopRedis } from "../support/redis-server";
+import { hangRedis, redisPid, resumeRedis, startRedis, stopRedis } from "../support/redis-server";
 
 /** How long Redis stays stopped while the load runs. */
 const OUTAGE_MS = 8000;
 /** The p99 bound of POST and GET during the outage (issue 10). */
 const P99_MS = 300;
+/**
+ * The longest one call may take while Redis hangs: its waits on Redis are bounded by the
+ * command timeouts (rate limit 100 ms, then at most two cache steps of REDIS_COMMAND_TIMEOUT_MS,
+ * 100 ms), and the rest is PostgreSQL and this shared machine. A call that waited on Redis
+ * unbounded would hang for the RPC timeout (10 s) or for ever.
+ */
+const HUNG_CALL_MS = 1000;
 
 interface Sample {
 	kind: "POST" | "GET";
@@ -30,6 +37,8 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 	const cluster = new TestCluster({ nodes: ["gateway", "orders", "orders", "payments"] });
 	const api = apiClient(cluster.apiUrl);
 	const sockets: Socket[] = [];
+	/** The pid of a Redis this file froze (SIGSTOP), until it is resumed. */
+	let hung: number | undefined;
 
 	before(async () => {
 		await startRedis();
@@ -37,6 +46,8 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 	});
 	after(async () => {
 		for (const s of sockets.splice(0)) s.disconnect();
+		// A Redis left frozen by a failed test answers again (no-op when it runs).
+		if (hung) resumeRedis(hung);
 		await startRedis();
 		await cluster.stop();
 	});
@@ -190,6 +201,68 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 		} finally {
 			redis.disconnect();
 		}
+	});
+
+	it("When Redis hangs (SIGSTOP: connections open, nothing answered), then every write and read is 2xx within the command-timeout budget, and the cache is used again once it answers", async () => {
+		await allCachersUp();
+		const userId = newUserId();
+		await api("POST", "/api/accounts", { userId });
+		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 10_000 } });
+		const samples: Sample[] = [];
+		const placed: string[] = [];
+		hung = redisPid();
+		try {
+			hangRedis(hung);
+			const until = Date.now() + 5000;
+			while (Date.now() < until) {
+				const order = await timed(samples, "POST", () =>
+					api("POST", "/api/orders", {
+						userId,
+						body: { amount: 1, description: "hung" },
+						headers: { "Idempotency-Key": randomUUID() },
+					}),
+				);
+				if (order.status === 202) placed.push(order.body.id);
+				await timed(samples, "GET", () => api("GET", `/api/orders/${order.body?.id}`, { userId }));
+				await timed(samples, "GET", () => api("GET", "/api/orders", { userId }));
+				await timed(samples, "GET", () => api("GET", "/api/accounts/me", { userId }));
+			}
+		} finally {
+			resumeRedis(hung);
+			hung = undefined;
+		}
+		const failed = samples.filter(s => s.status < 200 || s.status >= 300);
+		assert.deepEqual(failed, [], "every call while Redis hung answered 2xx");
+		const slow = samples.filter(s => s.ms > HUNG_CALL_MS);
+		assert.ok(samples.length >= 8, `only ${samples.length} calls`);
+		assert.deepEqual(
+			slow.map(s => `${s.kind} ${Math.round(s.ms)} ms`),
+			[],
+			`calls over ${HUNG_CALL_MS} ms while Redis hung`,
+		);
+		await eventually(
+			async () => {
+				const list = (await api("GET", "/api/orders?limit=1000", { userId })).body as {
+					id: string;
+					status: string;
+				}[];
+				return placed.every(id => list.some(o => o.id === id && o.status === "FINISHED"));
+			},
+			"every order placed while Redis hung to be FINISHED",
+			30_000,
+			200,
+		);
+		assert.equal(
+			(await api("GET", "/api/accounts/me", { userId })).body.balance,
+			10_000 - placed.length,
+		);
+		await allCachersUp();
+		await eventually(
+			async () => (await api("GET", "/health/ready")).body?.status === "ready",
+			"readiness to be ready (not degraded) once Redis answers",
+			20_000,
+			200,
+		);
 	});
 
 	it("When Redis refuses writes (OOM), then failed cache SETs are counted, never an unhandled rejection, and every call is served", async () => {

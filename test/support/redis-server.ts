@@ -58,3 +58,31 @@ export async function startRedis(): Promise<void> {
 		await new Promise(r => setTimeout(r, 100));
 	}
 }
+
+/** The pid of the machine's Redis, from the server itself. */
+export function redisPid(): number {
+	const info = execFileSync("redis-cli", ["-h", "127.0.0.1", "-p", "6379", "info", "server"], {
+		encoding: "utf8",
+		timeout: 2000,
+	});
+	const m = /process_id:(\d+)/.exec(info);
+	if (!m) throw new Error(`no process_id in INFO server: ${info.slice(0, 200)}`);
+	return Number(m[1]);
+}
+
+/**
+ * Freezes Redis (SIGSTOP): its connections stay open and every command hangs unanswered, as on
+ * a server stuck in a long command, a swapping host or a half-dead network. `resumeRedis` undoes it.
+ */
+export function hangRedis(pid: number): void {
+	process.kill(pid, "SIGSTOP");
+}
+
+/** SIGCONT to a Redis frozen by `hangRedis` (harmless when it runs or is gone). */
+export function resumeRedis(pid: number): void {
+	try {
+		process.kill(pid, "SIGCONT");
+	} catch {
+		// gone: startRedis brings it back
+	}
+}
