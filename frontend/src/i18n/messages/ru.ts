@@ -108,7 +108,7 @@ export const ru: Messages = {
 			NEW: "Новый",
 			FINISHED: "Оплачен",
 			CANCELLED: "Отменён",
-			REFUNDING: "Возврат",
+			REFUNDING: "Возвращается",
 			REFUNDED: "Возвращён",
 		},
 		reasons: {
