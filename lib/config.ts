@@ -69,7 +69,7 @@ export const settings = {
 		"AMQP_URL",
 		"amqp://guest:guest@127.0.0.1:5672",
 		url(["amqp:", "amqps:"]),
-		"RabbitMQ for the durable business queues orders.to_pay and payment.results.",
+		"RabbitMQ for the durable business queues orders.to_pay, payment.results and orders.to_refund.",
 	),
 	transporterUrl: setting(
 		"TRANSPORTER",
