@@ -50,6 +50,7 @@ describe("Dashboard e2e: Russian and English", () => {
 		await byId("tab-orders").click();
 		await expectText(byId("order-status").first(), "Оплачен", "the badge");
 		await expectText(byId("order-refund").first(), "Вернуть деньги", "the refund button");
+		await shots.doc("orders", `orders-ru-${theme}`);
 		await byId("order-amount").fill("12,345");
 		await byId("order-submit").click();
 		await expectText(
@@ -58,7 +59,6 @@ describe("Dashboard e2e: Russian and English", () => {
 			"the amount error",
 		);
 		await byId("order-amount").fill("");
-		await shots.doc("orders", `orders-ru-${theme}`);
 
 		await byId("tab-dashboard").click();
 		await expectText(byId("stat-balance"), "1 234,56 ₽", "the balance card");

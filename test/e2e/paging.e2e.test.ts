@@ -122,6 +122,8 @@ describe("Dashboard e2e: load more, and skeletons after a reload", () => {
 		await d.page.route("**/api/accounts/me", slow);
 		await d.page.addInitScript(WATCH_STATS);
 		try {
+			// A real reload: going from #account to #dashboard alone would only change the hash.
+			await d.page.goto("about:blank");
 			await d.page.goto(`${d.uiUrl}/#dashboard`);
 			await d.byId("stat-total-orders-loading").waitFor();
 			await shots.doc("skeletons", `dashboard-loading-${theme}`);
