@@ -126,8 +126,9 @@ export class Load {
 
 	/**
 	 * Refunds an accepted order once it is FINISHED: 409 with status NEW means "not paid yet",
-	 * asked again shortly (a refused refund stores nothing, so the key stays free). Gives up only
-	 * when the load stops.
+	 * asked again shortly (a refused refund stores nothing, so the key stays free). Keeps trying
+	 * while the load runs, and for 50 more attempts after it stopped (then the final checks
+	 * report it as never accepted).
 	 */
 	private async refund(order: Placed): Promise<void> {
 		const ask: RefundAsk = { key: randomUUID(), askedAt: Date.now(), failedAttempts: 0 };

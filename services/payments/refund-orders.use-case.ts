@@ -46,14 +46,16 @@ export async function refundOrders(
 		const answered = new Set<string>();
 		for (const m of batch) {
 			const { orderId, userId, amount } = m.body;
-			// A redelivery, or a second request for the same order in this batch: nothing more to say.
-			if (!fresh.has(m.messageId) || answered.has(orderId)) continue;
-			answered.add(orderId);
+			if (!fresh.has(m.messageId)) continue;
+			// Each refusal is answered, so that a forged request cannot shadow a real one for the
+			// same order in the batch; a valid one is answered once per batch.
 			const debit = state.debits.get(orderId);
 			if (!debit || debit.userId !== userId || debit.amount !== amount) {
 				refused.push({ orderId, userId, status: "REFUND_REFUSED", reason: "NOT_DEBITED" });
 				continue;
 			}
+			if (answered.has(orderId)) continue;
+			answered.add(orderId);
 			if (state.refunded.has(orderId)) {
 				resent.push({ orderId, userId, status: "REFUNDED" });
 				continue;

@@ -152,15 +152,13 @@ describe("Refund messages", () => {
 		const stranger = await h.fundedUser(1_000);
 		// REFUNDING in orders, as if its refund had been asked, but payments never debited it.
 		const refunding = randomUUID();
-		await db
-			.orders("orders")
-			.insert({
-				id: refunding,
-				user_id: userId,
-				amount: 100,
-				description: "forged",
-				status: "REFUNDING",
-			});
+		await db.orders("orders").insert({
+			id: refunding,
+			user_id: userId,
+			amount: 100,
+			description: "forged",
+			status: "REFUNDING",
+		});
 		const unknown = randomUUID();
 		const before = { user: await moneyOf(db, userId), stranger: await moneyOf(db, stranger) };
 		const forged = [
@@ -206,6 +204,7 @@ describe("Refund messages", () => {
 		assert.equal(await h.statusOf(finished), "FINISHED");
 		assert.equal(await h.statusOf(unknown), undefined, "nothing created");
 		assert.equal((await consumerStats(cluster, "payments")).deadLettered, 0);
+		await db.orders("orders").where({ id: refunding }).delete();
 	});
 });
 

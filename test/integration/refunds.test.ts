@@ -15,10 +15,13 @@ describe("Refunds over HTTP", () => {
 	const api = apiClient(cluster.apiUrl);
 	const db = new TestDatabases();
 	const sockets: Socket[] = [];
+	/** Rows the tests stored directly: removed at the end, so no later sweep acts on them. */
+	const inserted: string[] = [];
 
 	before(() => cluster.start());
 	after(async () => {
 		for (const s of sockets) s.disconnect();
+		await db.orders("orders").whereIn("id", inserted).delete();
 		await cluster.stop();
 		await db.close();
 	});
@@ -96,6 +99,7 @@ describe("Refunds over HTTP", () => {
 		// A NEW and a REFUNDING order that stay so: rows as the orders service stores them, with no
 		// message sent.
 		const [newId, refundingId] = [randomUUID(), randomUUID()];
+		inserted.push(newId, refundingId);
 		await db.orders("orders").insert([
 			{ id: newId, user_id: userId, amount: 100, description: "waiting" },
 			{
@@ -234,9 +238,11 @@ describe("Refunds over HTTP", () => {
 			const r = await settled(userId, 50);
 			assert.equal((await refund(userId, r)).status, 202);
 			await refunded(r);
+			const waiting = randomUUID();
+			inserted.push(waiting);
 			await db
 				.orders("orders")
-				.insert({ id: randomUUID(), user_id: userId, amount: 7, description: "waiting" });
+				.insert({ id: waiting, user_id: userId, amount: 7, description: "waiting" });
 			// Another user's orders count for them only.
 			await settled(await fundedUser(100), 100);
 
