@@ -10,6 +10,13 @@ const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 export default defineConfig({
 	root: frontendDir,
 	plugins: [vue()],
+	// vue-i18n's esm-bundler build reads these flags: the composition API only (no legacy
+	// API, smaller bundle) and no devtools hook in production.
+	define: {
+		__VUE_I18N_FULL_INSTALL__: true,
+		__VUE_I18N_LEGACY_API__: false,
+		__INTLIFY_PROD_DEVTOOLS__: false,
+	},
 	build: {
 		outDir: fileURLToPath(new URL("./dist", import.meta.url)),
 		emptyOutDir: true,
@@ -22,6 +29,7 @@ export default defineConfig({
 		// The dashboard is served on :3000; the API base URL is derived from this location.
 		environmentOptions: { happyDOM: { url: "http://localhost:3000/" } },
 		include: ["frontend/src/**/*.test.ts"],
+		setupFiles: ["frontend/src/testing/setup.ts"],
 		restoreMocks: true,
 		unstubGlobals: true,
 	},

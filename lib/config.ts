@@ -89,7 +89,7 @@ export const settings = {
 		"AMQP_URL",
 		"amqp://guest:guest@127.0.0.1:5672",
 		urlList(["amqp:", "amqps:"]),
-		"RabbitMQ for the durable business queues orders.to_pay and payment.results; a comma-separated list names the nodes of a cluster: a node connects to the first that answers and, when it loses it, to the next.",
+		"RabbitMQ for the durable business queues orders.to_pay, payment.results and orders.to_refund; a comma-separated list names the nodes of a cluster: a node connects to the first that answers and, when it loses it, to the next.",
 	),
 	transporterUrl: setting(
 		"TRANSPORTER",

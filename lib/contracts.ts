@@ -7,7 +7,9 @@ import { PoisonMessageError } from "./messaging/consumer";
 export const MAX_AMOUNT = 1_000_000_000_000;
 
 export type CancelReason = "INSUFFICIENT_FUNDS" | "ACCOUNT_NOT_FOUND";
-export type OrderStatus = "NEW" | "FINISHED" | "CANCELLED";
+export type OrderStatus = "NEW" | "FINISHED" | "CANCELLED" | "REFUNDING" | "REFUNDED";
+/** Every order status, in the order of an order's life (metrics, the summary, the push check). */
+export const ORDER_STATUSES: readonly OrderStatus[] = ["NEW", "FINISHED", "CANCELLED", "REFUNDING", "REFUNDED"];
 
 /** orders.to_pay: orders asks payments to debit an order's amount. */
 export interface OrderToPay {
@@ -16,6 +18,12 @@ export interface OrderToPay {
 	amount: number;
 }
 
+/**
+ * orders.to_refund: orders asks payments to give a FINISHED order's amount back. Payments
+ * trusts only its own record of the debit: the userId and amount must match it.
+ */
+export type OrderToRefund = OrderToPay;
+
 /** payment.results: payments answers with the debit or the refusal. */
 export interface PaymentResult {
 	orderId: string;
@@ -23,6 +31,21 @@ export interface PaymentResult {
 	status: "PAID" | "REFUSED";
 	reason?: CancelReason;
 }
+
+/**
+ * payment.results, for a refund: REFUNDED once the credit is committed; REFUND_REFUSED when
+ * payments holds no debit of that order for that user and amount (a forged or broken
+ * request), which orders logs and otherwise ignores: the order is left as it is.
+ */
+export interface RefundResult {
+	orderId: string;
+	userId: number;
+	status: "REFUNDED" | "REFUND_REFUSED";
+	reason?: "NOT_DEBITED";
+}
+
+export const isRefundResult = (r: PaymentResult | RefundResult): r is RefundResult =>
+	r.status === "REFUNDED" || r.status === "REFUND_REFUSED";
 
 /** The Redis pub/sub event and the socket.io `order.updated` payload. */
 export interface OrderUpdated {
@@ -56,7 +79,10 @@ export function decodeOrderToPay(body: unknown): OrderToPay {
 	return { orderId: b.orderId, userId: b.userId, amount: b.amount };
 }
 
-export function decodePaymentResult(body: unknown): PaymentResult {
+/** The same fields and bounds as a payment request. */
+export const decodeOrderToRefund: (body: unknown) => OrderToRefund = decodeOrderToPay;
+
+export function decodePaymentResult(body: unknown): PaymentResult | RefundResult {
 	const b = object(body);
 	if (!isUuid(b.orderId)) throw new PoisonMessageError("orderId is not a UUID");
 	if (!isUserId(b.userId)) throw new PoisonMessageError("userId is not a positive integer");
@@ -64,7 +90,13 @@ export function decodePaymentResult(body: unknown): PaymentResult {
 		return { orderId: b.orderId, userId: b.userId, status: "PAID" };
 	if (b.status === "REFUSED" && (b.reason === "INSUFFICIENT_FUNDS" || b.reason === "ACCOUNT_NOT_FOUND"))
 		return { orderId: b.orderId, userId: b.userId, status: "REFUSED", reason: b.reason };
-	throw new PoisonMessageError("status/reason is not PAID, or REFUSED with a known reason");
+	if (b.status === "REFUNDED" && b.reason === undefined)
+		return { orderId: b.orderId, userId: b.userId, status: "REFUNDED" };
+	if (b.status === "REFUND_REFUSED" && b.reason === "NOT_DEBITED")
+		return { orderId: b.orderId, userId: b.userId, status: "REFUND_REFUSED", reason: "NOT_DEBITED" };
+	throw new PoisonMessageError(
+		"status/reason is not PAID, REFUSED with a known reason, REFUNDED, or REFUND_REFUSED NOT_DEBITED",
+	);
 }
 
 /** Redis channel of order status changes (documented in the README). */

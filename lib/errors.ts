@@ -18,6 +18,7 @@ export const ErrorTypes = {
 	ACCOUNT_EXISTS: "ACCOUNT_EXISTS",
 	ACCOUNT_NOT_FOUND: "ACCOUNT_NOT_FOUND",
 	ORDER_NOT_FOUND: "ORDER_NOT_FOUND",
+	ORDER_NOT_REFUNDABLE: "ORDER_NOT_REFUNDABLE",
 	BALANCE_LIMIT_EXCEEDED: "BALANCE_LIMIT_EXCEEDED",
 	IDEMPOTENCY_KEY_REUSED: "IDEMPOTENCY_KEY_REUSED",
 	INVALID_IDEMPOTENCY_KEY: "INVALID_IDEMPOTENCY_KEY",
@@ -75,6 +76,18 @@ export class AccountNotFoundError extends MoleculerClientError {
 export class OrderNotFoundError extends MoleculerClientError {
 	constructor(orderId: string) {
 		super("Order not found", 404, ErrorTypes.ORDER_NOT_FOUND, { orderId });
+	}
+}
+
+/** Only a FINISHED order can be refunded (a NEW one is not paid yet; the others are final or under way). */
+export class OrderNotRefundableError extends MoleculerClientError {
+	constructor(orderId: string, status: string) {
+		super(
+			`Only a FINISHED order can be refunded; this one is ${status}`,
+			409,
+			ErrorTypes.ORDER_NOT_REFUNDABLE,
+			{ orderId, status },
+		);
 	}
 }
 

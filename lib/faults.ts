@@ -12,6 +12,7 @@ const armed = new Set(
 
 export type FaultPoint =
 	| "payments.after-commit-before-ack"
+	| "payments.refund.after-commit-before-ack"
 	| "orders.after-commit-before-ack"
 	| "relay.after-publish-before-mark-sent";
 

@@ -1,8 +1,10 @@
 import type { Knex } from "knex";
 import * as orders001 from "./orders/001_init";
 import * as orders002 from "./orders/002_sweeps";
+import * as orders003 from "./orders/003_refunds";
 import * as payments001 from "./payments/001_init";
 import * as payments002 from "./payments/002_retention";
+import * as payments003 from "./payments/003_refunds";
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -21,8 +23,8 @@ class ListedMigrations implements Knex.MigrationSource<string> {
 }
 
 export const migrationSources = {
-	orders: new ListedMigrations({ "001_init": orders001, "002_sweeps": orders002 }),
-	payments: new ListedMigrations({ "001_init": payments001, "002_retention": payments002 }),
+	orders: new ListedMigrations({ "001_init": orders001, "002_sweeps": orders002, "003_refunds": orders003 }),
+	payments: new ListedMigrations({ "001_init": payments001, "002_retention": payments002, "003_refunds": payments003 }),
 };
 
 export type DatabaseName = keyof typeof migrationSources;

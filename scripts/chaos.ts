@@ -345,6 +345,10 @@ async function report(
 		`POST attempts failed (5xx or no answer): ${load!.failures.length}, of which outside every fault window: ${outside.length}. ` +
 			`GETs: ${load!.reads.length} at ${READ_RATE}/s, failed ${load!.reads.filter(r => r.status === 0 || r.status >= 500).length}, of which outside every window: ${readsOutside.length}.`,
 	);
+	const refunds = load!.refunds();
+	console.log(
+		`Refunds asked: ${refunds.asked}, accepted ${refunds.accepted}, REFUNDED ${outcomes.count("REFUNDED")}, refused (4xx) ${refunds.refused.length}; refund attempts failed (5xx or no answer, retried): ${refunds.failedAttempts}.`,
+	);
 	console.log(
 		`Probe: ${probe!.rounds} orders placed after faults; balance not yet the stored one right after the push: ${probe!.staleAfterPush.length}${probe!.staleAfterPush.length ? ` (${probe!.staleAfterPush.join("; ")}), each read again 600 ms later` : ""}.`,
 	);
@@ -361,12 +365,14 @@ async function report(
 			),
 		...final.problems,
 		...refused.slice(0, 5).map(p => `a valid order was refused: ${p.refused}`),
+		...refunds.refused.slice(0, 5).map(r => `a refund of a finished order was refused: ${r}`),
+		...(refunds.accepted < refunds.asked ? [`${refunds.asked - refunds.accepted} refunds never accepted`] : []),
 		...(unaccepted.length
 			? [`${unaccepted.length} orders never accepted (their POSTs still failing at the end)`]
 			: []),
 		...(fin.missing ? [`${fin.missing} accepted orders were never stored (lost)`] : []),
 		...(fin.notFinal - unaccepted.length
-			? [`${fin.notFinal - unaccepted.length} accepted orders still NEW at the end`]
+			? [`${fin.notFinal - unaccepted.length} accepted orders still NEW (or not yet REFUNDED) at the end`]
 			: []),
 		...(cancelled
 			? [`${cancelled} orders CANCELLED although every account was funded for all its orders`]

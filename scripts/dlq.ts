@@ -1,6 +1,7 @@
 /**
- * `npm run dlq -- list|show|replay|purge`: the dead letters of orders.to_pay.dlq and
- * payment.results.dlq (or of one queue with --queue), on the RabbitMQ of AMQP_URL.
+ * `npm run dlq -- list|show|replay|purge`: the dead letters of orders.to_pay.dlq,
+ * payment.results.dlq and orders.to_refund.dlq (or of one queue with --queue), on the RabbitMQ
+ * of AMQP_URL.
  * Reading never removes a message; see lib/messaging/dead-letters.ts for how.
  */
 import * as amqp from "amqplib";
@@ -25,7 +26,8 @@ Commands:
   purge [--yes]               Delete the dead letters (asks first unless --yes)
 
 Options:
-  --queue <name>   Only this queue: orders.to_pay, payment.results or their .dlq (default: both DLQs)
+  --queue <name>   Only this queue: orders.to_pay, payment.results, orders.to_refund or their .dlq
+                   (default: the three DLQs)
   --limit <n>      Most messages read per queue (default 10000)
   --json           list: print JSON instead of a table
 

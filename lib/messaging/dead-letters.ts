@@ -36,10 +36,7 @@ const DEAD_LETTER_HEADERS = [
 export const DLQ_SUFFIX = ".dlq";
 
 /** The dead-letter queues of the business queues. */
-export const businessDeadLetterQueues = [
-	deadLetterQueue(Queues.ordersToPay),
-	deadLetterQueue(Queues.paymentResults),
-];
+export const businessDeadLetterQueues = Object.values(Queues).map(deadLetterQueue);
 
 export interface DeadLetter {
 	/** The DLQ it sits in. */
@@ -84,7 +81,7 @@ export class DeadLetterError extends Error {}
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
-/** `orders.to_pay` or `orders.to_pay.dlq` → `orders.to_pay.dlq`. */
+/** `orders.to_pay` or `orders.to_pay.dlq` → `orders.to_pay.dlq` (likewise for every business queue). */
 export function toDeadLetterQueue(name: string): string {
 	return name.endsWith(DLQ_SUFFIX) ? name : deadLetterQueue(name);
 }

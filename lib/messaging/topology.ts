@@ -4,6 +4,7 @@ import type { Channel } from "amqplib";
 export const Queues = {
 	ordersToPay: "orders.to_pay",
 	paymentResults: "payment.results",
+	ordersToRefund: "orders.to_refund",
 } as const;
 
 export const deadLetterQueue = (queue: string) => `${queue}.dlq`;

@@ -171,7 +171,7 @@ export async function queueFamilies(messaging: MessagingRuntime, queues: string[
 		const names = queues.flatMap(q => [q, deadLetterQueue(q)]);
 		const samples = [];
 		for (const queue of names) samples.push({ labels: { queue }, value: (await channel.checkQueue(queue)).messageCount });
-		return [gauge("gozon_queue_messages", "Messages ready in a RabbitMQ queue (orders.to_pay, payment.results and their .dlq).", samples)];
+		return [gauge("gozon_queue_messages", "Messages ready in a RabbitMQ queue (orders.to_pay, payment.results, orders.to_refund and their .dlq).", samples)];
 	} finally {
 		await channel.close().catch(() => undefined);
 	}

@@ -8,7 +8,10 @@ import { env } from "./cluster";
 import { Placed } from "./load";
 
 export interface Progress {
-	/** Accepted and stored, still NEW; or not accepted yet (its POST still being retried). */
+	/**
+	 * Accepted and stored, still NEW; or not accepted yet (its POST still being retried); or
+	 * chosen for a refund and not REFUNDED yet (asked, REFUNDING, or its POST being retried).
+	 */
 	notFinal: number;
 	/** Accepted (202 with an id) and not in the orders database: lost. */
 	missing: number;
@@ -27,6 +30,7 @@ export class Outcomes {
 	async progress(placed: Placed[], before = Date.now()): Promise<Progress> {
 		const due = placed.filter(p => p.sentAt < before && !p.refused);
 		const open = due.filter(p => p.id && !this.final.has(p.id)).map(p => p.id!);
+		const refunding = new Set(due.filter(p => p.refund && !p.refund.refused).map(p => p.id!));
 		const stored = new Set<string>();
 		let notFinal = due.filter(p => !p.id).length;
 		for (let i = 0; i < open.length; i += 5000) {
@@ -35,7 +39,10 @@ export class Outcomes {
 				.select("id", "status");
 			for (const r of rows) {
 				stored.add(r.id);
-				if (r.status === "NEW") notFinal++;
+				// An order to be refunded is final only once REFUNDED (or if it was never paid).
+				const waiting =
+					r.status === "NEW" || r.status === "REFUNDING" || (refunding.has(r.id) && r.status === "FINISHED");
+				if (waiting) notFinal++;
 				else this.final.set(r.id, r.status);
 			}
 		}
@@ -57,9 +64,11 @@ export async function unacknowledged(orders: Knex, known: Set<string>): Promise<
 
 /**
  * Checks that hold at every instant, each in ONE query (one snapshot): no negative balance,
- * balance = ledger, no order debited twice, one order per Idempotency-Key. With `funding`
- * (no load running, everything settled) also: balance = funding − finished orders for the
- * load's users, and no outbox row left unsent.
+ * balance = ledger, no order debited or refunded twice, one order per Idempotency-Key. With
+ * `funding` (no load running, everything settled) also: balance = funding − finished orders
+ * for the load's users, no outbox row left unsent, no order left REFUNDING, and every refund
+ * accepted (its Idempotency-Key stored) ended REFUNDED with exactly one credit of its amount,
+ * and no credit for any other order.
  */
 export async function invariants(
 	orders: Knex,
@@ -69,7 +78,7 @@ export async function invariants(
 	const problems: string[] = [];
 	const doubled = (
 		await payments.raw(
-			"SELECT order_id FROM account_transactions WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1",
+			"SELECT order_id FROM account_transactions WHERE order_id IS NOT NULL GROUP BY order_id, kind HAVING count(*) > 1",
 		)
 	).rows.length;
 	const drift = await payments.raw(
@@ -114,8 +123,43 @@ export async function invariants(
 					`user ${a.user_id}: balance ${a.balance} ≠ funding − finished orders ${expected}`,
 				);
 		}
+		problems.push(...(await refundProblems(orders, payments)));
 	}
 	return { problems, doubled };
+}
+
+/** Refunds once everything settled: each accepted one REFUNDED and credited exactly once. */
+async function refundProblems(orders: Knex, payments: Knex): Promise<string[]> {
+	const problems: string[] = [];
+	const asked: { id: string; status: string }[] = (
+		await orders.raw(
+			`SELECT o.id, o.status FROM idempotency_keys k JOIN orders o ON o.id::text = k.response->>'id'
+			  WHERE k.scope = 'orders.refund' AND k.response IS NOT NULL`,
+		)
+	).rows;
+	const notDone = asked.filter(r => r.status !== "REFUNDED");
+	if (notDone.length)
+		problems.push(`${notDone.length} accepted refunds not REFUNDED at the end, e.g. ${notDone[0].id} ${notDone[0].status}`);
+	const refunded = new Map<string, number>(
+		(await orders("orders").where("status", "REFUNDED").select("id", "amount")).map((r: any) => [r.id, Number(r.amount)]),
+	);
+	const stillRefunding = await orders("orders").where("status", "REFUNDING").count({ n: "*" }).first();
+	if (Number(stillRefunding?.n)) problems.push(`${stillRefunding?.n} orders still REFUNDING at the end`);
+	const credits: { order_id: string; n: number; sum: number }[] = (
+		await payments.raw(
+			`SELECT order_id, count(*)::int AS n, sum(amount)::bigint AS sum FROM account_transactions
+			  WHERE kind = 'ORDER_REFUND' GROUP BY order_id`,
+		)
+	).rows;
+	const credited = new Map(credits.map(c => [c.order_id, c]));
+	for (const [id, amount] of refunded) {
+		const c = credited.get(id);
+		if (!c || c.n !== 1 || Number(c.sum) !== amount)
+			problems.push(`order ${id} REFUNDED with ${c?.n ?? 0} credits of ${c?.sum ?? 0} (amount ${amount})`);
+	}
+	for (const c of credits)
+		if (!refunded.has(c.order_id)) problems.push(`order ${c.order_id} credited back but not REFUNDED`);
+	return problems;
 }
 
 /** Where the orders still NEW are stuck: the trail of each through both databases. */
@@ -152,7 +196,7 @@ export async function deadLetters(): Promise<string[]> {
 	try {
 		const ch = await conn.createChannel();
 		const ids: string[] = [];
-		for (const q of ["orders.to_pay.dlq", "payment.results.dlq"]) {
+		for (const q of ["orders.to_pay.dlq", "payment.results.dlq", "orders.to_refund.dlq"]) {
 			const { messageCount } = await ch.checkQueue(q);
 			if (!messageCount) continue;
 			// Look without taking: read, then close the channel unacknowledged so they stay.

@@ -3,9 +3,24 @@
  * front-end would: every order has an Idempotency-Key and is retried until the API accepts it.
  * It keeps what a window of time needs to be judged afterwards: when each order was due and
  * first sent, when it was accepted, and every failed attempt (5xx or no answer) with its time.
+ * Every REFUND_EVERY-th order is refunded once it is FINISHED, the same careful way (its own
+ * Idempotency-Key, retried until accepted): refunds then cross every fault too.
  */
 import { randomUUID } from "crypto";
 import { call, sleep } from "../support/harness";
+
+/** One order in this many is refunded. */
+export const REFUND_EVERY = 10;
+
+export interface RefundAsk {
+	key: string;
+	askedAt: number;
+	acceptedAt?: number;
+	/** A 4xx other than "not FINISHED yet": the refund was given up. None should happen. */
+	refused?: string;
+	/** Attempts that got a 5xx or no answer (they are retried, and judged by the final checks). */
+	failedAttempts: number;
+}
 
 export interface Placed {
 	key: string;
@@ -18,6 +33,8 @@ export interface Placed {
 	acceptedAt?: number;
 	/** A 4xx answer: the order was given up. None should happen, whatever the fault. */
 	refused?: string;
+	/** Set on the orders chosen for a refund, from their first refund attempt. */
+	refund?: RefundAsk;
 }
 
 /** A POST attempt that got a 5xx or no answer at all (status 0): sent at `at`, over at `end`. */
@@ -122,15 +139,15 @@ export class Load {
 			const wait = due - Date.now();
 			if (wait > 1) await sleep(wait);
 			while (inFlight.size > cap && this.running) await sleep(50);
-			const p = this.place(this.users[i % this.users.length], 100 + (i % 7), due).finally(() =>
-				inFlight.delete(p),
+			const p = this.place(this.users[i % this.users.length], 100 + (i % 7), due, i % REFUND_EVERY === 0).finally(
+				() => inFlight.delete(p),
 			);
 			inFlight.add(p);
 		}
 		await Promise.all(inFlight);
 	}
 
-	private async place(userId: number, amount: number, due: number): Promise<void> {
+	private async place(userId: number, amount: number, due: number, refund: boolean): Promise<void> {
 		const order: Placed = { userId, key: randomUUID(), amount, due, sentAt: Date.now() };
 		this.placed.push(order);
 		const body = { amount, description: "chaos" };
@@ -143,6 +160,7 @@ export class Load {
 			if (r.status === 202) {
 				order.id = r.body.id;
 				order.acceptedAt = Date.now();
+				if (refund) await this.refund(order);
 				return;
 			}
 			if (r.status >= 400 && r.status < 500) {
@@ -152,6 +170,45 @@ export class Load {
 			this.failures.push({ at, end: Date.now(), status: r.status, detail: brief(r.body) });
 			await sleep(retryDelayMs(attempt));
 		}
+	}
+
+	/**
+	 * Refunds an accepted order once it is FINISHED: 409 with status NEW means "not paid yet",
+	 * asked again shortly (a refused refund stores nothing, so the key stays free). Keeps trying
+	 * while the load runs, and for 50 more attempts after it stopped (then the final checks
+	 * report it as never accepted).
+	 */
+	private async refund(order: Placed): Promise<void> {
+		const ask: RefundAsk = { key: randomUUID(), askedAt: Date.now(), failedAttempts: 0 };
+		order.refund = ask;
+		const headers = { "Idempotency-Key": ask.key };
+		for (let attempt = 0; this.running || attempt < 50; attempt++) {
+			await sleep(attempt ? Math.min(2000, 100 * 2 ** Math.min(attempt, 5)) : 200);
+			const r = await call(this.base, "POST", `/api/orders/${order.id}/refund`, order.userId, undefined, headers).catch(
+				(err: Error) => ({ status: 0, body: err.message }),
+			);
+			if (r.status === 202) {
+				ask.acceptedAt = Date.now();
+				return;
+			}
+			if (r.status === 409 && r.body?.data?.status === "NEW") continue;
+			if (r.status >= 400 && r.status < 500) {
+				ask.refused = `${r.status} ${brief(r.body)}`;
+				return;
+			}
+			ask.failedAttempts++;
+		}
+	}
+
+	/** Refunds asked for, accepted, given up, and their attempts that failed with a 5xx or no answer. */
+	refunds() {
+		const asks = this.placed.flatMap(p => (p.refund ? [p.refund] : []));
+		return {
+			asked: asks.length,
+			accepted: asks.filter(a => a.acceptedAt).length,
+			refused: asks.filter(a => a.refused).map(a => a.refused!),
+			failedAttempts: asks.reduce((n, a) => n + a.failedAttempts, 0),
+		};
 	}
 
 	/**

@@ -18,13 +18,18 @@ export const apiAliases = {
 	"GET /accounts/me/transactions": "payments.listTransactions",
 	"POST /orders": "orders.create",
 	"GET /orders": "orders.list",
+	// moleculer-web tries fixed paths before parameterised ones of the same depth, so this one
+	// is never taken for an order id.
+	"GET /orders/summary": "orders.summary",
 	"GET /orders/:id": "orders.get",
+	"POST /orders/:id/refund": "orders.refund",
 } as const;
 
 /** Success codes other than 200, with the Location of what was created or accepted. */
 const successStatus: Record<string, { code: number; location: (data: any) => string }> = {
 	"payments.createAccount": { code: 201, location: () => "/api/accounts/me" },
 	"orders.create": { code: 202, location: order => `/api/orders/${order.id}` },
+	"orders.refund": { code: 202, location: order => `/api/orders/${order.id}` },
 };
 
 /** How long a client may take to send its request headers (see createServer below). */
@@ -39,6 +44,13 @@ export function readIdempotencyKey(req: IncomingMessage): RequestMeta {
 	if (key === undefined) return {};
 	if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key)) throw new InvalidIdempotencyKeyError();
 	return { idempotencyKey: key };
+}
+
+/** The path parameters of the matched alias (e.g. `id` of /orders/:id/refund), as moleculer-web decoded them. */
+function pathParams(req: IncomingMessage & { $params?: unknown }): Record<string, unknown> {
+	const keys = (req as { $alias?: { keys?: { name: string }[] } }).$alias?.keys ?? [];
+	const params = (req.$params ?? {}) as Record<string, unknown>;
+	return Object.fromEntries(keys.filter(k => k.name in params).map(k => [k.name, params[k.name]]));
 }
 
 /** Far more than any request of the API needs; deeper bodies would overflow JSON.stringify. */
@@ -133,10 +145,14 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 						await limits.rate!.take(rateLimitKey(identity, req));
 						Object.assign(ctx.meta, identity);
 						checkBodyDepth(req.body);
-						// A write takes its fields from the JSON body only: a query string must not
-						// override them (moleculer-web merges both by default).
-						if (req.method === "POST")
-							req.$params = req.body && typeof req.body === "object" && !Array.isArray(req.body) ? { ...req.body } : {};
+						// A write takes its fields from the JSON body and the path only: a query string
+						// must not override them (moleculer-web merges both by default), and the body
+						// must not override the path (POST /orders/:id/refund names its order there).
+						if (req.method === "POST") {
+							const body = req.body && typeof req.body === "object" && !Array.isArray(req.body) ? req.body : {};
+							const path = pathParams(req);
+							req.$params = { ...body, ...path };
+						}
 					},
 					onAfterCall(ctx: Context<unknown, { $statusCode?: number; $location?: string }>, _route: unknown, req: ApiRequest, res: ServerResponse, data: unknown) {
 						const status = req.$action?.name ? successStatus[req.$action.name] : undefined;

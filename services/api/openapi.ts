@@ -13,7 +13,7 @@
  */
 import { Errors, Validators } from "moleculer";
 import ApiGateway from "moleculer-web";
-import { MAX_AMOUNT } from "../../lib/contracts";
+import { MAX_AMOUNT, ORDER_STATUSES } from "../../lib/contracts";
 import type { AuthMode } from "../../lib/config";
 import { authPaths, authSchemas, securityFor, securitySchemes, tokenErrorExample } from "./openapi-auth";
 import {
@@ -25,6 +25,7 @@ import {
 	InvalidCursorError,
 	InvalidIdempotencyKeyError,
 	OrderNotFoundError,
+	OrderNotRefundableError,
 	PublicError,
 	RateLimitedError,
 	toPublicError,
@@ -187,6 +188,7 @@ export function errorExamples(maxBalance: number): Record<ErrorType, PublicError
 		ACCOUNT_EXISTS: toPublicError(new AccountExistsError(SAMPLE_USER)),
 		ACCOUNT_NOT_FOUND: toPublicError(new AccountNotFoundError(SAMPLE_USER)),
 		ORDER_NOT_FOUND: toPublicError(new OrderNotFoundError(SAMPLE_ORDER)),
+		ORDER_NOT_REFUNDABLE: toPublicError(new OrderNotRefundableError(SAMPLE_ORDER, "NEW")),
 		BALANCE_LIMIT_EXCEEDED: toPublicError(new BalanceLimitError(maxBalance)),
 		IDEMPOTENCY_KEY_REUSED: toPublicError(new IdempotencyKeyReusedError()),
 		INVALID_IDEMPOTENCY_KEY: toPublicError(new InvalidIdempotencyKeyError()),
@@ -274,7 +276,7 @@ export const operationDocs: Record<string, OperationDoc> = {
 	"payments.listTransactions": {
 		tag: "Accounts",
 		summary: "List the caller's ledger, newest first",
-		description: "Top-ups (positive amounts) and order payments (negative amounts), each with the balance after it. Page with `limit` and `before`.",
+		description: "Top-ups and order refunds (positive amounts) and order payments (negative amounts), each with the balance after it. Page with `limit` and `before`.",
 		params: {
 			limit: "Entries per page, 1 to 1000 (100 when left out).",
 			before: "The `id` of the last entry of the previous page, for the next (older) page.",
@@ -313,6 +315,22 @@ export const operationDocs: Record<string, OperationDoc> = {
 		response: "Order",
 		errors: ["ORDER_NOT_FOUND"],
 	},
+	"orders.refund": {
+		tag: "Orders",
+		summary: "Refund a finished order",
+		description: "Moves a FINISHED order of the caller to REFUNDING and stores its refund request in one transaction, and answers 202 at once: payments credits the amount back (once, whatever is retried) with an ORDER_REFUND ledger entry, and the order becomes REFUNDED (watch `order.updated`, or read it again). Any other status is 409 ORDER_NOT_REFUNDABLE, including a refund already under way or done; of many racing requests exactly one is accepted. Another user's order is 404. No body. Send an Idempotency-Key to make a retry safe.",
+		params: { id: "The order's id (a UUID)." },
+		response: "Order",
+		errors: ["ORDER_NOT_FOUND", "ORDER_NOT_REFUNDABLE", "IDEMPOTENCY_KEY_REUSED"],
+		idempotencyKey: true,
+	},
+	"orders.summary": {
+		tag: "Orders",
+		summary: "Count the caller's orders by status",
+		description: "All of the caller's orders, however many, counted by PostgreSQL: the total, the count per status (every status present, 0 included) and `spent`, the kopecks of the FINISHED orders (a refunded order no longer counts).",
+		response: "OrderSummary",
+		errors: [],
+	},
 };
 
 // ---------------------------------------------------------------------------------------
@@ -342,6 +360,11 @@ export const examples = {
 		status: "NEW",
 		createdAt: "2026-01-15T09:31:12.345Z",
 		updatedAt: "2026-01-15T09:31:12.345Z",
+	},
+	OrderSummary: {
+		total: 12,
+		byStatus: { NEW: 1, FINISHED: 8, CANCELLED: 2, REFUNDING: 0, REFUNDED: 1 },
+		spent: 96500,
 	},
 	LedgerEntry: {
 		id: 1017,
@@ -452,8 +475,8 @@ function componentSchemas(): Record<string, Schema> {
 				description: { type: "string", minLength: 1, maxLength: 500 },
 				status: {
 					type: "string",
-					enum: ["NEW", "FINISHED", "CANCELLED"],
-					description: "NEW until payments has decided; then FINISHED (paid) or CANCELLED (refused), never changing again.",
+					enum: ORDER_STATUSES,
+					description: "NEW until payments has decided; then FINISHED (paid) or CANCELLED (refused, final). A refund moves FINISHED to REFUNDING, then REFUNDED (final) once the money is back.",
 				},
 				cancelReason,
 				createdAt: dateTime,
@@ -466,13 +489,28 @@ function componentSchemas(): Record<string, Schema> {
 			required: ["id", "kind", "amount", "balanceAfter", "createdAt"],
 			properties: {
 				id: { type: "integer", minimum: 1, description: "Use as `before` for the next page." },
-				kind: { type: "string", enum: ["TOP_UP", "ORDER_PAYMENT"] },
-				amount: { type: "integer", description: "Kopecks, signed: positive for a top-up, negative for a payment." },
+				kind: { type: "string", enum: ["TOP_UP", "ORDER_PAYMENT", "ORDER_REFUND"] },
+				amount: { type: "integer", description: "Kopecks, signed: positive for a top-up or a refund, negative for a payment." },
 				balanceAfter: { type: "integer", minimum: 0 },
-				orderId: { type: "string", format: "uuid", description: "The paid order (ORDER_PAYMENT only)." },
+				orderId: { type: "string", format: "uuid", description: "The paid or refunded order (ORDER_PAYMENT and ORDER_REFUND only)." },
 				createdAt: dateTime,
 			},
 			example: examples.LedgerEntry,
+		},
+		OrderSummary: {
+			type: "object",
+			required: ["total", "byStatus", "spent"],
+			properties: {
+				total: { type: "integer", minimum: 0, description: "All of the caller's orders." },
+				byStatus: {
+					type: "object",
+					required: [...ORDER_STATUSES],
+					properties: Object.fromEntries(ORDER_STATUSES.map(s => [s, { type: "integer", minimum: 0 }])),
+					additionalProperties: false,
+				},
+				spent: { type: "integer", minimum: 0, description: "Kopecks of the FINISHED orders (refunded ones no longer count)." },
+			},
+			example: examples.OrderSummary,
 		},
 		Error: {
 			type: "object",
@@ -494,7 +532,7 @@ function componentSchemas(): Record<string, Schema> {
 			properties: {
 				orderId: { type: "string", format: "uuid" },
 				userId,
-				status: { type: "string", enum: ["NEW", "FINISHED", "CANCELLED"] },
+				status: { type: "string", enum: ORDER_STATUSES },
 				amount: { type: "integer", minimum: 1, maximum: MAX_AMOUNT },
 				cancelReason,
 				updatedAt: dateTime,
@@ -624,7 +662,7 @@ export function toOpenApiPath(path: string): { path: string; params: string[] } 
 const SUCCESS: Record<number, string> = {
 	200: "OK.",
 	201: "Created.",
-	202: "Accepted: the payment follows asynchronously.",
+	202: "Accepted: the payment (or the refund) follows asynchronously.",
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -771,7 +809,7 @@ function opsPaths(errors: Record<ErrorType, PublicError>): Record<string, unknow
 					"",
 					"- Moleculer's own (`moleculer_*`, `process_*`, `os_*`), labelled with `nodeID`, without the series that identify the host (host name, OS user, network interfaces, command line);",
 					"- `gozon_orders_by_status{status}`; `gozon_outbox_pending_messages{service}`, `gozon_outbox_oldest_pending_age_seconds{service}`;",
-					"- `gozon_queue_messages{queue}` for orders.to_pay, payment.results and their .dlq;",
+					"- `gozon_queue_messages{queue}` for orders.to_pay, payment.results, orders.to_refund and their .dlq;",
 					"- counters per node: `gozon_outbox_published_total`, `gozon_outbox_relay_rounds_total`, `gozon_outbox_relay_empty_rounds_total`, `gozon_inbox_duplicates_skipped_total`, `gozon_consumer_handled_total`, `gozon_consumer_batches_total`, `gozon_consumer_retried_total`, `gozon_dead_lettered_total`;",
 					"- `gozon_payments_batch_duration_seconds` (histogram): the payments transaction of one batch of orders;",
 					"- `gozon_scrape_node_up{nodeID}`: whether the node answered this scrape.",
@@ -865,7 +903,7 @@ Integers in minor units (kopecks); an \`amount\` is 1 to 10^12.
 Every error is JSON \`{ name, message, code, type, data? }\` with a stable \`type\` (see the Error schema); bad input is 400/422, never 500.
 
 ## Idempotency
-\`Idempotency-Key\` (optional, 1 to 255 printable ASCII characters) on \`POST /api/orders\` and \`POST /api/accounts/me/top-ups\`: a repeat with the same key and body returns the first response without a second effect; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED.
+\`Idempotency-Key\` (optional, 1 to 255 printable ASCII characters) on \`POST /api/orders\`, \`POST /api/orders/{id}/refund\` and \`POST /api/accounts/me/top-ups\`: a repeat with the same key and body returns the first response without a second effect; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED.
 
 ## Request ids
 Send \`X-Request-ID\` to choose the id under which the request appears in logs and traces; every response carries it back (one is generated when you send none).

@@ -3,12 +3,12 @@ import Redis from "ioredis";
 import type { Service, ServiceSchema } from "moleculer";
 import { Server, Socket } from "socket.io";
 import type { Config } from "../../lib/config";
-import { isAmount, isUserId, isUuid, OrderUpdated, orderStatusChannel } from "../../lib/contracts";
+import { isAmount, isUserId, isUuid, ORDER_STATUSES, OrderUpdated, orderStatusChannel } from "../../lib/contracts";
 import type { Authenticator } from "./authenticate";
 import type { GatewayLimits } from "./limits";
 
 const USER_ID = /^[1-9][0-9]{0,15}$/;
-const STATUSES = ["NEW", "FINISHED", "CANCELLED"];
+const STATUSES: readonly string[] = ORDER_STATUSES;
 const CANCEL_REASONS = ["INSUFFICIENT_FUNDS", "ACCOUNT_NOT_FOUND"];
 /** setTimeout's longest delay; a token valid for longer is checked again after it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -46,7 +46,7 @@ export function parseOrderUpdated(raw: string): OrderUpdated {
 	if (!isUuid(b.orderId)) throw new Error("orderId is not a UUID");
 	if (!isUserId(b.userId)) throw new Error("userId is not a positive integer");
 	if (!STATUSES.includes(b.status as string))
-		throw new Error("status is not NEW, FINISHED or CANCELLED");
+		throw new Error(`status is not one of ${STATUSES.join(", ")}`);
 	if (!isAmount(b.amount)) throw new Error("amount is out of range");
 	if (typeof b.updatedAt !== "string" || Number.isNaN(Date.parse(b.updatedAt)))
 		throw new Error("updatedAt is not a date");

@@ -2,6 +2,20 @@ import Redis from "ioredis";
 import type { Logger } from "moleculer";
 import { OrderUpdated, orderStatusChannel } from "../../lib/contracts";
 import { cacheRedisOptions } from "../../lib/redis/options";
+import type { OrderRow } from "./order.repository";
+
+/** The `order.updated` event of an order row just changed. */
+export function orderUpdated(row: OrderRow): OrderUpdated {
+	const event: OrderUpdated = {
+		orderId: row.id,
+		userId: row.user_id,
+		status: row.status,
+		amount: row.amount,
+		updatedAt: row.updated_at.toISOString(),
+	};
+	if (row.cancel_reason) event.cancelReason = row.cancel_reason;
+	return event;
+}
 
 /**
  * Announces committed status changes on Redis pub/sub; every gateway relays them to the

@@ -1,8 +1,6 @@
 import type { Knex } from "knex";
-import type { OrderStatus } from "../../lib/contracts";
+import { ORDER_STATUSES, OrderStatus } from "../../lib/contracts";
 import { counter, gauge, MetricFamily } from "../../lib/observability/metrics";
-
-const STATUSES: OrderStatus[] = ["NEW", "FINISHED", "CANCELLED"];
 
 /**
  * Orders by status, counted on each scrape (one `count(*) ... group by status`; nothing is
@@ -17,27 +15,28 @@ export async function ordersByStatus(db: Knex): Promise<MetricFamily[]> {
 	return [
 		gauge(
 			"gozon_orders_by_status",
-			"Orders stored, by status (NEW waits for its payment; FINISHED paid; CANCELLED refused).",
-			STATUSES.map(status => ({ labels: { status }, value: counts.get(status) ?? 0 })),
+			"Orders stored, by status (NEW waits for its payment; FINISHED paid; CANCELLED refused; REFUNDING waits for its refund; REFUNDED paid back).",
+			ORDER_STATUSES.map(status => ({ labels: { status }, value: counts.get(status) ?? 0 })),
 		),
 	];
 }
 
 /**
- * Orders still NEW longer than ORDER_STUCK_AFTER_S: their request or result was lost or is
- * late, and the sweeper asks payments again. Above 0 for long means payments is not answering.
+ * Orders still NEW longer than ORDER_STUCK_AFTER_S after they were placed, or still REFUNDING
+ * that long after the refund was asked: their request or result was lost or is late, and the
+ * sweeper asks payments again. Above 0 for long means payments is not answering.
  */
 export async function stuckOrders(db: Knex, stuckAfterS: number): Promise<MetricFamily[]> {
-	const row = await db("orders")
-		.where("status", "NEW")
-		.whereRaw("created_at < now() - make_interval(secs => ?)", [stuckAfterS])
-		.count({ n: "*" })
-		.first();
+	const { rows } = await db.raw(
+		`SELECT (SELECT count(*) FROM orders WHERE status = 'NEW' AND created_at < now() - make_interval(secs => ?))
+		      + (SELECT count(*) FROM orders WHERE status = 'REFUNDING' AND updated_at < now() - make_interval(secs => ?)) AS n`,
+		[stuckAfterS, stuckAfterS],
+	);
 	return [
 		gauge(
 			"gozon_orders_stuck",
-			"Orders still NEW longer than ORDER_STUCK_AFTER_S (the sweeper requests their payment again).",
-			[{ labels: {}, value: Number(row?.n ?? 0) }],
+			"Orders still NEW, or REFUNDING, longer than ORDER_STUCK_AFTER_S (the sweeper requests their payment or refund again).",
+			[{ labels: {}, value: Number(rows[0]?.n ?? 0) }],
 		),
 	];
 }

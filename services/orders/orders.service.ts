@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import type { Context, Service } from "moleculer";
 import { cachedPage, DEFAULT_PAGE_SIZE, invalidate, UserPageCache, userKeygen } from "../../lib/cache";
 import type { Config } from "../../lib/config";
-import { decodePaymentResult, isUuid, MAX_AMOUNT, PaymentResult } from "../../lib/contracts";
+import { decodePaymentResult, isUuid, MAX_AMOUNT, OrderUpdated, PaymentResult, RefundResult } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
 import { retentionSweeper } from "../../lib/db/retention.sweeper";
 import type { Sweeper } from "../../lib/db/sweeper";
@@ -15,6 +15,8 @@ import { observabilityActions } from "../../lib/observability/service-actions";
 import { applyPaymentResults } from "./apply-payment-results.use-case";
 import { createOrder } from "./create-order.use-case";
 import { findOrderSeq } from "./order.repository";
+import { orderSummary } from "./order-summary.query";
+import { refundOrder } from "./refund-order.use-case";
 import { OrderStatusPublisher } from "./order-status.publisher";
 import { ordersByStatus, stuckOrders, sweptOrders } from "./orders.metrics";
 import { stuckOrdersSweeper } from "./stuck-orders.sweeper";
@@ -25,6 +27,8 @@ interface ListParams {
 }
 
 const getKey = (userId: number, id: string) => `orders.get:${userId}:${id}`;
+/** The summary is kept beside the first list page, under the same per-user generation. */
+const SUMMARY_PAGE = "summary";
 
 export const orderParams = {
 	amount: { type: "number", integer: true, min: 1, max: MAX_AMOUNT, convert: false },
@@ -56,16 +60,30 @@ export function ordersService(config: Config): ReadSideSchema {
 	let sweepers: Sweeper<unknown>[];
 	const stats = { duplicatesSkipped: 0, swept: 0 };
 
-	async function onPaymentResults(this: Service, batch: IncomingMessage<PaymentResult>[]) {
-		const { changed, duplicates } = await applyPaymentResults(db, batch);
-		stats.duplicatesSkipped += duplicates;
+	/** After a commit that changed these orders: cached reads go first, then the push. */
+	async function announce(broker: Service["broker"], changed: OrderUpdated[]) {
 		if (!changed.length) return;
 		// Invalidate first: a client that re-reads on the push must not get the cached page.
 		await Promise.all([
-			invalidate(this.broker, changed.map(e => getKey(e.userId, e.orderId))),
+			invalidate(broker, changed.map(e => getKey(e.userId, e.orderId))),
 			pages.bump(changed.map(e => e.userId)),
 		]);
 		await statusEvents.publish(changed);
+	}
+
+	async function onPaymentResults(this: Service, batch: IncomingMessage<PaymentResult | RefundResult>[]) {
+		const { changed, duplicates, refundsRefused } = await applyPaymentResults(db, batch);
+		stats.duplicatesSkipped += duplicates;
+		// Payments never debited such an order (a forged or broken request): nothing to undo here,
+		// and the order keeps its status. Legitimately this cannot happen (only a paid order
+		// becomes FINISHED, and only a FINISHED one is refunded), so it is worth a warning.
+		for (const r of refundsRefused)
+			this.logger.warn("Refund refused by payments: it holds no such debit; the order is left as it is", {
+				orderId: r.orderId,
+				userId: r.userId,
+				reason: r.reason,
+			});
+		await announce(this.broker, changed);
 	}
 
 	return {
@@ -91,6 +109,31 @@ export function ordersService(config: Config): ReadSideSchema {
 					messaging.relay.wake();
 					await pages.bump([userId]);
 					return order;
+				},
+			},
+
+			refund: {
+				// Any id that is not one of the caller's orders is 404, however malformed or long.
+				params: { id: { type: "string", min: 1 } },
+				async handler(this: Service, ctx: Context<{ id: string }, RequestMeta>) {
+					const userId = requireUserId(ctx);
+					const { order, changed } = await refundOrder(db, {
+						userId,
+						orderId: ctx.params.id,
+						idempotencyKey: ctx.meta.idempotencyKey,
+					});
+					messaging.relay.wake();
+					if (changed) await announce(this.broker, [changed]);
+					return order;
+				},
+			},
+
+			summary: {
+				retryPolicy: { enabled: true },
+				// Cached per user and generation, like the first list page: every change bumps both.
+				async handler(ctx: Context<unknown, RequestMeta>) {
+					const userId = requireUserId(ctx);
+					return pages.read(userId, SUMMARY_PAGE, () => orderSummary(db, userId));
 				},
 			},
 
@@ -144,7 +187,7 @@ export function ordersService(config: Config): ReadSideSchema {
 					service: "orders",
 					db,
 					messaging,
-					queues: [Queues.ordersToPay, Queues.paymentResults],
+					queues: [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund],
 					duplicatesSkipped: stats.duplicatesSkipped,
 					node: [sweptOrders(stats.swept)],
 					shared: [() => ordersByStatus(db), () => stuckOrders(db, config.orderStuckAfterS)],
@@ -166,7 +209,7 @@ export function ordersService(config: Config): ReadSideSchema {
 			);
 			messaging = new MessagingRuntime(
 				db,
-				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults]),
+				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund]),
 				this.logger,
 			);
 			sweepers = [

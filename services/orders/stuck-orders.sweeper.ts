@@ -12,57 +12,76 @@ const MAX_DOUBLINGS = 6;
 const BATCH = 500;
 
 export interface SweptOrder extends OrderToPay {
+	/** NEW: its payment was requested again; REFUNDING: its refund. */
+	status: "NEW" | "REFUNDING";
 	attempt: number;
 	ageS: number;
 }
 
 /**
+ * What an order waiting on payments is waiting for: a NEW order for its payment since it
+ * was placed, a REFUNDING one for its refund since the refund was asked (the refund resets
+ * the sweep bookkeeping). Constants, written into the SQL so the partial indexes
+ * (orders_new_by_age, orders_refunding_by_age) serve the scans.
+ */
+const WAITING = [
+	{ status: "NEW", since: "created_at", queue: Queues.ordersToPay },
+	{ status: "REFUNDING", since: "updated_at", queue: Queues.ordersToRefund },
+] as const;
+
+/**
  * Publishes again, through the outbox, the payment request of every order still NEW
- * `stuckAfterS` after it was placed: its request or its result was lost on the way (a result
- * dead-lettered after the debit, a message purged by hand). Payments answers a repeated
- * request for an order it already decided with the recorded decision, so a re-request never
- * debits twice; this repairs the order either way. Each order then waits twice as long before
- * its next re-request (next_sweep_at), so a long outage does not flood the queue. Orders placed
- * after the oldest still unpublished outbox row are left alone: their request has not even
- * left yet (broker down), and sending another would add nothing.
+ * `stuckAfterS` after it was placed, and the refund request of every order still REFUNDING
+ * that long after its refund was asked: its request or its result was lost on the way (a
+ * result dead-lettered after the debit or credit, a message purged by hand). Payments
+ * answers a repeated request for an order it already decided or refunded with the recorded
+ * outcome, so a re-request never debits or credits twice; this repairs the order either way.
+ * Each order then waits twice as long before its next re-request (next_sweep_at), so a long
+ * outage does not flood the queue. Orders whose request was written after the oldest still
+ * unpublished outbox row are left alone: their request has not even left yet (broker down),
+ * and sending another would add nothing.
  */
 export async function sweepStuckOrders(knex: Knex, stuckAfterS: number): Promise<SweptOrder[]> {
 	return knex.transaction(async trx => {
-		const { rows } = await trx.raw(
-			`WITH stuck AS (
-				SELECT id FROM orders
-				 WHERE status = 'NEW'
-				   AND created_at < now() - make_interval(secs => ?)
-				   AND (next_sweep_at IS NULL OR next_sweep_at <= now())
-				   AND created_at < coalesce(
-				       (SELECT created_at FROM outbox_messages WHERE sent_at IS NULL ORDER BY id LIMIT 1), 'infinity')
-				 ORDER BY created_at
-				 LIMIT ?
-				 FOR UPDATE SKIP LOCKED
-			)
-			UPDATE orders o
-			   SET sweep_attempts = o.sweep_attempts + 1,
-			       next_sweep_at = now() + make_interval(secs => ? * power(2, least(o.sweep_attempts, ?)))
-			  FROM stuck WHERE o.id = stuck.id AND o.status = 'NEW'
-			RETURNING o.id, o.user_id, o.amount, o.sweep_attempts,
-			          extract(epoch FROM now() - o.created_at)::int AS age_s`,
-			[stuckAfterS, BATCH, stuckAfterS, MAX_DOUBLINGS],
-		);
-		const swept: SweptOrder[] = rows.map((r: Record<string, number | string>) => ({
-			orderId: r.id as string,
-			userId: Number(r.user_id),
-			amount: Number(r.amount),
-			attempt: Number(r.sweep_attempts),
-			ageS: Number(r.age_s),
-		}));
-		if (swept.length) {
-			const requests: OrderToPay[] = swept.map(({ orderId, userId, amount }) => ({
+		const swept: SweptOrder[] = [];
+		for (const { status, since, queue } of WAITING) {
+			const { rows } = await trx.raw(
+				`WITH stuck AS (
+					SELECT id FROM orders
+					 WHERE status = '${status}'
+					   AND ${since} < now() - make_interval(secs => ?)
+					   AND (next_sweep_at IS NULL OR next_sweep_at <= now())
+					   AND ${since} < coalesce(
+					       (SELECT created_at FROM outbox_messages WHERE sent_at IS NULL ORDER BY id LIMIT 1), 'infinity')
+					 ORDER BY ${since}
+					 LIMIT ?
+					 FOR UPDATE SKIP LOCKED
+				)
+				UPDATE orders o
+				   SET sweep_attempts = o.sweep_attempts + 1,
+				       next_sweep_at = now() + make_interval(secs => ? * power(2, least(o.sweep_attempts, ?)))
+				  FROM stuck WHERE o.id = stuck.id AND o.status = '${status}'
+				RETURNING o.id, o.user_id, o.amount, o.sweep_attempts,
+				          extract(epoch FROM now() - o.${since})::int AS age_s`,
+				[stuckAfterS, BATCH, stuckAfterS, MAX_DOUBLINGS],
+			);
+			const found: SweptOrder[] = rows.map((r: Record<string, number | string>) => ({
+				orderId: r.id as string,
+				userId: Number(r.user_id),
+				amount: Number(r.amount),
+				status,
+				attempt: Number(r.sweep_attempts),
+				ageS: Number(r.age_s),
+			}));
+			if (!found.length) continue;
+			const requests: OrderToPay[] = found.map(({ orderId, userId, amount }) => ({
 				orderId,
 				userId,
 				amount,
 			}));
-			const insert = outbox.insertFragment(Queues.ordersToPay, requests);
+			const insert = outbox.insertFragment(queue, requests);
 			await trx.raw(insert.sql, insert.bindings as Knex.RawBinding[]);
+			swept.push(...found);
 		}
 		return swept;
 	});
@@ -78,12 +97,17 @@ export function stuckOrdersSweeper(
 	return new Sweeper(knex, "gozon.stuck-orders", config.sweepIntervalMs, logger, async () => {
 		const swept = await sweepStuckOrders(knex, config.orderStuckAfterS);
 		for (const o of swept)
-			logger.warn("Order stuck in NEW: its payment is requested again", {
-				orderId: o.orderId,
-				userId: o.userId,
-				attempt: o.attempt,
-				ageS: o.ageS,
-			});
+			logger.warn(
+				o.status === "NEW"
+					? "Order stuck in NEW: its payment is requested again"
+					: "Order stuck in REFUNDING: its refund is requested again",
+				{
+					orderId: o.orderId,
+					userId: o.userId,
+					attempt: o.attempt,
+					ageS: o.ageS,
+				},
+			);
 		if (swept.length) onSwept(swept.length);
 		return swept;
 	});

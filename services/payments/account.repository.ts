@@ -26,7 +26,7 @@ export const toAccount = (row: AccountRow): Account => ({
 
 export interface LedgerEntry {
 	user_id: number;
-	kind: "TOP_UP" | "ORDER_PAYMENT";
+	kind: "TOP_UP" | "ORDER_PAYMENT" | "ORDER_REFUND";
 	amount: number;
 	balance_after: number;
 	order_id?: string;

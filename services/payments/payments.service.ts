@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import type { Context, Service } from "moleculer";
 import { cachedPage, DEFAULT_PAGE_SIZE, invalidate, UserPageCache, userKeygen } from "../../lib/cache";
 import type { Config } from "../../lib/config";
-import { decodeOrderToPay, MAX_AMOUNT, OrderToPay } from "../../lib/contracts";
+import { decodeOrderToPay, decodeOrderToRefund, MAX_AMOUNT, OrderToPay, OrderToRefund } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
 import { retentionSweeper } from "../../lib/db/retention.sweeper";
 import type { Sweeper } from "../../lib/db/sweeper";
@@ -16,6 +16,7 @@ import { ledgerEntryExists } from "./account.repository";
 import { createAccount } from "./create-account.use-case";
 import { payOrders } from "./pay-orders.use-case";
 import { paymentBatchDuration } from "./payments.metrics";
+import { refundOrders } from "./refund-orders.use-case";
 import { topUp } from "./top-up.use-case";
 
 interface LedgerPage {
@@ -27,8 +28,9 @@ const accountKey = (userId: number) => `payments.getAccount:${userId}`;
 const ledgerFields = ["id", "kind", "amount", "balanceAfter", "orderId", "createdAt"] as const;
 
 /**
- * Payments: accounts, top-ups, the ledger, and the debit of every order that arrives on
- * orders.to_pay (answered on payment.results through its own outbox).
+ * Payments: accounts, top-ups, the ledger, the debit of every order that arrives on
+ * orders.to_pay and the refund of every order that arrives on orders.to_refund (both
+ * answered on payment.results through its own outbox).
  */
 export function paymentsService(config: Config): ReadSideSchema {
 	let db: Knex;
@@ -57,6 +59,23 @@ export function paymentsService(config: Config): ReadSideSchema {
 			});
 		if (paid.results.length) messaging.relay.wake();
 		if (paid.changedUsers.length) await forgetUsers(this.broker, paid.changedUsers);
+	}
+
+	async function onOrdersToRefund(this: Service, batch: IncomingMessage<OrderToRefund>[]) {
+		const refunded = await refundOrders(db, batch);
+		stats.duplicatesSkipped += refunded.duplicates;
+		for (const r of refunded.resent)
+			this.logger.info("Refund asked again after it was made: REFUNDED is sent again", {
+				orderId: r.orderId,
+				userId: r.userId,
+			});
+		for (const r of refunded.refused)
+			this.logger.warn("Refund refused: no debit of this order by this user for this amount", {
+				orderId: r.orderId,
+				userId: r.userId,
+			});
+		if (refunded.credits.length + refunded.resent.length + refunded.refused.length) messaging.relay.wake();
+		if (refunded.changedUsers.length) await forgetUsers(this.broker, refunded.changedUsers);
 	}
 
 	return {
@@ -144,7 +163,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 					service: "payments",
 					db,
 					messaging,
-					queues: [Queues.ordersToPay, Queues.paymentResults],
+					queues: [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund],
 					duplicatesSkipped: stats.duplicatesSkipped,
 					node: [batchDuration.family()],
 				}),
@@ -164,7 +183,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 			pages = new UserPageCache(this.broker, "payments.listTransactions", 60);
 			messaging = new MessagingRuntime(
 				db,
-				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults]),
+				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund]),
 				this.logger,
 			);
 			retention = retentionSweeper(db, config, this.logger);
@@ -174,6 +193,13 @@ export function paymentsService(config: Config): ReadSideSchema {
 				handle: batch => onOrdersToPay.call(this, batch),
 				faultAfterCommit: "payments.after-commit-before-ack",
 				logFields: o => ({ orderId: o.orderId, userId: o.userId }),
+			});
+			messaging.consume({
+				queue: Queues.ordersToRefund,
+				decode: decodeOrderToRefund,
+				handle: batch => onOrdersToRefund.call(this, batch),
+				faultAfterCommit: "payments.refund.after-commit-before-ack",
+				logFields: o => ({ orderId: o.orderId, userId: o.userId, refund: true }),
 			});
 		},
 

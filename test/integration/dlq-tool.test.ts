@@ -52,6 +52,7 @@ describe("Dead letters tool (npm run dlq)", () => {
 		const ch = await connection.createChannel();
 		await declareQueue(ch, Queues.ordersToPay);
 		await declareQueue(ch, Queues.paymentResults);
+		await declareQueue(ch, Queues.ordersToRefund);
 		await ch.close();
 		dlqs = new DeadLetterQueues(connection);
 	});
@@ -229,7 +230,7 @@ describe("Dead letters tool (npm run dlq)", () => {
 			);
 		});
 
-		it("When `replay --all` runs, then every dead letter of both DLQs is back in its original queue and the DLQs are empty", async () => {
+		it("When `replay --all` runs, then every dead letter of every business DLQ (orders.to_refund's too) is back in its original queue and the DLQs are empty", async () => {
 			await publishRaw(dlq, [
 				{
 					content: '{"a":1}',
@@ -249,11 +250,18 @@ describe("Dead letters tool (npm run dlq)", () => {
 					headers: deadLetterHeaders(Queues.paymentResults, "r"),
 				},
 			]);
+			await publishRaw(deadLetterQueue(Queues.ordersToRefund), [
+				{
+					content: '{"c":1}',
+					messageId: "all-4",
+					headers: deadLetterHeaders(Queues.ordersToRefund, "r"),
+				},
+			]);
 
 			const { code, stdout } = await dlqCli(["replay", "--all"]);
 
 			assert.equal(code, 0, stdout);
-			assert.match(stdout, /3 messages replayed/);
+			assert.match(stdout, /4 messages replayed/);
 			assert.deepEqual(
 				(await drainQueue(Queues.ordersToPay)).map(m => m.properties.messageId).sort(),
 				["all-1", "all-2"],
@@ -262,8 +270,13 @@ describe("Dead letters tool (npm run dlq)", () => {
 				(await drainQueue(Queues.paymentResults)).map(m => m.properties.messageId),
 				["all-3"],
 			);
+			assert.deepEqual(
+				(await drainQueue(Queues.ordersToRefund)).map(m => m.properties.messageId),
+				["all-4"],
+			);
 			assert.equal(await queueDepth(dlq), 0);
 			assert.equal(await queueDepth(deadLetterQueue(Queues.paymentResults)), 0);
+			assert.equal(await queueDepth(deadLetterQueue(Queues.ordersToRefund)), 0);
 		});
 
 		it("When the original queue does not exist, then replay fails with a message and the dead letter stays", async () => {

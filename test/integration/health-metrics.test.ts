@@ -106,7 +106,13 @@ describe("Health and metrics", () => {
 				},
 				payments: {
 					status: "up",
-					checks: { "consumer:orders.to_pay": { status: "up" }, postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } },
+					checks: {
+						"consumer:orders.to_pay": { status: "up" },
+						"consumer:orders.to_refund": { status: "up" },
+						postgres: { status: "up" },
+						rabbitmq: { status: "up" },
+						redis: { status: "up" },
+					},
 				},
 			},
 			failing: [],
@@ -124,15 +130,16 @@ describe("Health and metrics", () => {
 		assert.deepEqual(Object.keys(reply.body.checks.gateway.checks).sort(), ["redis", "transporter"]);
 		assert.equal(reply.body.checks.orders.nodes.length, 2);
 		assert.equal(reply.body.checks.payments.nodes.length, 1);
-		// Each service node also reports its consumer: orders consumes payment.results, payments orders.to_pay.
-		const consumes = { orders: "payment.results", payments: "orders.to_pay" } as const;
+		// Each service node also reports its consumers: orders consumes payment.results, payments
+		// orders.to_pay and orders.to_refund.
+		const consumes = { orders: ["payment.results"], payments: ["orders.to_pay", "orders.to_refund"] } as const;
 		for (const service of ["orders", "payments"] as const)
 			for (const node of reply.body.checks[service].nodes) {
 				assert.equal(node.status, "up");
-				const consumer = `consumer:${consumes[service]}`;
-				assert.deepEqual(Object.keys(node.checks).sort(), [consumer, "postgres", "rabbitmq", "redis"]);
+				const consumers = consumes[service].map(q => `consumer:${q}`);
+				assert.deepEqual(Object.keys(node.checks).sort(), [...consumers, "postgres", "rabbitmq", "redis"]);
 				for (const c of Object.values<{ status: string }>(node.checks)) assert.equal(c.status, "up");
-				assert.equal(node.checks[consumer].state, "consuming");
+				for (const consumer of consumers) assert.equal(node.checks[consumer].state, "consuming");
 			}
 	});
 
@@ -148,16 +155,16 @@ describe("Health and metrics", () => {
 		for (const id of nodeIDs) assert.ok(find(samples, "process_eventloop_delay_p99", { nodeID: id }).length, `process_eventloop_delay_p99 of ${id}`);
 		assert.equal(types.get("moleculer_request_time"), "histogram");
 
-		for (const status of ["NEW", "FINISHED", "CANCELLED"]) assert.equal(find(samples, "gozon_orders_by_status", { status }).length, 1, status);
+		for (const status of ["NEW", "FINISHED", "CANCELLED", "REFUNDING", "REFUNDED"]) assert.equal(find(samples, "gozon_orders_by_status", { status }).length, 1, status);
 		for (const service of ["orders", "payments"]) {
 			assert.equal(find(samples, "gozon_outbox_pending_messages", { service }).length, 1, service);
 			assert.equal(find(samples, "gozon_outbox_oldest_pending_age_seconds", { service }).length, 1, service);
 			assert.ok(find(samples, "gozon_outbox_published_total", { service }).length, service);
 			assert.ok(find(samples, "gozon_inbox_duplicates_skipped_total", { service }).length, service);
 		}
-		for (const queue of ["orders.to_pay", "orders.to_pay.dlq", "payment.results", "payment.results.dlq"])
+		for (const queue of ["orders.to_pay", "orders.to_pay.dlq", "payment.results", "payment.results.dlq", "orders.to_refund", "orders.to_refund.dlq"])
 			assert.equal(find(samples, "gozon_queue_messages", { queue }).length, 1, queue);
-		for (const queue of ["orders.to_pay", "payment.results"]) assert.ok(find(samples, "gozon_dead_lettered_total", { queue }).length, queue);
+		for (const queue of ["orders.to_pay", "payment.results", "orders.to_refund"]) assert.ok(find(samples, "gozon_dead_lettered_total", { queue }).length, queue);
 		assert.equal(types.get("gozon_payments_batch_duration_seconds"), "histogram");
 		assert.equal(types.get("gozon_outbox_published_total"), "counter");
 		assert.ok(find(samples, "gozon_payments_batch_duration_seconds_bucket", { le: "+Inf" }).length);

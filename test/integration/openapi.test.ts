@@ -6,7 +6,7 @@ import { buildOpenApi, paramsToSchema, Rule, ruleToSchema } from "../../services
 import { actionParams } from "../../services/api/ops.mixin";
 import { orderParams } from "../../services/orders/orders.service";
 import { TestCluster } from "../support/cluster";
-import { apiClient, newUserId, RequestOptions } from "../support/http";
+import { apiClient, eventually, newUserId, RequestOptions } from "../support/http";
 import {
 	exampleProblems,
 	openApiProblems,
@@ -192,7 +192,7 @@ describe("OpenAPI document and Swagger UI", () => {
 				(x: any) => x.$ref === "#/components/parameters/IdempotencyKey",
 			);
 		});
-		assert.deepEqual(withKey, ["POST /api/accounts/me/top-ups", "POST /api/orders"]);
+		assert.deepEqual(withKey, ["POST /api/accounts/me/top-ups", "POST /api/orders", "POST /api/orders/{id}/refund"]);
 		assert.equal(spec.components.parameters.IdempotencyKey.in, "header");
 		assert.equal(spec.components.parameters.IdempotencyKey.schema.maxLength, 255);
 		for (const path of ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"])
@@ -203,6 +203,11 @@ describe("OpenAPI document and Swagger UI", () => {
 		assert.match(spec.info.description, /auth: \{ userId/);
 		for (const field of ["orderId", "userId", "status", "amount", "cancelReason", "updatedAt"])
 			assert.ok(spec.components.schemas.OrderUpdated.properties[field], `OrderUpdated.${field}`);
+		const statuses = ["NEW", "FINISHED", "CANCELLED", "REFUNDING", "REFUNDED"];
+		assert.deepEqual(spec.components.schemas.Order.properties.status.enum, statuses);
+		assert.deepEqual(spec.components.schemas.OrderUpdated.properties.status.enum, statuses);
+		assert.deepEqual(spec.components.schemas.OrderSummary.properties.byStatus.required, statuses);
+		assert.deepEqual(spec.components.schemas.LedgerEntry.properties.kind.enum, ["TOP_UP", "ORDER_PAYMENT", "ORDER_REFUND"]);
 	});
 
 	it("When the documented calls are made, then each gets exactly its expected status, documented, with a body of the documented schema", async () => {
@@ -259,6 +264,19 @@ describe("OpenAPI document and Swagger UI", () => {
 		await expect("GET", `/api/orders/${order.body.id}`, "/api/orders/{id}", 404, {
 			userId: stranger,
 		});
+		const refund = `/api/orders/${order.body.id}/refund`;
+		await expect("POST", refund, "/api/orders/{id}/refund", 404, { userId: stranger });
+		await eventually(
+			async () => (await api("GET", `/api/orders/${order.body.id}`, { userId })).body.status === "FINISHED",
+			"the order to finish",
+		);
+		await expect("POST", refund, "/api/orders/{id}/refund", 202, { userId });
+		await expect("POST", refund, "/api/orders/{id}/refund", 409, { userId });
+		await expect("POST", refund, "/api/orders/{id}/refund", 422, {
+			userId,
+			headers: { "Idempotency-Key": "x".repeat(256) },
+		});
+		await expect("GET", "/api/orders/summary", "/api/orders/summary", 200, { userId });
 		const anonymous = await expect("GET", "/api/accounts/me", "/api/accounts/me", 401);
 		assert.deepEqual(
 			anonymous.body,

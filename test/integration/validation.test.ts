@@ -4,7 +4,7 @@ import { gzipSync } from "zlib";
 import { assertError, assertInvalidField } from "../support/assertions";
 import { TestCluster } from "../support/cluster";
 import { NOTHING, TestDatabases } from "../support/footprint";
-import { apiClient, newUserId } from "../support/http";
+import { apiClient, eventually, newUserId } from "../support/http";
 
 describe("Bad input through the HTTP API", () => {
 	const cluster = new TestCluster({ nodes: ["gateway", "orders", "payments"] });
@@ -118,6 +118,10 @@ describe("Bad input through the HTTP API", () => {
 					}),
 					await api("GET", "/api/orders", { headers }),
 					await api("GET", `/api/orders/${randomUUID()}`, { headers }),
+					await api("POST", `/api/orders/${randomUUID()}/refund`, {
+						headers: { ...headers, "Idempotency-Key": randomUUID() },
+					}),
+					await api("GET", "/api/orders/summary", { headers }),
 				];
 
 				for (const reply of replies) assertError(reply, 401, "UNAUTHORIZED");
@@ -388,6 +392,8 @@ describe("Bad input through the HTTP API", () => {
 			["GET", "/nope"],
 			["DELETE", "/api/orders"],
 			["POST", "/api/orders/abc/cancel"],
+			["GET", `/api/orders/${randomUUID()}/refund`],
+			["POST", "/api/orders/summary"],
 			["PUT", "/api/accounts/me"],
 		]) {
 			it(`When a client calls ${method} ${path}, then it is a 404 NOT_FOUND JSON body`, async () => {
@@ -510,6 +516,70 @@ describe("Bad input through the HTTP API", () => {
 
 			assert.equal(reply.status, 202);
 			assert.equal((await db.footprint(userId)).ordersKeys, 1);
+		});
+	});
+
+	describe("refunds", () => {
+		/** A user whose one order of 100 is FINISHED, and what is stored for them. */
+		async function finishedOrder() {
+			const userId = await userWithAccount();
+			await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 100 } });
+			const order = await api("POST", "/api/orders", { userId, body: { amount: 100, description: "kept" } });
+			await eventually(
+				async () => (await api("GET", `/api/orders/${order.body.id}`, { userId })).body.status === "FINISHED",
+				"the order to finish",
+			);
+			return { userId, id: order.body.id as string, stored: await db.footprint(userId) };
+		}
+
+		async function unchanged(f: { userId: number; id: string; stored: Record<string, number> }) {
+			assert.deepEqual(await db.footprint(f.userId), f.stored);
+			assert.equal((await db.orders("orders").where({ id: f.id }).first()).status, "FINISHED");
+			assert.equal(await db.balance(f.userId), 0);
+		}
+
+		for (const [label, id] of [
+			["an unknown uuid", randomUUID()],
+			["garbage", "not-an-id"],
+			["200 characters of garbage", "x".repeat(200)],
+			['"summary"', "summary"],
+		]) {
+			it(`When a refund names ${label}, then it is 404 ORDER_NOT_FOUND and nothing is stored`, async () => {
+				const f = await finishedOrder();
+
+				const reply = await api("POST", `/api/orders/${id}/refund`, {
+					userId: f.userId,
+					headers: { "Idempotency-Key": randomUUID() },
+				});
+
+				assertError(reply, 404, "ORDER_NOT_FOUND");
+				await unchanged(f);
+			});
+		}
+
+		it("When a refund's body is not JSON, then it is 400 INVALID_JSON and the order is not refunded", async () => {
+			const f = await finishedOrder();
+
+			const reply = await api("POST", `/api/orders/${f.id}/refund`, { userId: f.userId, rawBody: '{"id": ' });
+
+			assertError(reply, 400, "INVALID_JSON");
+			await unchanged(f);
+		});
+
+		it("When a refund's Idempotency-Key is 256 characters, then it is 422 INVALID_IDEMPOTENCY_KEY and the order is not refunded", async () => {
+			const f = await finishedOrder();
+
+			const reply = await api("POST", `/api/orders/${f.id}/refund`, {
+				userId: f.userId,
+				headers: { "Idempotency-Key": "k".repeat(256) },
+			});
+
+			assertError(reply, 422, "INVALID_IDEMPOTENCY_KEY");
+			await unchanged(f);
+		});
+
+		it("When a refund's path has broken %-encoding, then it is 400 UNABLE_DECODE_PARAM", async () => {
+			assertError(await api("POST", "/api/orders/%E0%A4%A/refund", { userId: newUserId() }), 400, "UNABLE_DECODE_PARAM");
 		});
 	});
 

@@ -38,6 +38,7 @@ export class TestDatabases {
 			accounts,
 			ledger,
 			payments,
+			refunds,
 			paymentsOutbox,
 			paymentsKeys,
 		] = await Promise.all([
@@ -47,6 +48,7 @@ export class TestDatabases {
 			count(this.payments("accounts").where({ user_id: userId })),
 			count(this.payments("account_transactions").where({ user_id: userId })),
 			count(this.payments("order_payments").where({ user_id: userId })),
+			count(this.payments("order_refunds").where({ user_id: userId })),
 			count(
 				this.payments("outbox_messages").whereRaw("(payload->>'userId')::bigint = ?", [userId]),
 			),
@@ -59,6 +61,7 @@ export class TestDatabases {
 			accounts,
 			ledger,
 			payments,
+			refunds,
 			paymentsOutbox,
 			paymentsKeys,
 		};
@@ -119,6 +122,7 @@ export const NOTHING = {
 	accounts: 0,
 	ledger: 0,
 	payments: 0,
+	refunds: 0,
 	paymentsOutbox: 0,
 	paymentsKeys: 0,
 };

@@ -1,10 +1,7 @@
 import { onScopeDispose, ref } from "vue";
 
-export const TABS = [
-	{ id: "account", label: "Account" },
-	{ id: "orders", label: "Orders" },
-	{ id: "dashboard", label: "Dashboard" },
-] as const;
+/** Ids stay English (they are the URL hash); labels are tabs.<id> in the messages. */
+export const TABS = [{ id: "account" }, { id: "orders" }, { id: "dashboard" }] as const;
 
 export type TabId = (typeof TABS)[number]["id"];
 

@@ -1,26 +1,9 @@
 import { computed } from "vue";
+import { t } from "../i18n";
+import { money } from "../i18n/format";
 import type { IconName } from "../lib/icons";
-import { formatRubles } from "../lib/money";
 import { useAccountStore } from "../stores/account";
-import { useOrdersStore } from "../stores/orders";
-
-/** The dashboard's figures, computed from what the stores have loaded. */
-export function useDashboardStats() {
-	const account = useAccountStore();
-	const orders = useOrdersStore();
-
-	return {
-		accountLoading: computed(() => account.status === "idle" || account.status === "loading"),
-		accountFailed: computed(() => account.status === "error"),
-		ordersLoading: computed(() => orders.status === "idle" || orders.status === "loading"),
-		ordersFailed: computed(() => orders.status === "error"),
-		balance: computed(() => account.account?.balance ?? null),
-		totalOrders: computed(() => orders.orders.length),
-		finishedOrders: computed(() => orders.finished.length),
-		cancelledOrders: computed(() => orders.orders.filter(o => o.status === "CANCELLED").length),
-		totalSpent: computed(() => orders.totalSpent),
-	};
-}
+import { useSummaryStore } from "../stores/summary";
 
 export interface StatCardData {
 	testid: string;
@@ -28,58 +11,71 @@ export interface StatCardData {
 	icon: IconName;
 	value: string;
 	hint: string;
+	/** Until the figure is there, the card shows skeletons, never a blank or a made-up 0. */
 	loading: boolean;
 }
 
-const UNAVAILABLE = { value: "—", hint: "Couldn't load" };
-
-/** The four dashboard cards, ready to render. */
+/**
+ * The four dashboard cards: the balance from the account, the rest from the server's order
+ * summary (all of the user's orders, not only the pages the lists have read).
+ */
 export function useStatCards() {
-	const s = useDashboardStats();
+	const account = useAccountStore();
+	const summary = useSummaryStore();
 
 	return computed<StatCardData[]>(() => {
-		const total = s.totalOrders.value;
-		const finished = s.finishedOrders.value;
-		const ordersCard = (card: Omit<StatCardData, "loading">): StatCardData => ({
-			...card,
-			...(s.ordersFailed.value ? UNAVAILABLE : {}),
-			loading: s.ordersLoading.value,
+		const unavailable = { value: "—", hint: t("dashboard.unavailable") };
+		const accountLoading = account.status === "idle" || account.status === "loading";
+		const balance = account.account?.balance ?? null;
+		const balanceCard: StatCardData = {
+			testid: "stat-balance",
+			label: t("dashboard.balance"),
+			icon: "wallet",
+			loading: accountLoading,
+			...(account.status === "error"
+				? unavailable
+				: balance === null
+					? { value: "—", hint: t("dashboard.noAccount") }
+					: { value: money(balance), hint: t("dashboard.availableNow") }),
+		};
+
+		const s = summary.summary;
+		// A refresh keeps the figures on screen; only the first read shows skeletons.
+		const loading = !s && summary.status !== "error";
+		const card = (
+			base: Omit<StatCardData, "loading" | "value" | "hint">,
+			fill: () => { value: string; hint: string },
+		): StatCardData => ({
+			...base,
+			loading,
+			...(s ? fill() : loading ? { value: "", hint: "" } : unavailable),
 		});
-		const balance = s.balance.value;
+		const total = s?.total ?? 0;
+		const finished = s?.byStatus.FINISHED ?? 0;
+		const refunded = (s?.byStatus.REFUNDED ?? 0) + (s?.byStatus.REFUNDING ?? 0);
 
 		return [
-			{
-				testid: "stat-balance",
-				label: "Balance",
-				icon: "wallet",
-				loading: s.accountLoading.value,
-				...(s.accountFailed.value
-					? UNAVAILABLE
-					: balance === null
-						? { value: "—", hint: "No account yet" }
-						: { value: formatRubles(balance), hint: "Available now" }),
-			},
-			ordersCard({
-				testid: "stat-total-orders",
-				label: "Total orders",
-				icon: "bag",
+			balanceCard,
+			card({ testid: "stat-total-orders", label: t("dashboard.totalOrders"), icon: "bag" }, () => ({
 				value: String(total),
-				hint: `${s.cancelledOrders.value} cancelled`,
-			}),
-			ordersCard({
-				testid: "stat-finished-orders",
-				label: "Finished orders",
-				icon: "check",
-				value: String(finished),
-				hint: total ? `${Math.round((finished * 100) / total)}% of all orders` : "No orders yet",
-			}),
-			ordersCard({
-				testid: "stat-total-spent",
-				label: "Total spent",
-				icon: "chart",
-				value: formatRubles(s.totalSpent.value),
-				hint: "Sum of finished orders",
-			}),
+				hint: [
+					t("dashboard.cancelled", { n: s?.byStatus.CANCELLED ?? 0 }),
+					...(refunded ? [t("dashboard.refunded", { n: refunded })] : []),
+				].join(" · "),
+			})),
+			card(
+				{ testid: "stat-finished-orders", label: t("dashboard.finishedOrders"), icon: "check" },
+				() => ({
+					value: String(finished),
+					hint: total
+						? t("dashboard.share", { percent: Math.round((finished * 100) / total) })
+						: t("dashboard.noOrders"),
+				}),
+			),
+			card({ testid: "stat-total-spent", label: t("dashboard.totalSpent"), icon: "chart" }, () => ({
+				value: money(s?.spent ?? 0),
+				hint: t("dashboard.spentHint"),
+			})),
 		];
 	});
 }

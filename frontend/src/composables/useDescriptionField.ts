@@ -1,4 +1,5 @@
 import { computed, ref } from "vue";
+import { t } from "../i18n";
 
 export const MAX_DESCRIPTION = 500;
 
@@ -9,8 +10,8 @@ export function useDescriptionField() {
 	const length = computed(() => text.value.trim().length);
 
 	const error = computed(() => {
-		if (length.value > MAX_DESCRIPTION) return `At most ${MAX_DESCRIPTION} characters`;
-		return submitted.value && length.value === 0 ? "Describe the order" : "";
+		if (length.value > MAX_DESCRIPTION) return t("orders.tooLong", { max: MAX_DESCRIPTION });
+		return submitted.value && length.value === 0 ? t("orders.describe") : "";
 	});
 
 	/** Marks the field as submitted; the trimmed description, or null when invalid. */

@@ -2,12 +2,14 @@ import { createPinia, setActivePinia } from "pinia";
 import type { Socket } from "socket.io-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { effectScope, nextTick, type EffectScope } from "vue";
+import { useAccountStore } from "../stores/account";
 import { useConnectionStore } from "../stores/connection";
 import { useOrdersStore } from "../stores/orders";
 import { useSessionStore } from "../stores/session";
+import { useSummaryStore } from "../stores/summary";
 import { useToastsStore } from "../stores/toasts";
 import { apiError, mockFetch, routes, type RecordedRequest } from "../testing/fetch";
-import { anOrder } from "../testing/fixtures";
+import { anAccount, anOrder, aSummary } from "../testing/fixtures";
 import { useLiveUpdates, type Connect } from "./useLiveUpdates";
 
 /** Just enough of a socket.io client socket: listeners, a trigger, and the calls we assert on. */
@@ -85,7 +87,7 @@ describe("useLiveUpdates", () => {
 
 		const connection = useConnectionStore();
 		expect(connection.state).toBe("disconnected");
-		expect(connection.reason).toBe("Cannot reach the server");
+		expect(connection.reason).toBe("unreachable");
 		await vi.waitFor(() => expect(useOrdersStore().status).toBe("ready"));
 	});
 
@@ -102,7 +104,7 @@ describe("useLiveUpdates", () => {
 		expect(socket.connect).toHaveBeenCalledTimes(1);
 	});
 
-	it("When the socket (re)connects, then orders and account are read again", async () => {
+	it("When the socket (re)connects, then orders, account and the summary are read again", async () => {
 		start();
 		sockets[0]?.fire("connect");
 		await vi.waitFor(() => expect(useOrdersStore().status).toBe("ready"));
@@ -119,7 +121,7 @@ describe("useLiveUpdates", () => {
 					.slice(before)
 					.map(r => r.path)
 					.sort(),
-			).toEqual(["/api/accounts/me", "/api/orders"]),
+			).toEqual(["/api/accounts/me", "/api/orders", "/api/orders/summary"]),
 		);
 	});
 
@@ -142,6 +144,59 @@ describe("useLiveUpdates", () => {
 			status: "CANCELLED",
 			cancelReason: "ACCOUNT_NOT_FOUND",
 		});
+	});
+
+	it("When order.updated says REFUNDED, then the summary and the account (balance, ledger) are read again", async () => {
+		({ requests } = mockFetch(
+			routes({
+				"GET /api/accounts/me": [200, anAccount()],
+				"GET /api/accounts/me/transactions": [200, []],
+				"GET /api/orders": [200, [anOrder({ id: "order-1", status: "REFUNDING" })]],
+				"GET /api/orders/summary": [200, aSummary({ REFUNDING: 1 })],
+			}),
+		));
+		start();
+		sockets[0]?.fire("connect");
+		await vi.waitFor(() => expect(useSummaryStore().status).toBe("ready"));
+		await vi.waitFor(() => expect(useAccountStore().status).toBe("ready"));
+		const before = requests.length;
+
+		sockets[0]?.fire("order.updated", {
+			orderId: "order-1",
+			userId: 1,
+			status: "REFUNDED",
+			amount: 15050,
+			updatedAt: "2025-01-01T10:00:02.000Z",
+		});
+
+		await vi.waitFor(() =>
+			expect(
+				requests
+					.slice(before)
+					.map(r => r.path)
+					.sort(),
+			).toEqual(["/api/accounts/me", "/api/accounts/me/transactions", "/api/orders/summary"]),
+		);
+		expect(useOrdersStore().orders[0]?.status).toBe("REFUNDED");
+	});
+
+	it("When order.updated is for another user, then nothing is read", async () => {
+		start();
+		sockets[0]?.fire("connect");
+		await vi.waitFor(() => expect(useOrdersStore().status).toBe("ready"));
+		await new Promise(resolve => setTimeout(resolve, 0));
+		const before = requests.length;
+
+		sockets[0]?.fire("order.updated", {
+			orderId: "order-1",
+			userId: 2,
+			status: "FINISHED",
+			amount: 15050,
+			updatedAt: "2025-01-01T10:00:02.000Z",
+		});
+		await new Promise(resolve => setTimeout(resolve, 0));
+
+		expect(requests.slice(before)).toEqual([]);
 	});
 
 	it("When the user id changes, then the old socket is closed and a new one opens for the new user", async () => {
@@ -196,6 +251,6 @@ describe("useLiveUpdates in jwt mode", () => {
 		session.devTokens = false;
 		start();
 		expect(sockets).toHaveLength(0);
-		expect(useConnectionStore().reason).toMatch(/Sign in/);
+		expect(useConnectionStore().reason).toBe("signIn");
 	});
 });

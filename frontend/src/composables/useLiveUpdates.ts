@@ -3,9 +3,10 @@ import { onScopeDispose, watch } from "vue";
 import { apiBaseUrl } from "../lib/config";
 import type { OrderUpdatedEvent } from "../lib/types";
 import { useAccountStore } from "../stores/account";
-import { useConnectionStore } from "../stores/connection";
+import { useConnectionStore, type ConnectionReason } from "../stores/connection";
 import { useOrdersStore } from "../stores/orders";
 import { useSessionStore } from "../stores/session";
+import { useSummaryStore } from "../stores/summary";
 import { useToastsStore } from "../stores/toasts";
 
 export type Connect = (url: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
@@ -15,20 +16,22 @@ const RETRY_MS = 5000;
 /** Load the data even if the first handshake has neither succeeded nor failed by then. */
 const FIRST_LOAD_WAIT_MS = 1500;
 
-// socket.io's own wording for transport failures means nothing to a person.
-const READABLE_REASONS: Record<string, string> = {
-	"xhr poll error": "Cannot reach the server",
-	"websocket error": "Cannot reach the server",
-	timeout: "The server did not answer in time",
-	"io server disconnect": "The server closed the connection",
-	"transport close": "Connection lost",
-	"transport error": "Connection error",
-	"ping timeout": "The server stopped responding",
-	"parse error": "Received a malformed message",
+// socket.io's own wording for transport failures means nothing to a person: these are keys
+// of connection.reasons in the messages, worded in the reader's language by the indicator.
+const READABLE_REASONS: Record<string, ConnectionReason> = {
+	"xhr poll error": "unreachable",
+	"websocket error": "unreachable",
+	timeout: "timeout",
+	"io server disconnect": "serverClosed",
+	"transport close": "lost",
+	"transport error": "error",
+	"ping timeout": "stopped",
+	"parse error": "malformed",
 };
 
+/** A known reason's key, or the server's own sentence (a refused handshake says why). */
 function readable(reason: string): string {
-	return READABLE_REASONS[reason] ?? (reason || "Cannot reach the server");
+	return READABLE_REASONS[reason] ?? (reason || "unreachable");
 }
 
 /**
@@ -42,6 +45,7 @@ export function useLiveUpdates(connect: Connect = io): void {
 	const connection = useConnectionStore();
 	const account = useAccountStore();
 	const orders = useOrdersStore();
+	const summary = useSummaryStore();
 	const toasts = useToastsStore();
 
 	let socket: Socket | null = null;
@@ -58,6 +62,7 @@ export function useLiveUpdates(connect: Connect = io): void {
 	function refresh(): void {
 		void account.load();
 		void orders.load();
+		void summary.load();
 	}
 
 	function open(userId: number): void {
@@ -103,7 +108,12 @@ export function useLiveUpdates(connect: Connect = io): void {
 			retryIfIdle();
 		});
 		s.on("order.updated", (event: OrderUpdatedEvent) => {
-			if (orders.applyUpdate(event) && event.status === "FINISHED") void account.load();
+			if (Number(event.userId) !== session.userId) return;
+			const changed = orders.applyUpdate(event);
+			// A payment or a refund moved money: the balance and the ledger changed too.
+			if (changed && (event.status === "FINISHED" || event.status === "REFUNDED"))
+				void account.load();
+			void summary.load();
 		});
 		later(loadOnce, FIRST_LOAD_WAIT_MS);
 		socket = s;
@@ -124,10 +134,11 @@ export function useLiveUpdates(connect: Connect = io): void {
 			close();
 			account.reset();
 			orders.reset();
+			summary.reset();
 			// "Order 1a2b3c… finished" on another user's screen would read as that user's order.
 			toasts.clear();
 			if (signedIn) open(userId);
-			else connection.set("disconnected", "Sign in with a token");
+			else connection.set("disconnected", "signIn");
 		},
 		{ immediate: true },
 	);

@@ -1,5 +1,7 @@
 import { computed, ref } from "vue";
-import { parseRubles } from "../lib/money";
+import { t } from "../i18n";
+import { money } from "../i18n/format";
+import { MAX_AMOUNT_KOPECKS, parseRubles } from "../lib/money";
 
 /** A rubles text field: validates as you type, and hands out kopecks only when valid. */
 export function useRublesField() {
@@ -10,7 +12,8 @@ export function useRublesField() {
 	const error = computed(() => {
 		const result = parsed.value;
 		if (result.ok) return "";
-		return submitted.value || text.value.trim() !== "" ? result.error : "";
+		if (!submitted.value && text.value.trim() === "") return "";
+		return t(`amount.${result.error}`, { max: money(MAX_AMOUNT_KOPECKS) });
 	});
 
 	/** Marks the field as submitted; the amount in kopecks, or null when invalid. */

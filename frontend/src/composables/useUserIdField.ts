@@ -1,10 +1,11 @@
 import { computed, onScopeDispose, ref, watch } from "vue";
+import { t } from "../i18n";
 import { isValidUserId, useSessionStore } from "../stores/session";
 
 function validate(raw: string): string {
 	const text = raw.trim();
-	if (text === "") return "Enter a user ID";
-	if (!/^\d+$/.test(text) || !isValidUserId(Number(text))) return "Use a whole number from 1";
+	if (text === "") return t("header.userIdRequired");
+	if (!/^\d+$/.test(text) || !isValidUserId(Number(text))) return t("header.userIdInvalid");
 	return "";
 }
 

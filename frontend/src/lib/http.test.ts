@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { apiError, mockFetch } from "../testing/fetch";
 import { createOrder, fetchAccount, topUp } from "./api";
-import { ApiError, errorMessage, NetworkError } from "./http";
+import { errorText } from "../i18n/format";
+import { ApiError, NetworkError } from "./http";
 
 afterEach(() => {
 	vi.useRealTimers();
@@ -52,19 +53,31 @@ describe("API client", () => {
 
 		expect(requests).toHaveLength(1);
 		expect(error).toBeInstanceOf(NetworkError);
-		expect(errorMessage(error)).toBe(
+		expect(errorText(error)).toBe(
 			"Cannot reach the server at http://localhost:8000. Is the API running?",
 		);
 	});
 
-	it("When the server answers an error body, then its message and type are kept", async () => {
+	it("When the server answers an error body, then its type is kept and worded by the page", async () => {
 		mockFetch(() => apiError(422, "IDEMPOTENCY_KEY_REUSED", "This key was already used"));
 
 		const error = await topUp(1, 100).catch((e: unknown) => e);
 
 		expect(error).toBeInstanceOf(ApiError);
-		expect(error).toMatchObject({ status: 422, type: "IDEMPOTENCY_KEY_REUSED" });
-		expect(errorMessage(error)).toBe("This key was already used");
+		expect(error).toMatchObject({
+			status: 422,
+			type: "IDEMPOTENCY_KEY_REUSED",
+			serverMessage: "This key was already used",
+		});
+		expect(errorText(error)).toBe("This request was already sent with other values");
+	});
+
+	it("When the error type is one the page does not know, then English shows the server's sentence", async () => {
+		mockFetch(() => apiError(409, "SOMETHING_NEW", "Something new went wrong"));
+
+		const error = await topUp(1, 100).catch((e: unknown) => e);
+
+		expect(errorText(error)).toBe("Something new went wrong");
 	});
 
 	it("When an error has no JSON body, then the message still names the status", async () => {
@@ -75,6 +88,6 @@ describe("API client", () => {
 
 		const error = await fetchAccount(1).catch((e: unknown) => e);
 
-		expect(errorMessage(error)).toBe("Request failed with status 500");
+		expect(errorText(error)).toBe("The server answered with an error (500)");
 	});
 });

@@ -1,11 +1,15 @@
 import { apiBaseUrl } from "./config";
 import type { ApiErrorBody } from "./types";
 
-/** The server answered with an error body; `message` is meant for people, `type` for code. */
+/**
+ * The server answered with an error body. The page words it from `type` in the reader's
+ * language (i18n/format.ts); `serverMessage` is the server's English sentence, if any.
+ */
 export class ApiError extends Error {
 	readonly status: number;
 	readonly type: string;
 	readonly data: unknown;
+	readonly serverMessage: string;
 
 	constructor(status: number, body: Partial<ApiErrorBody>) {
 		super(body.message || `Request failed with status ${status}`);
@@ -13,14 +17,18 @@ export class ApiError extends Error {
 		this.status = status;
 		this.type = body.type || "UNKNOWN";
 		this.data = body.data;
+		this.serverMessage = body.message ?? "";
 	}
 }
 
 /** The request never got an answer: server down, DNS, CORS, connection reset. */
 export class NetworkError extends Error {
+	readonly baseUrl: string;
+
 	constructor() {
 		super(`Cannot reach the server at ${apiBaseUrl()}. Is the API running?`);
 		this.name = "NetworkError";
+		this.baseUrl = apiBaseUrl();
 	}
 }
 
@@ -97,10 +105,4 @@ export async function request<T>(path: string, options: RequestOptions): Promise
 			await sleep(delay);
 		}
 	}
-}
-
-/** A sentence for a toast, whatever was thrown. */
-export function errorMessage(err: unknown): string {
-	if (err instanceof ApiError || err instanceof NetworkError) return err.message;
-	return "Something went wrong. Please try again.";
 }

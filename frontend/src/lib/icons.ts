@@ -12,7 +12,9 @@ export type IconName =
 	| "info"
 	| "arrow-down"
 	| "arrow-up"
-	| "chart";
+	| "chart"
+	| "undo"
+	| "globe";
 
 export const ICON_PATHS: Record<IconName, string> = {
 	sun: "M12 3v2M12 19v2M4.2 4.2l1.4 1.4M18.4 18.4l1.4 1.4M3 12h2M19 12h2M4.2 19.8l1.4-1.4M18.4 5.6l1.4-1.4M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8z",
@@ -28,4 +30,6 @@ export const ICON_PATHS: Record<IconName, string> = {
 	"arrow-down": "M12 5v14M6 13l6 6 6-6",
 	"arrow-up": "M12 19V5M6 11l6-6 6 6",
 	chart: "M4 20V10M10 20V4M16 20v-7M22 20H2",
+	undo: "M9 14L4 9l5-5M4 9h10.5a5.5 5.5 0 0 1 0 11H11",
+	globe: "M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM3 12h18M12 3a14 14 0 0 1 0 18M12 3a14 14 0 0 0 0 18",
 };

@@ -35,3 +35,25 @@ export class FormIdempotencyKey {
 		this.current = null;
 	}
 }
+
+/**
+ * One key per target of an action that has no form values, e.g. the refund of one order:
+ * every try of that refund carries the same key until the server confirmed it (2xx), so a
+ * retry after a lost answer or an error is replayed by the server rather than done twice.
+ */
+export class IdempotencyKeys {
+	private readonly keys = new Map<string, string>();
+
+	for(target: string): string {
+		let key = this.keys.get(target);
+		if (!key) {
+			key = newIdempotencyKey();
+			this.keys.set(target, key);
+		}
+		return key;
+	}
+
+	confirmed(target: string): void {
+		this.keys.delete(target);
+	}
+}

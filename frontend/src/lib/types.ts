@@ -8,7 +8,7 @@ export interface Account {
 	updatedAt: string;
 }
 
-export type LedgerKind = "TOP_UP" | "ORDER_PAYMENT";
+export type LedgerKind = "TOP_UP" | "ORDER_PAYMENT" | "ORDER_REFUND";
 
 export interface LedgerEntry {
 	id: string | number;
@@ -19,7 +19,15 @@ export interface LedgerEntry {
 	createdAt: string;
 }
 
-export type OrderStatus = "NEW" | "FINISHED" | "CANCELLED";
+export type OrderStatus = "NEW" | "FINISHED" | "CANCELLED" | "REFUNDING" | "REFUNDED";
+
+export const ORDER_STATUSES: readonly OrderStatus[] = [
+	"NEW",
+	"FINISHED",
+	"CANCELLED",
+	"REFUNDING",
+	"REFUNDED",
+];
 
 export type CancelReason = "INSUFFICIENT_FUNDS" | "ACCOUNT_NOT_FOUND";
 
@@ -32,6 +40,14 @@ export interface Order {
 	cancelReason?: CancelReason | null;
 	createdAt: string;
 	updatedAt: string;
+}
+
+/** GET /api/orders/summary: counted by the server over all of the user's orders. */
+export interface OrderSummary {
+	total: number;
+	byStatus: Record<OrderStatus, number>;
+	/** Sum of FINISHED amounts: a refunded order no longer counts. */
+	spent: number;
 }
 
 /** Payload of the socket.io `order.updated` event. */

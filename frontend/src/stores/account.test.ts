@@ -1,7 +1,10 @@
 import { createPinia, setActivePinia } from "pinia";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { apiError, mockFetch, routes } from "../testing/fetch";
+import { PAGE_SIZE } from "../lib/paging";
+import type { LedgerEntry } from "../lib/types";
 import { anAccount } from "../testing/fixtures";
+import { plain } from "../testing/text";
 import { useAccountStore } from "./account";
 import { useSessionStore } from "./session";
 import { useToastsStore } from "./toasts";
@@ -14,7 +17,7 @@ beforeEach(() => {
 	useSessionStore().setUserId(5);
 });
 
-const toastMessages = () => useToastsStore().toasts.map(t => `${t.kind}: ${t.message}`);
+const toastMessages = () => useToastsStore().toasts.map(t => plain(`${t.kind}: ${t.message}`));
 
 describe("account store", () => {
 	it("When the user has no account, then loading ends in the empty state without an error toast", async () => {
@@ -115,5 +118,59 @@ describe("account store", () => {
 
 		expect(store.status).toBe("idle");
 		expect(store.account).toBeNull();
+	});
+});
+
+describe("account store: the ledger page by page", () => {
+	/** 25 ledger entries, newest first; refunds among them, as the API lists them. */
+	function ledgerServer(count = PAGE_SIZE + 5) {
+		const all: LedgerEntry[] = Array.from({ length: count }, (_, i) => ({
+			id: count - i,
+			kind: i % 3 === 0 ? "ORDER_REFUND" : "TOP_UP",
+			amount: 100,
+			balanceAfter: (count - i) * 100,
+			orderId: i % 3 === 0 ? `order-${i}` : null,
+			createdAt: "2025-01-01T10:00:00.000Z",
+		}));
+		const pages: { limit: string | null; before: string | null }[] = [];
+		mockFetch(req => {
+			if (req.path === "/api/accounts/me") return [200, anAccount({ userId: 5 })];
+			const query = new URL(req.url).searchParams;
+			pages.push({ limit: query.get("limit"), before: query.get("before") });
+			const before = query.get("before");
+			const from = before ? all.findIndex(e => String(e.id) === before) + 1 : 0;
+			return [200, all.slice(from, from + Number(query.get("limit")))];
+		});
+		return { all, pages };
+	}
+
+	it("When the account loads, then one page of the ledger is read, and more reads the next one before the last id", async () => {
+		const { all, pages } = ledgerServer();
+		const store = useAccountStore();
+
+		await store.load();
+		expect(store.transactions).toHaveLength(PAGE_SIZE);
+		expect(store.hasMoreTransactions).toBe(true);
+
+		await store.loadMoreTransactions();
+
+		expect(pages).toEqual([
+			{ limit: String(PAGE_SIZE), before: null },
+			{ limit: String(PAGE_SIZE), before: String(all[PAGE_SIZE - 1]?.id) },
+		]);
+		expect(store.transactions.map(e => e.id)).toEqual(all.map(e => e.id));
+		expect(store.hasMoreTransactions).toBe(false);
+	});
+
+	it("When a top-up reloads the account after more was loaded, then the ledger keeps its length", async () => {
+		const { pages } = ledgerServer(PAGE_SIZE * 3);
+		const store = useAccountStore();
+		await store.load();
+		await store.loadMoreTransactions();
+
+		await store.load();
+
+		expect(pages.at(-1)).toEqual({ limit: String(PAGE_SIZE * 2), before: null });
+		expect(store.transactions).toHaveLength(PAGE_SIZE * 2);
 	});
 });

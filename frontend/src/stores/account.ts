@@ -1,9 +1,11 @@
 import { defineStore } from "pinia";
 import { ref } from "vue";
+import { t } from "../i18n";
+import { errorText, money } from "../i18n/format";
 import * as api from "../lib/api";
 import { coalesce } from "../lib/coalesce";
-import { ApiError, errorMessage } from "../lib/http";
-import { formatRubles } from "../lib/money";
+import { ApiError } from "../lib/http";
+import { appendPage, mayHaveMore, PAGE_SIZE, reloadLimit } from "../lib/paging";
 import type { Account, LedgerEntry } from "../lib/types";
 import { useSessionStore } from "./session";
 import { useToastsStore } from "./toasts";
@@ -20,8 +22,10 @@ export const useAccountStore = defineStore("account", () => {
 
 	const account = ref<Account | null>(null);
 	const transactions = ref<LedgerEntry[]>([]);
+	const hasMoreTransactions = ref(false);
+	const loadingMoreTransactions = ref(false);
 	const status = ref<AccountStatus>("idle");
-	const loadError = ref("");
+	const loadError = ref<unknown>(null);
 	const creating = ref(false);
 	const toppingUp = ref(false);
 	// Bumped on every user switch; an answer started under an older epoch is dropped.
@@ -31,37 +35,63 @@ export const useAccountStore = defineStore("account", () => {
 		epoch++;
 		account.value = null;
 		transactions.value = [];
+		hasMoreTransactions.value = false;
+		loadingMoreTransactions.value = false;
 		status.value = "idle";
-		loadError.value = "";
+		loadError.value = null;
 	}
 
 	function markMissing(): void {
 		account.value = null;
 		transactions.value = [];
+		hasMoreTransactions.value = false;
 		status.value = "missing";
 	}
 
-	/** Reads the account and its ledger. Data already on screen stays there while it refreshes. */
+	/**
+	 * Reads the account and every ledger entry on screen (at least the first page). Data
+	 * already on screen stays there while it refreshes.
+	 */
 	const load = coalesce(async () => {
 		const started = epoch;
 		const userId = session.userId;
 		if (status.value !== "ready") status.value = "loading";
+		const limit = reloadLimit(transactions.value.length);
 		try {
 			// One after the other: with no account the ledger would only be a second 404.
 			const fresh = await api.fetchAccount(userId);
-			const ledger = await api.fetchTransactions(userId);
+			const ledger = await api.fetchTransactions(userId, limit);
 			if (started !== epoch) return;
 			account.value = fresh;
 			transactions.value = ledger;
+			hasMoreTransactions.value = mayHaveMore(ledger.length, limit);
 			status.value = "ready";
 		} catch (err) {
 			if (started !== epoch) return;
 			if (isAccountMissing(err)) return markMissing();
-			loadError.value = errorMessage(err);
+			loadError.value = err;
 			if (status.value !== "ready") status.value = "error";
-			toasts.error(loadError.value);
+			toasts.error(errorText(err));
 		}
 	});
+
+	/** The next older page of the ledger, after the last entry shown. */
+	async function loadMoreTransactions(): Promise<void> {
+		const last = transactions.value.at(-1);
+		if (loadingMoreTransactions.value || !hasMoreTransactions.value || !last) return;
+		loadingMoreTransactions.value = true;
+		const started = epoch;
+		try {
+			const page = await api.fetchTransactions(session.userId, PAGE_SIZE, last.id);
+			if (started !== epoch) return;
+			transactions.value = appendPage(transactions.value, page);
+			hasMoreTransactions.value = mayHaveMore(page.length, PAGE_SIZE);
+		} catch (err) {
+			if (started === epoch) toasts.error(errorText(err));
+		} finally {
+			if (started === epoch) loadingMoreTransactions.value = false;
+		}
+	}
 
 	async function create(): Promise<void> {
 		if (creating.value) return;
@@ -72,10 +102,11 @@ export const useAccountStore = defineStore("account", () => {
 			if (started !== epoch) return;
 			account.value = created;
 			transactions.value = [];
+			hasMoreTransactions.value = false;
 			status.value = "ready";
-			toasts.success("Account created");
+			toasts.success(t("account.created"));
 		} catch (err) {
-			toasts.error(errorMessage(err));
+			toasts.error(errorText(err));
 			if (err instanceof ApiError && err.type === "ACCOUNT_EXISTS") void load();
 		} finally {
 			creating.value = false;
@@ -91,11 +122,11 @@ export const useAccountStore = defineStore("account", () => {
 			const updated = await api.topUp(session.userId, kopecks);
 			if (started !== epoch) return false;
 			account.value = updated;
-			toasts.success(`Added ${formatRubles(kopecks)}`);
+			toasts.success(t("account.added", { amount: money(kopecks) }));
 			void load();
 			return true;
 		} catch (err) {
-			toasts.error(errorMessage(err));
+			toasts.error(errorText(err));
 			if (started === epoch && isAccountMissing(err)) markMissing();
 			return false;
 		} finally {
@@ -106,12 +137,15 @@ export const useAccountStore = defineStore("account", () => {
 	return {
 		account,
 		transactions,
+		hasMoreTransactions,
+		loadingMoreTransactions,
 		status,
 		loadError,
 		creating,
 		toppingUp,
 		reset,
 		load,
+		loadMoreTransactions,
 		create,
 		topUp,
 	};

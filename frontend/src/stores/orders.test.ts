@@ -1,10 +1,14 @@
 import { createPinia, setActivePinia } from "pinia";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { setLocale } from "../i18n";
+import { PAGE_SIZE } from "../lib/paging";
 import type { OrderUpdatedEvent } from "../lib/types";
-import { mockFetch, routes } from "../testing/fetch";
-import { anOrder } from "../testing/fixtures";
+import { apiError, type FakeAnswer, mockFetch, routes } from "../testing/fetch";
+import { anOrder, aSummary } from "../testing/fixtures";
+import { plain } from "../testing/text";
 import { useOrdersStore } from "./orders";
 import { useSessionStore } from "./session";
+import { useSummaryStore } from "./summary";
 import { useToastsStore } from "./toasts";
 
 const ORDER_ID = "1a2b3c4d-0000-4000-8000-000000000001";
@@ -27,7 +31,7 @@ async function storeWithOneNewOrder() {
 	return store;
 }
 
-const toastMessages = () => useToastsStore().toasts.map(t => `${t.kind}: ${t.message}`);
+const toastMessages = () => useToastsStore().toasts.map(t => plain(`${t.kind}: ${t.message}`));
 
 beforeEach(() => {
 	localStorage.clear();
@@ -110,35 +114,14 @@ describe("orders store: order.updated", () => {
 	});
 });
 
-describe("orders store: totals and creation", () => {
-	it("When orders are loaded, then total spent counts only FINISHED amounts", async () => {
-		mockFetch(
-			routes({
-				"GET /api/orders": [
-					200,
-					[
-						anOrder({ id: "a", amount: 10, status: "FINISHED" }),
-						anOrder({ id: "b", amount: 20, status: "FINISHED" }),
-						anOrder({ id: "c", amount: 500, status: "CANCELLED" }),
-						anOrder({ id: "d", amount: 700, status: "NEW" }),
-					],
-				],
-			}),
-		);
-		const store = useOrdersStore();
-
-		await store.load();
-
-		expect(store.finished).toHaveLength(2);
-		expect(store.totalSpent).toBe(30);
-	});
-
-	it("When an order is placed, then it is listed first with the description sent", async () => {
+describe("orders store: creation", () => {
+	it("When an order is placed, then it is listed first with the description sent, and the summary is read again", async () => {
 		const placed = anOrder({ id: "new-one", createdAt: "2025-02-01T00:00:00.000Z" });
 		const { requests } = mockFetch(
 			routes({
 				"GET /api/orders": [200, [anOrder({ id: "old" })]],
 				"POST /api/orders": [202, placed],
+				"GET /api/orders/summary": [200, aSummary({ total: 2, NEW: 2 })],
 			}),
 		);
 		const store = useOrdersStore();
@@ -150,5 +133,206 @@ describe("orders store: totals and creation", () => {
 		expect(requests[1]?.body).toEqual({ amount: 15050, description: "Headphones" });
 		expect(requests[1]?.headers["Idempotency-Key"]).toBeTruthy();
 		expect(store.orders.map(o => o.id)).toEqual(["new-one", "old"]);
+		await vi.waitFor(() => expect(useSummaryStore().summary?.total).toBe(2));
+	});
+});
+
+/** A fake server holding `count` orders, newest first, that pages them by `limit` and `before`. */
+function pagedServer(count: number) {
+	const all = Array.from({ length: count }, (_, i) =>
+		anOrder({
+			id: `order-${String(count - i).padStart(3, "0")}`,
+			createdAt: new Date(Date.UTC(2025, 0, 1, 0, count - i)).toISOString(),
+		}),
+	);
+	const pages: { limit: number; before: string | null }[] = [];
+	const { requests } = mockFetch(req => {
+		const query = new URL(req.url).searchParams;
+		if (req.path !== "/api/orders") return [404, {}];
+		const limit = Number(query.get("limit"));
+		const before = query.get("before");
+		pages.push({ limit, before });
+		const from = before ? all.findIndex(o => o.id === before) + 1 : 0;
+		return [200, all.slice(from, from + limit)];
+	});
+	return { all, pages, requests };
+}
+
+describe("orders store: paging", () => {
+	it("When the list loads, then it reads one page and offers more only when the page was full", async () => {
+		const { pages } = pagedServer(PAGE_SIZE + 5);
+		const store = useOrdersStore();
+
+		await store.load();
+
+		expect(pages).toEqual([{ limit: PAGE_SIZE, before: null }]);
+		expect(store.orders).toHaveLength(PAGE_SIZE);
+		expect(store.hasMore).toBe(true);
+	});
+
+	it("When more is loaded, then the next page starts before the last id shown and the end is noticed", async () => {
+		const { all, pages } = pagedServer(PAGE_SIZE + 5);
+		const store = useOrdersStore();
+		await store.load();
+
+		await store.loadMore();
+
+		expect(pages[1]).toEqual({ limit: PAGE_SIZE, before: all[PAGE_SIZE - 1]?.id });
+		expect(store.orders.map(o => o.id)).toEqual(all.map(o => o.id));
+		expect(store.hasMore).toBe(false);
+		await store.loadMore();
+		expect(pages).toHaveLength(2);
+	});
+
+	it("When the list reloads after more was loaded (a reconnect), then it re-reads everything shown in one call", async () => {
+		const { pages } = pagedServer(PAGE_SIZE * 2 + 3);
+		const store = useOrdersStore();
+		await store.load();
+		await store.loadMore();
+
+		await store.load();
+
+		expect(pages.at(-1)).toEqual({ limit: PAGE_SIZE * 2, before: null });
+		expect(store.orders).toHaveLength(PAGE_SIZE * 2);
+		expect(store.hasMore).toBe(true);
+	});
+
+	it("When the user switches while a page is on its way, then the page is dropped", async () => {
+		pagedServer(PAGE_SIZE + 5);
+		const store = useOrdersStore();
+		await store.load();
+
+		const pending = store.loadMore();
+		store.reset();
+		await pending;
+
+		expect(store.orders).toEqual([]);
+		expect(store.loadingMore).toBe(false);
+	});
+
+	it("When a push names an order older than every one shown while more pages wait, then it is left for its page", async () => {
+		pagedServer(PAGE_SIZE + 5);
+		const store = useOrdersStore();
+		await store.load();
+		const old = anOrder({ id: "order-001", createdAt: "2024-01-01T00:00:00.000Z" });
+		mockFetch(routes({ "GET /api/orders/order-001": [200, old] }));
+
+		store.applyUpdate(finishedEvent({ orderId: "order-001" }));
+		await new Promise(resolve => setTimeout(resolve, 0));
+
+		expect(store.orders.map(o => o.id)).not.toContain("order-001");
+	});
+});
+
+describe("orders store: refunds", () => {
+	const finishedOrder = anOrder({ id: ORDER_ID, status: "FINISHED" });
+
+	async function storeWithOneFinishedOrder(refundAnswers: FakeAnswer[]) {
+		const { requests } = mockFetch(
+			routes({
+				"GET /api/orders": [200, [finishedOrder]],
+				[`POST /api/orders/${ORDER_ID}/refund`]: () => refundAnswers.shift()!,
+				[`GET /api/orders/${ORDER_ID}`]: [200, { ...finishedOrder, status: "REFUNDED" }],
+				"GET /api/orders/summary": [200, aSummary({ total: 1, REFUNDING: 1 })],
+			}),
+		);
+		const store = useOrdersStore();
+		await store.load();
+		const refunds = () => requests.filter(r => r.method === "POST");
+		return { store, refunds };
+	}
+
+	it("When a refund is accepted, then the order shows REFUNDING and the money's return is awaited", async () => {
+		const { store, refunds } = await storeWithOneFinishedOrder([
+			[202, { ...finishedOrder, status: "REFUNDING" }],
+		]);
+
+		const ok = await store.refund(ORDER_ID);
+
+		expect(ok).toBe(true);
+		expect(refunds()[0]?.body).toBeUndefined();
+		expect(refunds()[0]?.headers["Idempotency-Key"]).toMatch(/^[0-9a-f-]{36}$/);
+		expect(store.orders[0]?.status).toBe("REFUNDING");
+		expect(toastMessages()).toEqual(["info: Refund of order 1a2b3c… requested"]);
+	});
+
+	it("When a refund fails and is tried again, then the retry carries the same key; after a 2xx the key is spent", async () => {
+		vi.useFakeTimers();
+		const { store, refunds } = await storeWithOneFinishedOrder([
+			apiError(500, "INTERNAL_ERROR", "boom"),
+			[202, { ...finishedOrder, status: "REFUNDING" }],
+			apiError(409, "ORDER_NOT_REFUNDABLE", "Order cannot be refunded"),
+		]);
+		const keys = () => refunds().map(r => r.headers["Idempotency-Key"]);
+
+		expect(await store.refund(ORDER_ID)).toBe(false);
+		expect(store.orders[0]?.status).toBe("FINISHED");
+		expect(await store.refund(ORDER_ID)).toBe(true);
+		expect(keys()[1]).toBe(keys()[0]);
+
+		store.orders[0]!.status = "FINISHED";
+		expect(await store.refund(ORDER_ID)).toBe(false);
+		expect(keys()[2]).not.toBe(keys()[0]);
+		vi.useRealTimers();
+	});
+
+	it("When the refund is refused as not refundable, then the message is the page's own and the order is read again", async () => {
+		const { store } = await storeWithOneFinishedOrder([
+			apiError(409, "ORDER_NOT_REFUNDABLE", "Order cannot be refunded"),
+		]);
+
+		await store.refund(ORDER_ID);
+
+		expect(toastMessages()).toEqual([
+			"error: This order cannot be refunded: only a finished order can",
+		]);
+		await vi.waitFor(() => expect(store.orders[0]?.status).toBe("REFUNDED"));
+	});
+
+	it("When a refund is on its way, then a second click sends nothing", async () => {
+		const { store, refunds } = await storeWithOneFinishedOrder([
+			[202, { ...finishedOrder, status: "REFUNDING" }],
+		]);
+
+		const first = store.refund(ORDER_ID);
+		expect(store.refunding.has(ORDER_ID)).toBe(true);
+		expect(await store.refund(ORDER_ID)).toBe(false);
+		await first;
+
+		expect(refunds()).toHaveLength(1);
+		expect(store.refunding.has(ORDER_ID)).toBe(false);
+	});
+
+	it("When order.updated says REFUNDED, then the badge moves on and a toast says the money is back", async () => {
+		const { store } = await storeWithOneFinishedOrder([]);
+		store.applyUpdate(finishedEvent({ status: "REFUNDING" }));
+
+		store.applyUpdate(finishedEvent({ status: "REFUNDED", amount: 123456 }));
+
+		expect(store.orders[0]?.status).toBe("REFUNDED");
+		expect(toastMessages()).toEqual([
+			"success: Order 1a2b3c… refunded: 1,234.56 ₽ is back on the balance",
+		]);
+	});
+
+	it("When a late FINISHED push or a stale reload arrives after REFUNDED, then the order stays refunded", async () => {
+		const { store } = await storeWithOneFinishedOrder([]);
+		store.applyUpdate(finishedEvent({ status: "REFUNDED" }));
+
+		expect(store.applyUpdate(finishedEvent({ status: "FINISHED" }))).toBe(false);
+		await store.load();
+
+		expect(store.orders[0]?.status).toBe("REFUNDED");
+	});
+
+	it("When the toast is in Russian, then the amount is written the Russian way", async () => {
+		const { store } = await storeWithOneFinishedOrder([]);
+		setLocale("ru");
+
+		store.applyUpdate(finishedEvent({ status: "REFUNDED", amount: 123456 }));
+
+		expect(toastMessages()).toEqual([
+			"success: Заказ 1a2b3c… возвращён: 1 234,56 ₽ снова на балансе",
+		]);
 	});
 });

@@ -1,22 +1,33 @@
 import { defineStore } from "pinia";
 import { computed, ref } from "vue";
+import { t } from "../i18n";
+import { cancelReasonLabel, errorText, money } from "../i18n/format";
 import * as api from "../lib/api";
 import { coalesce } from "../lib/coalesce";
-import { errorMessage } from "../lib/http";
-import { FormIdempotencyKey } from "../lib/idempotency";
-import { cancelReasonLabel, shortId } from "../lib/labels";
+import { ApiError } from "../lib/http";
+import { FormIdempotencyKey, IdempotencyKeys } from "../lib/idempotency";
+import { shortId } from "../lib/labels";
+import { appendPage, mayHaveMore, PAGE_SIZE, reloadLimit } from "../lib/paging";
 import type { Order, OrderStatus, OrderUpdatedEvent } from "../lib/types";
 import { useSessionStore } from "./session";
+import { useSummaryStore } from "./summary";
 import { useToastsStore } from "./toasts";
 
 export type OrdersStatus = "idle" | "loading" | "ready" | "error";
 
-// An order only ever moves NEW → FINISHED or NEW → CANCELLED, so a terminal status is never
-// replaced by NEW, whichever of a push, a POST answer or a reload arrives last.
-const isTerminal = (status: OrderStatus) => status !== "NEW";
+// An order only moves forward: NEW → FINISHED → REFUNDING → REFUNDED, or NEW → CANCELLED.
+// A status is never replaced by an earlier one, whichever of a push, a POST answer or a
+// reload arrives last.
+const STAGE: Record<OrderStatus, number> = {
+	NEW: 0,
+	FINISHED: 1,
+	CANCELLED: 1,
+	REFUNDING: 2,
+	REFUNDED: 3,
+};
 
 function newer(current: Order | undefined, incoming: Order): Order {
-	return current && isTerminal(current.status) && !isTerminal(incoming.status) ? current : incoming;
+	return current && STAGE[current.status] > STAGE[incoming.status] ? current : incoming;
 }
 
 function byNewestFirst(a: Order, b: Order): number {
@@ -26,30 +37,42 @@ function byNewestFirst(a: Order, b: Order): number {
 export const useOrdersStore = defineStore("orders", () => {
 	const session = useSessionStore();
 	const toasts = useToastsStore();
+	const summary = useSummaryStore();
 
 	const orders = ref<Order[]>([]);
 	const status = ref<OrdersStatus>("idle");
-	const loadError = ref("");
+	const loadError = ref<unknown>(null);
+	const hasMore = ref(false);
+	const loadingMore = ref(false);
 	const creating = ref(false);
+	/** Ids of orders whose refund request is on its way. */
+	const refunding = ref<ReadonlySet<string>>(new Set());
 	// Orders announced by a push before the list knew them, while their fetch is in flight.
 	const fetching = new Set<string>();
 	// Kept in the store, not the form, so a retry after switching tabs is still the same order.
 	const formKey = new FormIdempotencyKey();
+	const refundKeys = new IdempotencyKeys();
 	let epoch = 0;
 
 	const finished = computed(() => orders.value.filter(o => o.status === "FINISHED"));
-	const totalSpent = computed(() => finished.value.reduce((sum, o) => sum + o.amount, 0));
 
 	function reset(): void {
 		epoch++;
 		orders.value = [];
 		status.value = "idle";
-		loadError.value = "";
+		loadError.value = null;
+		hasMore.value = false;
+		loadingMore.value = false;
+		refunding.value = new Set();
 	}
 
 	function upsert(order: Order): void {
 		const index = orders.value.findIndex(o => o.id === order.id);
 		if (index === -1) {
+			// Older than every order shown while more pages wait: its own page will bring it,
+			// and listing it now would make "load more" start after it and skip the rest.
+			const last = orders.value.at(-1);
+			if (hasMore.value && last && byNewestFirst(order, last) > 0) return;
 			orders.value = [order, ...orders.value].sort(byNewestFirst);
 			return;
 		}
@@ -58,22 +81,46 @@ export const useOrdersStore = defineStore("orders", () => {
 		orders.value = next;
 	}
 
+	function failed(err: unknown): void {
+		loadError.value = err;
+		if (status.value !== "ready") status.value = "error";
+		toasts.error(errorText(err));
+	}
+
+	/** Re-reads every order on screen (at least the first page); what is shown stays meanwhile. */
 	const load = coalesce(async () => {
 		const started = epoch;
 		if (status.value !== "ready") status.value = "loading";
+		const limit = reloadLimit(orders.value.length);
 		try {
-			const fetched = await api.fetchOrders(session.userId);
+			const fetched = await api.fetchOrders(session.userId, limit);
 			if (started !== epoch) return;
 			const known = new Map(orders.value.map(o => [o.id, o]));
 			orders.value = fetched.map(o => newer(known.get(o.id), o));
+			hasMore.value = mayHaveMore(fetched.length, limit);
 			status.value = "ready";
 		} catch (err) {
-			if (started !== epoch) return;
-			loadError.value = errorMessage(err);
-			if (status.value !== "ready") status.value = "error";
-			toasts.error(loadError.value);
+			if (started === epoch) failed(err);
 		}
 	});
+
+	/** The next older page, after the last order shown. */
+	async function loadMore(): Promise<void> {
+		const last = orders.value.at(-1);
+		if (loadingMore.value || !hasMore.value || !last) return;
+		loadingMore.value = true;
+		const started = epoch;
+		try {
+			const page = await api.fetchOrders(session.userId, PAGE_SIZE, last.id);
+			if (started !== epoch) return;
+			orders.value = appendPage(orders.value, page);
+			hasMore.value = mayHaveMore(page.length, PAGE_SIZE);
+		} catch (err) {
+			if (started === epoch) toasts.error(errorText(err));
+		} finally {
+			if (started === epoch) loadingMore.value = false;
+		}
+	}
 
 	async function create(amount: number, description: string): Promise<boolean> {
 		if (creating.value) return false;
@@ -85,16 +132,53 @@ export const useOrdersStore = defineStore("orders", () => {
 			formKey.confirmed();
 			if (started !== epoch) return false;
 			upsert(order);
+			void summary.load();
 			return true;
 		} catch (err) {
-			toasts.error(errorMessage(err));
+			toasts.error(errorText(err));
 			return false;
 		} finally {
 			creating.value = false;
 		}
 	}
 
-	async function fetchUnknown(orderId: string): Promise<void> {
+	function setRefunding(orderId: string, on: boolean): void {
+		const next = new Set(refunding.value);
+		if (on) next.add(orderId);
+		else next.delete(orderId);
+		refunding.value = next;
+	}
+
+	/**
+	 * Asks for the refund of a FINISHED order; resolves true once the server took it (202,
+	 * REFUNDING). The money comes back later, announced by an order.updated to REFUNDED.
+	 */
+	async function refund(orderId: string): Promise<boolean> {
+		if (refunding.value.has(orderId)) return false;
+		setRefunding(orderId, true);
+		const started = epoch;
+		const userId = session.userId;
+		const key = refundKeys.for(`${userId}:${orderId}`);
+		try {
+			const order = await api.refundOrder(userId, orderId, key);
+			refundKeys.confirmed(`${userId}:${orderId}`);
+			if (started !== epoch) return false;
+			upsert(order);
+			void summary.load();
+			toasts.info(t("orders.refundRequested", { id: shortId(orderId) }));
+			return true;
+		} catch (err) {
+			if (started !== epoch) return false;
+			toasts.error(errorText(err));
+			// Refused because it moved on meanwhile (another tab refunded it): show where it is.
+			if (err instanceof ApiError && err.type === "ORDER_NOT_REFUNDABLE") void fetchOne(orderId);
+			return false;
+		} finally {
+			if (started === epoch) setRefunding(orderId, false);
+		}
+	}
+
+	async function fetchOne(orderId: string): Promise<void> {
 		const started = epoch;
 		fetching.add(orderId);
 		try {
@@ -108,19 +192,23 @@ export const useOrdersStore = defineStore("orders", () => {
 	}
 
 	function announce(event: OrderUpdatedEvent): void {
-		const name = `Order ${shortId(event.orderId)}`;
-		if (event.status === "FINISHED") toasts.success(`${name} finished`);
+		const id = shortId(event.orderId);
+		if (event.status === "FINISHED") toasts.success(t("orders.finished", { id }));
 		if (event.status === "CANCELLED") {
 			const reason = cancelReasonLabel(event.cancelReason);
-			toasts.error(`${name} cancelled${reason ? `: ${reason}` : ""}`);
+			toasts.error(
+				reason ? t("orders.cancelledBecause", { id, reason }) : t("orders.cancelled", { id }),
+			);
 		}
+		if (event.status === "REFUNDED")
+			toasts.success(t("orders.refunded", { id, amount: money(event.amount) }));
 	}
 
 	/** Applies an `order.updated` push; returns whether it changed anything. */
 	function applyUpdate(event: OrderUpdatedEvent): boolean {
 		if (Number(event.userId) !== session.userId) return false;
 		const current = orders.value.find(o => o.id === event.orderId);
-		if (current && (current.status === event.status || isTerminal(current.status))) return false;
+		if (current && STAGE[event.status] <= STAGE[current.status]) return false;
 		if (!current && fetching.has(event.orderId)) return false;
 		if (current) {
 			upsert({
@@ -131,7 +219,7 @@ export const useOrdersStore = defineStore("orders", () => {
 				updatedAt: event.updatedAt,
 			});
 		} else {
-			void fetchUnknown(event.orderId);
+			void fetchOne(event.orderId);
 		}
 		announce(event);
 		return true;
@@ -141,12 +229,16 @@ export const useOrdersStore = defineStore("orders", () => {
 		orders,
 		status,
 		loadError,
+		hasMore,
+		loadingMore,
 		creating,
+		refunding,
 		finished,
-		totalSpent,
 		reset,
 		load,
+		loadMore,
 		create,
+		refund,
 		applyUpdate,
 	};
 });

@@ -104,9 +104,9 @@ describe("session store: identity per AUTH_MODE", () => {
 		const session = useSessionStore();
 		await session.loadAuthConfig();
 		expect(session.signedIn).toBe(false);
-		expect(session.signIn("not a token")).toMatch(/not a token/);
-		expect(session.signIn(fakeToken("42", Date.now() - 1000))).toMatch(/expired/);
-		expect(session.signIn(fakeToken("abc", Date.now() + HOUR))).toMatch(/numeric user id/);
+		expect(session.signIn("not a token")).toBe("notToken");
+		expect(session.signIn(fakeToken("42", Date.now() - 1000))).toBe("expired");
+		expect(session.signIn(fakeToken("abc", Date.now() + HOUR))).toBe("notToken");
 
 		const token = fakeToken("42", Date.now() + HOUR);
 		expect(session.signIn(token)).toBe("");

@@ -86,11 +86,14 @@ export const useSessionStore = defineStore("session", () => {
 		);
 	}
 
-	/** Signs in with a pasted token; returns what is wrong with it, or "" when it was taken. */
-	function signIn(raw: string): string {
+	/**
+	 * Signs in with a pasted token; returns what is wrong with it (a key of signIn in the
+	 * messages), or "" when it was taken.
+	 */
+	function signIn(raw: string): "" | "notToken" | "expired" {
 		const claims = readTokenClaims(raw);
-		if (!claims) return "This is not a token with a numeric user id (sub) and an expiry (exp)";
-		if (claims.expiresAt <= Date.now()) return "This token has expired";
+		if (!claims) return "notToken";
+		if (claims.expiresAt <= Date.now()) return "expired";
 		token.value = raw.trim();
 		tokenExpiresAt.value = claims.expiresAt;
 		userId.value = claims.userId;

@@ -1,4 +1,4 @@
-import type { Account, Order } from "../lib/types";
+import type { Account, Order, OrderStatus, OrderSummary } from "../lib/types";
 
 export function anAccount(overrides: Partial<Account> = {}): Account {
 	return {
@@ -21,5 +21,17 @@ export function anOrder(overrides: Partial<Order> = {}): Order {
 		createdAt: "2025-01-01T10:00:00.000Z",
 		updatedAt: "2025-01-01T10:00:00.000Z",
 		...overrides,
+	};
+}
+
+export function aSummary(
+	counts: Partial<Record<OrderStatus, number>> & { total?: number; spent?: number } = {},
+): OrderSummary {
+	const { total, spent, ...byStatus } = counts;
+	const full = { NEW: 0, FINISHED: 0, CANCELLED: 0, REFUNDING: 0, REFUNDED: 0, ...byStatus };
+	return {
+		total: total ?? Object.values(full).reduce((a, b) => a + b, 0),
+		byStatus: full,
+		spent: spent ?? 0,
 	};
 }
