@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { CancelReason, OrderStatus, PaymentResult } from "../../lib/contracts";
+import { prepared } from "../../lib/db/prepared";
 
 export interface OrderRow {
 	seq: number;
@@ -39,22 +40,31 @@ export function toOrder(row: OrderRow): Order {
 }
 
 /**
- * Inserts the order and its payment request (an outbox row) in ONE statement: both rows
- * commit together or not at all, in one round trip.
+ * Inserts orders and their payment requests (outbox rows, one per order, in the same order) in
+ * ONE statement: all the rows commit together or not at all, in one round trip. Returns the
+ * stored orders, in no particular order.
  */
-export async function insertOrderWithRequest(
+export async function insertOrdersWithRequests(
 	db: Knex | Knex.Transaction,
-	order: { id: string; userId: number; amount: number; description: string },
-	request: { sql: string; bindings: unknown[] },
-): Promise<OrderRow> {
-	const { rows } = await db.raw(
+	orders: { id: string; userId: number; amount: number; description: string }[],
+	requests: { sql: string; bindings: unknown[] },
+): Promise<OrderRow[]> {
+	const statement = prepared<OrderRow>(
+		"orders.insert",
 		`WITH o AS (
-			INSERT INTO orders (id, user_id, amount, description) VALUES (?, ?, ?, ?) RETURNING *
-		), m AS (${request.sql})
+			INSERT INTO orders (id, user_id, amount, description)
+			SELECT * FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[])
+			RETURNING *
+		), m AS (${requests.sql})
 		SELECT * FROM o`,
-		[order.id, order.userId, order.amount, order.description, ...request.bindings] as Knex.RawBinding[],
 	);
-	return rows[0];
+	return statement.rows(db, [
+		orders.map(o => o.id),
+		orders.map(o => o.userId),
+		orders.map(o => o.amount),
+		orders.map(o => o.description),
+		...requests.bindings,
+	]);
 }
 
 /** The insertion position of a user's order, for "older than" pages; undefined if not theirs. */
