@@ -84,7 +84,8 @@ export async function applyResults(
 	inbox: { sql: string; bindings: unknown[] },
 ): Promise<{ fresh: number; changed: OrderRow[] }> {
 	if (!messages.length) return { fresh: 0, changed: [] };
-	const { rows } = await db.raw(
+	const rows = await prepared<Record<string, any>>(
+		"orders.apply-results",
 		`WITH fresh AS (${inbox.sql}),
 		r AS (
 			SELECT r.* FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[]) AS r(message_id, id, status, reason)
@@ -96,14 +97,13 @@ export async function applyResults(
 			RETURNING o.*
 		)
 		SELECT (SELECT count(*) FROM fresh)::int AS fresh, (SELECT coalesce(json_agg(changed), '[]') FROM changed) AS changed`,
-		[
-			...inbox.bindings,
-			messages.map(m => m.messageId),
-			messages.map(m => m.result.orderId),
-			messages.map(m => (m.result.status === "PAID" ? "FINISHED" : "CANCELLED")),
-			messages.map(m => m.result.reason ?? null),
-		] as Knex.RawBinding[],
-	);
+	).rows(db, [
+		...inbox.bindings,
+		messages.map(m => m.messageId),
+		messages.map(m => m.result.orderId),
+		messages.map(m => (m.result.status === "PAID" ? "FINISHED" : "CANCELLED")),
+		messages.map(m => m.result.reason ?? null),
+	]);
 	const changed = (rows[0].changed as Record<string, any>[]).map(r => ({
 		...r,
 		created_at: new Date(r.created_at),
