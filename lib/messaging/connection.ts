@@ -4,6 +4,7 @@ import type { Logger } from "moleculer";
 import { redactUrl } from "../config";
 import { ConnectionOptions, defaultConnectionOptions } from "./options";
 import { declareQueue } from "./topology";
+import { coalesceWrites } from "./coalesce-writes";
 
 export class NotConnectedError extends Error {
 	constructor() {
@@ -117,6 +118,7 @@ export class AmqpConnection extends EventEmitter {
 			// noDelay: without it every small publish waits for the peer's delayed ACK (~40 ms).
 			conn = await amqp.connect(this.withHeartbeat(this.url), { noDelay: true });
 			const link = conn;
+			coalesceWrites(link);
 			link.on("error", err => this.logger.warn("RabbitMQ connection error", { err: err.message }));
 			link.on("close", () => this.onLost(link));
 			link.on("blocked", (reason: string) => this.onBlocked(link, reason));
