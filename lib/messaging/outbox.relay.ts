@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { Logger } from "moleculer";
+import type { PoolClient } from "pg";
 import { faultPoint } from "../faults";
 import { defaultRelayOptions, RelayOptions } from "./options";
 import { OutboxStore } from "./outbox.store";
@@ -141,12 +142,18 @@ export class OutboxRelay {
 
 	/**
 	 * One claimed batch: publish, wait for confirms, mark sent (all but the rows the broker
-	 * returned), commit. Returns the batch size and the messageIds returned.
+	 * returned), commit. Returns the batch size and the messageIds returned. Two round trips to
+	 * PostgreSQL (BEGIN with the claim, the mark with COMMIT), on a connection of the pool.
 	 */
-	private round(): Promise<{ claimed: number; returned: string[] }> {
-		return this.knex.transaction(async trx => {
-			const rows = await this.store.claim(trx, this.opts.batchSize);
-			if (!rows.length) return { claimed: 0, returned: [] };
+	private async round(): Promise<{ claimed: number; returned: string[] }> {
+		const client = this.knex.client as Knex.Client;
+		const conn = (await client.acquireConnection()) as PoolClient;
+		try {
+			const rows = await this.store.claim(conn, this.opts.batchSize);
+			if (!rows.length) {
+				await this.store.markSentAndCommit(conn, []);
+				return { claimed: 0, returned: [] };
+			}
 			const returned = await this.publisher.publishAll(
 				rows.map(r => ({
 					queue: r.queue,
@@ -158,13 +165,19 @@ export class OutboxRelay {
 			faultPoint("relay.after-publish-before-mark-sent");
 			const lost = new Set(returned);
 			const sent = rows.filter(r => !lost.has(r.messageId));
-			await this.store.markSent(
-				trx,
+			await this.store.markSentAndCommit(
+				conn,
 				sent.map(r => r.id),
 			);
 			this.published += sent.length;
 			return { claimed: rows.length, returned };
-		});
+		} catch (err) {
+			// The claim's locks go with the rollback; a broken connection is dropped by the pool.
+			await conn.query("ROLLBACK").catch(() => undefined);
+			throw err;
+		} finally {
+			await client.releaseConnection(conn);
+		}
 	}
 }
 
