@@ -31,8 +31,6 @@ export function redisUrlOptions(url: string): RedisOptions {
  * - commandTimeout: a hung Redis (or a dropped network) costs at most this per command.
  * - No resend after a reconnect: a command that got no answer is a failed one.
  * - Reconnects every second at most, so a returning Redis is used again within ~1 s.
- * - Auto-pipelining: the commands of one tick (a batch's drops and bumps, concurrent reads)
- *   leave in one write instead of a syscall and a Redis read each.
  */
 export function cacheRedisOptions(url: string, link: CacheLinkOptions): RedisOptions {
 	return {
@@ -43,6 +41,5 @@ export function cacheRedisOptions(url: string, link: CacheLinkOptions): RedisOpt
 		autoResendUnfulfilledCommands: false,
 		connectTimeout: 1000,
 		retryStrategy: times => Math.min(times * 100, 1000),
-		enableAutoPipelining: true,
 	};
 }
