@@ -1,6 +1,5 @@
 import type { Knex } from "knex";
 import type { Logger } from "moleculer";
-import type { PoolClient } from "pg";
 import { faultPoint } from "../faults";
 import { defaultRelayOptions, RelayOptions } from "./options";
 import { OutboxStore } from "./outbox.store";
@@ -142,18 +141,12 @@ export class OutboxRelay {
 
 	/**
 	 * One claimed batch: publish, wait for confirms, mark sent (all but the rows the broker
-	 * returned), commit. Returns the batch size and the messageIds returned. Two round trips to
-	 * PostgreSQL (BEGIN with the claim, the mark with COMMIT), on a connection of the pool.
+	 * returned), commit. Returns the batch size and the messageIds returned.
 	 */
-	private async round(): Promise<{ claimed: number; returned: string[] }> {
-		const client = this.knex.client as Knex.Client;
-		const conn = (await client.acquireConnection()) as PoolClient;
-		try {
-			const rows = await this.store.claim(conn, this.opts.batchSize);
-			if (!rows.length) {
-				await this.store.markSentAndCommit(conn, []);
-				return { claimed: 0, returned: [] };
-			}
+	private round(): Promise<{ claimed: number; returned: string[] }> {
+		return this.knex.transaction(async trx => {
+			const rows = await this.store.claim(trx, this.opts.batchSize);
+			if (!rows.length) return { claimed: 0, returned: [] };
 			const returned = await this.publisher.publishAll(
 				rows.map(r => ({
 					queue: r.queue,
@@ -165,19 +158,13 @@ export class OutboxRelay {
 			faultPoint("relay.after-publish-before-mark-sent");
 			const lost = new Set(returned);
 			const sent = rows.filter(r => !lost.has(r.messageId));
-			await this.store.markSentAndCommit(
-				conn,
+			await this.store.markSent(
+				trx,
 				sent.map(r => r.id),
 			);
 			this.published += sent.length;
 			return { claimed: rows.length, returned };
-		} catch (err) {
-			// The claim's locks go with the rollback; a broken connection is dropped by the pool.
-			await conn.query("ROLLBACK").catch(() => undefined);
-			throw err;
-		} finally {
-			await client.releaseConnection(conn);
-		}
+		});
 	}
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "crypto";
 import type { Knex } from "knex";
-import type { PoolClient, QueryResult } from "pg";
+import { prepared } from "../db/prepared";
 
 export interface OutboxMessage {
 	id: number;
@@ -29,17 +29,16 @@ export class OutboxStore {
 	}
 
 	/**
-	 * Opens a transaction on `conn` and locks up to `limit` unsent rows. SKIP LOCKED lets any
-	 * number of relays run side by side: each claims rows the others have not, and a crashed
-	 * relay's rows come back on rollback. BEGIN and the SELECT go as one simple query (one round
-	 * trip instead of two); the limit is an integer, so it is written into the SQL.
+	 * Locks up to `limit` unsent rows. SKIP LOCKED lets any number of relays run side by side:
+	 * each claims rows the others have not, and a crashed relay's rows come back on rollback.
 	 */
-	async claim(conn: PoolClient, limit: number): Promise<OutboxMessage[]> {
-		const results = (await conn.query(
-			`BEGIN; SELECT id, message_id, queue, payload, headers FROM ${this.table}
-			  WHERE sent_at IS NULL ORDER BY id LIMIT ${integer(limit)} FOR UPDATE SKIP LOCKED`,
-		)) as unknown as QueryResult[];
-		return results[1].rows.map(r => ({
+	async claim(trx: Knex.Transaction, limit: number): Promise<OutboxMessage[]> {
+		const rows = await prepared<Record<string, any>>(
+			"outbox.claim",
+			`SELECT id, message_id, queue, payload, headers FROM ${this.table}
+			  WHERE sent_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
+		).rows(trx, [limit]);
+		return rows.map(r => ({
 			id: r.id,
 			messageId: r.message_id,
 			queue: r.queue,
@@ -48,13 +47,8 @@ export class OutboxStore {
 		}));
 	}
 
-	/** Marks the rows sent and commits the claim's transaction, in one round trip (ids are integers, written into the SQL). */
-	async markSentAndCommit(conn: PoolClient, ids: number[]): Promise<void> {
-		await conn.query(
-			ids.length
-				? `UPDATE ${this.table} SET sent_at = now() WHERE id = ANY('{${ids.map(integer).join(",")}}'::bigint[]); COMMIT`
-				: "COMMIT",
-		);
+	async markSent(trx: Knex.Transaction, ids: number[]): Promise<void> {
+		await prepared("outbox.mark-sent", `UPDATE ${this.table} SET sent_at = now() WHERE id = ANY(?::bigint[])`).rows(trx, [ids]);
 	}
 
 	/** Unsent rows and the age of the oldest, for metrics and tests. */
@@ -70,10 +64,4 @@ export class OutboxStore {
 			.first();
 		return { count: Number(row?.count ?? 0), oldestAgeMs: Number(row?.age ?? 0) };
 	}
-}
-
-/** A value written into SQL: only ever a safe integer. */
-function integer(n: number): string {
-	if (!Number.isSafeInteger(n)) throw new TypeError(`not an integer: ${n}`);
-	return String(n);
 }
