@@ -1,4 +1,5 @@
 import { Errors, Transporters } from "moleculer";
+import { coalesceWrites } from "./messaging/coalesce-writes";
 
 type AmqpOptions = ConstructorParameters<typeof Transporters.AMQP>[0] & object;
 
@@ -163,6 +164,7 @@ export class RpcTransporter extends Transporters.AMQP {
 		const link = (this as unknown as { connection?: AmqpLink | null }).connection;
 		if (!link || this.watched.has(link)) return;
 		this.watched.add(link);
+		coalesceWrites(link);
 		link.on("blocked", () => {
 			this.blockedLink = link;
 		});

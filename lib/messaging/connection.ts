@@ -3,6 +3,7 @@ import * as amqp from "amqplib";
 import type { Logger } from "moleculer";
 import { redactUrl, splitUrls } from "../config";
 import { ConnectionOptions, defaultConnectionOptions } from "./options";
+import { coalesceWrites } from "./coalesce-writes";
 import { ClusterDeclaration, declareQueue } from "./topology";
 
 /**
@@ -179,6 +180,7 @@ export class AmqpConnection extends EventEmitter {
 				timeout: this.opts.connectTimeoutMs,
 			});
 			const link = conn;
+			coalesceWrites(link);
 			link.on("error", err => this.logger.warn("RabbitMQ connection error", { err: err.message }));
 			link.on("close", () => this.onLost(link));
 			link.on("blocked", (reason: string) => this.onBlocked(link, reason));

@@ -73,6 +73,7 @@ export class QueueConsumer<T> {
 	private consumerTag: string | null = null;
 	private buffer: Delivery<T>[] = [];
 	private active = 0;
+	private pumpScheduled = false;
 	private activeMessages = 0;
 	private idle: (() => void)[] = [];
 	private stopping = false;
@@ -238,7 +239,15 @@ export class QueueConsumer<T> {
 			return;
 		}
 		this.buffer.push({ messageId, body, attempt, raw, channel });
-		this.pump();
+		// The messages of one socket read arrive in the same event-loop turn: batch them together
+		// rather than starting a batch of one with the first.
+		if (!this.pumpScheduled) {
+			this.pumpScheduled = true;
+			setImmediate(() => {
+				this.pumpScheduled = false;
+				this.pump();
+			});
+		}
 	}
 
 	private pump(): void {

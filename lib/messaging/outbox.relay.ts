@@ -20,6 +20,7 @@ export class OutboxRelay {
 	/** Rounds under way; up to `concurrency`, each on rows the others skipped (SKIP LOCKED). */
 	private readonly running = new Set<Promise<void>>();
 	private again = false;
+	private wakeScheduled = false;
 	/** Set while rounds fail; wakes wait for the backoff timer (or `resume`) instead of spinning. */
 	private failing = false;
 	private stopped = true;
@@ -55,6 +56,16 @@ export class OutboxRelay {
 	 * one round at a time gives the most orders/s, since fewer, fuller rounds cost less CPU.)
 	 */
 	wake(): void {
+		if (this.stopped || this.wakeScheduled) return;
+		// Commits of the same event-loop turn share one round.
+		this.wakeScheduled = true;
+		setImmediate(() => {
+			this.wakeScheduled = false;
+			this.wakeNow();
+		});
+	}
+
+	private wakeNow(): void {
 		if (this.stopped) return;
 		if (this.pausedFor !== null || this.failing || this.running.size >= this.opts.concurrency) {
 			this.again = true;
@@ -65,7 +76,7 @@ export class OutboxRelay {
 		this.timer = null;
 		const round = this.drain().finally(() => {
 			this.running.delete(round);
-			if (this.again && !this.failing) this.wake();
+			if (this.again && !this.failing) this.wakeNow();
 			else if (!this.running.size)
 				this.schedule(this.failing ? this.backoff : this.opts.pollIntervalMs);
 		});
@@ -105,7 +116,7 @@ export class OutboxRelay {
 		this.timer = setTimeout(() => {
 			this.timer = null;
 			this.failing = false;
-			this.wake();
+			this.wakeNow();
 		}, delay);
 		this.timer.unref();
 	}

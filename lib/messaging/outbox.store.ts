@@ -1,5 +1,6 @@
 import { randomUUID } from "crypto";
 import type { Knex } from "knex";
+import { prepared } from "../db/prepared";
 
 export interface OutboxMessage {
 	id: number;
@@ -32,13 +33,11 @@ export class OutboxStore {
 	 * each claims rows the others have not, and a crashed relay's rows come back on rollback.
 	 */
 	async claim(trx: Knex.Transaction, limit: number): Promise<OutboxMessage[]> {
-		const rows = await trx(this.table)
-			.select("id", "message_id", "queue", "payload", "headers")
-			.whereNull("sent_at")
-			.orderBy("id")
-			.limit(limit)
-			.forUpdate()
-			.skipLocked();
+		const rows = await prepared<Record<string, any>>(
+			"outbox.claim",
+			`SELECT id, message_id, queue, payload, headers FROM ${this.table}
+			  WHERE sent_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
+		).rows(trx, [limit]);
 		return rows.map(r => ({
 			id: r.id,
 			messageId: r.message_id,
@@ -49,7 +48,7 @@ export class OutboxStore {
 	}
 
 	async markSent(trx: Knex.Transaction, ids: number[]): Promise<void> {
-		await trx(this.table).whereIn("id", ids).update({ sent_at: trx.fn.now() });
+		await prepared("outbox.mark-sent", `UPDATE ${this.table} SET sent_at = now() WHERE id = ANY(?::bigint[])`).rows(trx, [ids]);
 	}
 
 	/** Unsent rows and the age of the oldest, for metrics and tests. */

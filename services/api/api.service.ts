@@ -93,6 +93,7 @@ export function sendError(this: { logger?: Logger }, req: IncomingMessage, res: 
 export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 	const limits = new GatewayLimits(config);
 	const authenticator = createAuthenticator(config);
+	const debugLogs = config.logLevel === "debug" || config.logLevel === "trace";
 	return {
 		name: "api",
 		// socket.io push on the same server; it must come first (see socketIoMixin).
@@ -119,8 +120,9 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 				allowedHeaders: ["Content-Type", "X-User-ID", "Authorization", "Idempotency-Key"],
 				maxAge: 3600,
 			},
-			logRequest: "debug",
-			logResponse: "debug",
+			// moleculer-web formats (and colours) the line before the logger drops it: only at debug.
+			logRequest: debugLogs ? "debug" : null,
+			logResponse: debugLogs ? "debug" : null,
 			logRequestParams: null,
 			logResponseData: null,
 			routes: [

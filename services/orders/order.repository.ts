@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { CancelReason, OrderStatus, PaymentResult } from "../../lib/contracts";
+import { prepared } from "../../lib/db/prepared";
 
 export interface OrderRow {
 	seq: number;
@@ -39,22 +40,31 @@ export function toOrder(row: OrderRow): Order {
 }
 
 /**
- * Inserts the order and its payment request (an outbox row) in ONE statement: both rows
- * commit together or not at all, in one round trip.
+ * Inserts orders and their payment requests (outbox rows, one per order, in the same order) in
+ * ONE statement: all the rows commit together or not at all, in one round trip. Returns the
+ * stored orders, in no particular order.
  */
-export async function insertOrderWithRequest(
+export async function insertOrdersWithRequests(
 	db: Knex | Knex.Transaction,
-	order: { id: string; userId: number; amount: number; description: string },
-	request: { sql: string; bindings: unknown[] },
-): Promise<OrderRow> {
-	const { rows } = await db.raw(
+	orders: { id: string; userId: number; amount: number; description: string }[],
+	requests: { sql: string; bindings: unknown[] },
+): Promise<OrderRow[]> {
+	const statement = prepared<OrderRow>(
+		"orders.insert",
 		`WITH o AS (
-			INSERT INTO orders (id, user_id, amount, description) VALUES (?, ?, ?, ?) RETURNING *
-		), m AS (${request.sql})
+			INSERT INTO orders (id, user_id, amount, description)
+			SELECT * FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[])
+			RETURNING *
+		), m AS (${requests.sql})
 		SELECT * FROM o`,
-		[order.id, order.userId, order.amount, order.description, ...request.bindings] as Knex.RawBinding[],
 	);
-	return rows[0];
+	return statement.rows(db, [
+		orders.map(o => o.id),
+		orders.map(o => o.userId),
+		orders.map(o => o.amount),
+		orders.map(o => o.description),
+		...requests.bindings,
+	]);
 }
 
 /** The insertion position of a user's order, for "older than" pages; undefined if not theirs. */
@@ -74,7 +84,8 @@ export async function applyResults(
 	inbox: { sql: string; bindings: unknown[] },
 ): Promise<{ fresh: number; changed: OrderRow[] }> {
 	if (!messages.length) return { fresh: 0, changed: [] };
-	const { rows } = await db.raw(
+	const rows = await prepared<Record<string, any>>(
+		"orders.apply-results",
 		`WITH fresh AS (${inbox.sql}),
 		r AS (
 			SELECT r.* FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[]) AS r(message_id, id, status, reason)
@@ -86,14 +97,13 @@ export async function applyResults(
 			RETURNING o.*
 		)
 		SELECT (SELECT count(*) FROM fresh)::int AS fresh, (SELECT coalesce(json_agg(changed), '[]') FROM changed) AS changed`,
-		[
-			...inbox.bindings,
-			messages.map(m => m.messageId),
-			messages.map(m => m.result.orderId),
-			messages.map(m => (m.result.status === "PAID" ? "FINISHED" : "CANCELLED")),
-			messages.map(m => m.result.reason ?? null),
-		] as Knex.RawBinding[],
-	);
+	).rows(db, [
+		...inbox.bindings,
+		messages.map(m => m.messageId),
+		messages.map(m => m.result.orderId),
+		messages.map(m => (m.result.status === "PAID" ? "FINISHED" : "CANCELLED")),
+		messages.map(m => m.result.reason ?? null),
+	]);
 	const changed = (rows[0].changed as Record<string, any>[]).map(r => ({
 		...r,
 		created_at: new Date(r.created_at),

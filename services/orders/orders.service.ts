@@ -13,7 +13,7 @@ import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
 import { observabilityActions } from "../../lib/observability/service-actions";
 import { applyPaymentResults } from "./apply-payment-results.use-case";
-import { createOrder } from "./create-order.use-case";
+import { OrderIntake } from "./create-order.use-case";
 import { findOrderSeq } from "./order.repository";
 import { orderSummary } from "./order-summary.query";
 import { refundOrder } from "./refund-order.use-case";
@@ -54,6 +54,7 @@ export const pageParams = {
  */
 export function ordersService(config: Config): ReadSideSchema {
 	let db: Knex;
+	let intake: OrderIntake;
 	let messaging: MessagingRuntime;
 	let statusEvents: OrderStatusPublisher;
 	let pages: UserPageCache;
@@ -100,15 +101,12 @@ export function ordersService(config: Config): ReadSideSchema {
 				params: orderParams,
 				async handler(ctx: Context<{ amount: number; description: string }, RequestMeta>) {
 					const userId = requireUserId(ctx);
-					const order = await createOrder(db, {
+					return intake.place({
 						userId,
 						amount: ctx.params.amount,
 						description: ctx.params.description,
 						idempotencyKey: ctx.meta.idempotencyKey,
 					});
-					messaging.relay.wake();
-					await pages.bump([userId]);
-					return order;
 				},
 			},
 
@@ -200,6 +198,10 @@ export function ordersService(config: Config): ReadSideSchema {
 		created(this: Service) {
 			db = createKnex({ url: config.ordersDatabaseUrl, poolMax: config.dbPoolMax, applicationName: "gozon-orders" });
 			(this as Service & { db: Knex }).db = db;
+			intake = new OrderIntake(db, async orders => {
+				messaging.relay.wake();
+				await pages.bump(orders.map(o => o.userId));
+			});
 			pages = new UserPageCache(this.broker, "orders.list", 60);
 			statusEvents = new OrderStatusPublisher(
 				config.redisUrl,

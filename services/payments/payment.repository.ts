@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { PaymentResult } from "../../lib/contracts";
+import { prepared } from "../../lib/db/prepared";
 
 /** What a payment batch finds under its locks: which messages are new, which orders already decided. */
 export interface BatchState {
@@ -20,7 +21,8 @@ export async function recordAndLock(
 	orderIds: string[],
 	userIds: number[],
 ): Promise<BatchState> {
-	const { rows } = await trx.raw(
+	const rows = await prepared<Record<string, any>>(
+		"payments.record-and-lock",
 		`WITH fresh AS (${inbox.sql}),
 		locked AS (
 			SELECT user_id, balance FROM accounts WHERE user_id = ANY(?::bigint[]) ORDER BY user_id FOR UPDATE
@@ -29,8 +31,7 @@ export async function recordAndLock(
 		       (SELECT coalesce(json_agg(json_build_array(order_id, user_id, status, reason)), '[]')
 		          FROM order_payments WHERE order_id = ANY(?::uuid[])) AS decided,
 		       (SELECT coalesce(json_agg(json_build_array(user_id, balance)), '[]') FROM locked) AS balances`,
-		[...inbox.bindings, [...new Set(userIds)], orderIds] as Knex.RawBinding[],
-	);
+	).rows(trx, [...inbox.bindings, [...new Set(userIds)], orderIds]);
 	const row = rows[0];
 	return {
 		fresh: new Set(row.fresh),
@@ -65,7 +66,8 @@ export async function saveDecisions(
 	outbox: { sql: string; bindings: unknown[] },
 ): Promise<void> {
 	const paid = decisions.filter(d => d.result.status === "PAID");
-	await trx.raw(
+	await prepared(
+		"payments.save-decisions",
 		`WITH decided AS (
 			INSERT INTO order_payments (order_id, user_id, amount, status, reason)
 			SELECT * FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
@@ -80,19 +82,18 @@ export async function saveDecisions(
 			 ORDER BY e.n
 		), messages AS (${outbox.sql})
 		SELECT 1`,
-		[
-			decisions.map(d => d.result.orderId),
-			decisions.map(d => d.result.userId),
-			decisions.map(d => d.amount),
-			decisions.map(d => d.result.status),
-			decisions.map(d => d.result.reason ?? null),
-			[...balances.keys()],
-			[...balances.values()],
-			paid.map(d => d.result.userId),
-			paid.map(d => -d.amount),
-			paid.map(d => d.balanceAfter!),
-			paid.map(d => d.result.orderId),
-			...outbox.bindings,
-		] as Knex.RawBinding[],
-	);
+	).rows(trx, [
+		decisions.map(d => d.result.orderId),
+		decisions.map(d => d.result.userId),
+		decisions.map(d => d.amount),
+		decisions.map(d => d.result.status),
+		decisions.map(d => d.result.reason ?? null),
+		[...balances.keys()],
+		[...balances.values()],
+		paid.map(d => d.result.userId),
+		paid.map(d => -d.amount),
+		paid.map(d => d.balanceAfter!),
+		paid.map(d => d.result.orderId),
+		...outbox.bindings,
+	]);
 }
