@@ -57,6 +57,11 @@ describe("Group commit of POST /api/orders (OrderIntake, real PostgreSQL)", () =
 
 		const outcomes = await Promise.allSettled([good[0], good[1], bad, good[2], good[3]].map(i => intake.place(i)));
 
+		assert.deepEqual(
+			outcomes.map(o => o.status),
+			["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"],
+			"only the refused order fails",
+		);
 		const failed = outcomes[2];
 		assert.equal(failed.status, "rejected");
 		assert.equal((failed as PromiseRejectedResult).reason.code, "23514");
