@@ -65,7 +65,7 @@ fi
 
 # pg_stat_statements, for the statements per order `npm run bench` reports. Loading it needs
 # shared_preload_libraries and a restart, done once (the bench says "not available" without it).
-# Run it under svc-lock on a shared machine: the restart drops every connection.
+# On a shared machine run it alone: the restart drops every connection.
 psql_admin() { psql -h 127.0.0.1 -U postgres -d postgres -qAtX "$@"; }
 if ! psql_admin -c 'SHOW shared_preload_libraries' | grep -qw pg_stat_statements; then
 	if psql_admin -c "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'" | grep -q 1; then

@@ -1,6 +1,6 @@
 /**
  * The machine's RabbitMQ stopped (`rabbitmqctl stop_app`) under a running cluster. It stops the
- * shared broker, so run this file under the exclusive lock (svc-lock); the broker is started
+ * shared broker, so run this file alone (no other test run on the machine); the broker is started
  * again whatever happens.
  */
 import { strict as assert } from "assert";

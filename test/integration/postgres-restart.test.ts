@@ -1,7 +1,7 @@
 /**
  * The machine's PostgreSQL fast-restarted (`pg_ctlcluster … restart -m fast`: every session
  * terminated) while a client places orders. It restarts the shared server, so run this file
- * under the exclusive lock (svc-lock). PostgreSQL is started again whatever happens.
+ * alone (no other test run on the machine). PostgreSQL is started again whatever happens.
  */
 import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
