@@ -7,46 +7,15 @@
  * own node takes its place again.
  */
 import { ChildProcess, spawn } from "child_process";
-import { readdirSync, readFileSync } from "fs";
 import { join } from "path";
 import { projectRoot } from "../../lib/paths";
+import { alive, descendants } from "../support/process-table";
 import { sleep } from "../support/harness";
 import { env, exited, launch, Node, nodeNamed, terminate, waitReady } from "./cluster";
 import type { Fault } from "./faults";
 
 /** As test/integration/supervisor.test.ts: a node stops within 25 s of losing its supervisor. */
 const ORPHAN_DEADLINE_MS = 25_000;
-
-/** Every process's parent and state, from /proc (state Z: exited, not yet reaped). */
-function processTable(): Map<number, { ppid: number; state: string }> {
-	const table = new Map<number, { ppid: number; state: string }>();
-	for (const entry of readdirSync("/proc")) {
-		if (!/^\d+$/.test(entry)) continue;
-		try {
-			const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-			const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-			table.set(Number(entry), { ppid: Number(ppid), state });
-		} catch {
-			// exited while we looked
-		}
-	}
-	return table;
-}
-
-function descendants(root: number): number[] {
-	const table = processTable();
-	const out: number[] = [];
-	const walk = (pid: number) => {
-		for (const [child, p] of table) if (p.ppid === pid) (out.push(child), walk(child));
-	};
-	walk(root);
-	return out;
-}
-
-const alive = (pid: number) => {
-	const p = processTable().get(pid);
-	return p !== undefined && p.state !== "Z";
-};
 
 /** Starts a supervisor running one orders node; resolves with it once the node has a pid. */
 async function supervise(node: Node): Promise<ChildProcess> {

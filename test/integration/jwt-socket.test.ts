@@ -1,10 +1,10 @@
 import { strict as assert } from "assert";
 import type { ServiceBroker } from "moleculer";
 import { io, type Socket } from "socket.io-client";
-import type { OrderUpdated } from "../../lib/contracts";
 import { createNode } from "../../lib/node";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually, newUserId } from "../support/http";
+import { connectedWithUpdates } from "../support/sockets";
 import { configWith, hs256, nowS, TEST_SECRET } from "../support/tokens";
 
 /** How long a socket that must get nothing keeps listening after the owner got the event. */
@@ -59,14 +59,7 @@ describe("Identity on socket.io: jwt tokens and the header-mode handshake header
 		auth: Record<string, unknown>,
 		headers?: Record<string, string>,
 	) {
-		const socket = open(url, auth, headers);
-		const events: OrderUpdated[] = [];
-		socket.on("order.updated", (e: OrderUpdated) => events.push(e));
-		await new Promise<void>((resolve, reject) => {
-			socket.once("connect", resolve);
-			socket.once("connect_error", reject);
-		});
-		return { socket, events };
+		return connectedWithUpdates(open(url, auth, headers));
 	}
 
 	function refusal(url: string, auth: Record<string, unknown>): Promise<Error> {

@@ -4,6 +4,7 @@ import { io, Socket } from "socket.io-client";
 import { OrderUpdated, orderStatusChannel } from "../../lib/contracts";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually, newUserId } from "../support/http";
+import { connectedWithUpdates } from "../support/sockets";
 
 /** How long a socket that must get nothing keeps listening after the owner got the event. */
 const QUIET_MS = 750;
@@ -44,14 +45,7 @@ describe("Push: order.updated over socket.io", () => {
 
 	/** A connected socket (a browser tab) and the events it received. */
 	async function tab(userId: number | string, url = gatewayA): Promise<Tab> {
-		const socket = open(url, { userId });
-		const events: OrderUpdated[] = [];
-		socket.on("order.updated", (e: OrderUpdated) => events.push(e));
-		await new Promise<void>((resolve, reject) => {
-			socket.once("connect", resolve);
-			socket.once("connect_error", reject);
-		});
-		return { socket, events };
+		return connectedWithUpdates(open(url, { userId }));
 	}
 
 	/** The connect_error a handshake with this auth ends in. */

@@ -1,6 +1,5 @@
 import { strict as assert } from "assert";
-import type { ChildProcess } from "child_process";
-import { exited, spawnNode, stopChild, TestCluster } from "../support/cluster";
+import { exited, separatePayments, stopChild, TestCluster } from "../support/cluster";
 import { accountFacts, testDatabases } from "../support/db";
 import { apiClient, eventually, newUserId } from "../support/http";
 
@@ -9,26 +8,7 @@ describe("A payments node killed after committing a refund, before its ack", () 
 	const cluster = new TestCluster({ nodes: ["gateway", "orders"], waitFor: [] });
 	const api = apiClient(cluster.apiUrl);
 	const db = testDatabases();
-	const children: ChildProcess[] = [];
-
-	const startPayments = async (env: Record<string, string> = {}) => {
-		const child = spawnNode("payments", env);
-		children.push(child);
-		await cluster.brokers[0].waitForServices(["payments"], 30_000);
-		return child;
-	};
-
-	/** Until the gateway's registry has dropped every payments node (a killed one after the heartbeat timeout). */
-	const paymentsGone = () =>
-		eventually(
-			async () =>
-				!cluster.brokers[0].registry
-					.getServiceList({ onlyAvailable: true })
-					.some((s: { name: string }) => s.name === "payments"),
-			"payments to leave the registry",
-			30_000,
-			100,
-		);
+	const payments = separatePayments(cluster);
 
 	const statusOf = async (id: string) => (await db.orders("orders").where({ id }).first()).status;
 	const refunds = async (userId: number) =>
@@ -37,14 +17,14 @@ describe("A payments node killed after committing a refund, before its ack", () 
 
 	before(() => cluster.start());
 	after(async () => {
-		await Promise.all(children.map(stopChild));
+		await payments.stopAll();
 		await cluster.stop();
 		await db.close();
 	});
 
 	it("When the refund request comes back after the crash, then the account is credited once and the order ends REFUNDED", async () => {
 		const userId = newUserId();
-		const normal = await startPayments();
+		const normal = await payments.start();
 		await api("POST", "/api/accounts", { userId });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 1_000 } });
 		const order = (
@@ -52,12 +32,12 @@ describe("A payments node killed after committing a refund, before its ack", () 
 		).body;
 		await eventually(async () => (await statusOf(order.id)) === "FINISHED", "the order to finish");
 		await stopChild(normal);
-		await paymentsGone();
+		await payments.gone();
 
-		const doomed = await startPayments({ GOZON_FAULTS: "payments.refund.after-commit-before-ack" });
+		const doomed = await payments.start({ GOZON_FAULTS: "payments.refund.after-commit-before-ack" });
 		assert.equal((await api("POST", `/api/orders/${order.id}/refund`, { userId })).status, 202);
 		assert.equal(await exited(doomed), "SIGKILL");
-		await paymentsGone();
+		await payments.gone();
 
 		// The credit committed before the crash; the message was never acknowledged.
 		assert.deepEqual(await accountFacts(db.payments, userId), {
@@ -68,7 +48,7 @@ describe("A payments node killed after committing a refund, before its ack", () 
 		assert.equal(await refunds(userId), 1);
 		assert.equal(await statusOf(order.id), "REFUNDING");
 
-		await startPayments();
+		await payments.start();
 		await eventually(
 			async () => (await statusOf(order.id)) === "REFUNDED",
 			"the order to be REFUNDED after the restart",

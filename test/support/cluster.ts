@@ -4,6 +4,7 @@ import type { ServiceBroker } from "moleculer";
 import { Config, loadConfig } from "../../lib/config";
 import { createNode, Role } from "../../lib/node";
 import { projectRoot } from "../../lib/paths";
+import { eventually } from "./http";
 
 export interface ClusterOptions {
 	/** Nodes to run in this process, e.g. ["gateway", "orders", "orders", "payments"]. */
@@ -77,4 +78,33 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 	const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
 	await exited(child);
 	clearTimeout(timer);
+}
+
+/**
+ * Payments in processes of their own beside an in-process `cluster` (gateway, orders), so a
+ * test can really kill one (SIGKILL) mid-message. `stopAll` in the test's `after`.
+ */
+export function separatePayments(cluster: TestCluster) {
+	const children: ChildProcess[] = [];
+	return {
+		/** Starts one and waits until the cluster sees the payments service. */
+		async start(env: Record<string, string> = {}): Promise<ChildProcess> {
+			const child = spawnNode("payments", env);
+			children.push(child);
+			await cluster.brokers[0].waitForServices(["payments"], 30_000);
+			return child;
+		},
+		/** Until the first broker's registry has dropped every payments node (a killed one after the heartbeat timeout). */
+		gone: () =>
+			eventually(
+				async () =>
+					!cluster.brokers[0].registry
+						.getServiceList({ onlyAvailable: true })
+						.some((s: { name: string }) => s.name === "payments"),
+				"payments to leave the registry",
+				30_000,
+				100,
+			),
+		stopAll: () => Promise.all(children.map(stopChild)),
+	};
 }

@@ -17,6 +17,13 @@ export async function connectUserSocket(
 		reconnection: false,
 	});
 	open.push(socket);
+	return connectedWithUpdates(socket);
+}
+
+/** Waits until `socket` connects (rejects with its connect_error), collecting its `order.updated` events from the start. */
+export async function connectedWithUpdates(
+	socket: Socket,
+): Promise<{ socket: Socket; events: OrderUpdated[] }> {
 	const events: OrderUpdated[] = [];
 	socket.on("order.updated", (e: OrderUpdated) => events.push(e));
 	await new Promise<void>((resolve, reject) => {
