@@ -4,6 +4,7 @@
  * without details (see `toPublicError`).
  */
 import { Errors } from "moleculer";
+import { isTransientError } from "./transient";
 
 const { MoleculerClientError, ValidationError } = Errors;
 
@@ -157,6 +158,9 @@ export class RateLimitedError extends MoleculerClientError {
 	}
 }
 
+/** Seconds a client should wait before retrying a 503 (sent as Retry-After). */
+export const UNAVAILABLE_RETRY_AFTER_S = 1;
+
 /** The JSON body every error response has. */
 export interface PublicError {
 	name: string;
@@ -244,9 +248,10 @@ export function toPublicError(err: unknown): PublicError {
 			code: 400,
 			type: ErrorTypes.INVALID_JSON,
 		};
-	// No node of the service could take the call (Moleculer gives some of these a 404 code):
-	// the client should retry, so this is a 503, never a "not found".
-	if (e && (e.code === 503 || UNAVAILABLE.has(e.name ?? "")))
+	// No node of the service could take the call (Moleculer gives some of these a 404 code),
+	// or the database is restarting, failing over or overloaded (it arrives from the service's
+	// node with PostgreSQL's code): the client should retry, so this is a 503, never a 500.
+	if (e && (e.code === 503 || UNAVAILABLE.has(e.name ?? "") || isTransientError(e)))
 		return {
 			name: "ServiceUnavailableError",
 			message: "The service is temporarily unavailable, try again shortly",

@@ -2,7 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Context, Logger, Service, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { Config } from "../../lib/config";
-import { BodyTooDeepError, InvalidIdempotencyKeyError, InvalidTokenError, toPublicError } from "../../lib/errors";
+import {
+	BodyTooDeepError,
+	InvalidIdempotencyKeyError,
+	InvalidTokenError,
+	toPublicError,
+	UNAVAILABLE_RETRY_AFTER_S,
+} from "../../lib/errors";
 import type { RequestMeta } from "../../lib/identity";
 import { GatewayLimits, rateLimitKey } from "./limits";
 import { authAliases, authMixin, authRoute } from "./auth.mixin";
@@ -80,6 +86,8 @@ export function sendError(this: { logger?: Logger }, req: IncomingMessage, res: 
 	// E.g. Retry-After of a 429 (RateLimitedError).
 	const headers = (err as { headers?: Record<string, string> } | undefined)?.headers;
 	if (headers && body.code < 500) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+	// A 503 is always worth a retry; say when.
+	if (body.code === 503) res.setHeader("Retry-After", String(UNAVAILABLE_RETRY_AFTER_S));
 	if (err instanceof InvalidTokenError) res.setHeader("WWW-Authenticate", err.challenge);
 	res.setHeader("Content-Type", "application/json; charset=utf-8");
 	res.end(JSON.stringify(body));

@@ -1,6 +1,7 @@
 export interface Reply<T = any> {
 	status: number;
 	body: T;
+	headers?: Headers;
 }
 
 export interface RequestOptions {
@@ -29,7 +30,7 @@ export function apiClient(baseUrl: string) {
 		} catch {
 			// not JSON
 		}
-		return { status: res.status, body: parsed as T };
+		return { status: res.status, body: parsed as T, headers: res.headers };
 	};
 }
 
