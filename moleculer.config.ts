@@ -3,12 +3,13 @@
  *
  * Everything comes from lib/config.ts, so it is overridable by environment:
  * MOLECULER_NAMESPACE, TRANSPORTER (defaults to AMQP_URL), REDIS_URL / REDIS_PREFIX for the
- * cacher, LOG_LEVEL and LOG_FORMAT, METRICS and TRACING. Tests build their own options with `brokerOptions(...)`.
+ * cacher, LOG_LEVEL and LOG_FORMAT, METRICS and TRACING. Importing this file runs nothing: every
+ * node, script and test builds its options with `brokerOptions(config, role)`.
  */
 import { hostname } from "os";
 import type { BrokerOptions, LogLevels } from "moleculer";
 import { RpcTransporter } from "./lib/amqp-transporter";
-import { amqpClusterSize, Config, ConfigError, loadConfig, splitUrls } from "./lib/config";
+import { amqpClusterSize, Config, splitUrls } from "./lib/config";
 import { eventLoopMetrics } from "./lib/observability/event-loop";
 import { jsonLogFormatter } from "./lib/observability/logging";
 import { tracingOptions } from "./lib/observability/tracing";
@@ -21,7 +22,7 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 				// Moleculer connects to the first and, after a lost connection, to the next, round robin.
 				url: splitUrls(config.transporterUrl),
 				// Without noDelay every request/response waits ~40 ms for a delayed ACK, and the
-				// default prefetch of 1 serialises a node's requests (shared/FINDINGS.md).
+				// default prefetch of 1 serialises a node's requests (docs/benchmark.md, "RPC alone"; `npm run bench:rpc` checks it).
 				socketOptions: { noDelay: true },
 				prefetch: 128,
 				// Queues of nodes that died (kill -9) disappear instead of piling up.
@@ -82,19 +83,3 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 function rpcOnCluster(config: Config): boolean {
 	return amqpClusterSize(config) > 1 || splitUrls(config.transporterUrl).length > 1;
 }
-
-/**
- * For moleculer-runner. Evaluated on import (lib/node.ts imports this file), so a bad config
- * ends the process here with its one line, as scripts/node.ts would print it.
- */
-function defaultOptions(): BrokerOptions {
-	try {
-		return brokerOptions(loadConfig(), process.env.NODE_ROLE ?? "node");
-	} catch (err) {
-		if (!(err instanceof ConfigError)) throw err;
-		console.error(err.message);
-		process.exit(1);
-	}
-}
-
-export default defaultOptions();

@@ -12,8 +12,8 @@
  */
 import { hostname } from "os";
 import { ConfigError, loadConfig } from "../lib/config";
-// Type only: lib/node.ts loads every service, which a check run every few seconds need not.
-import type { Role } from "../lib/node";
+// Type only: services/node.ts loads every service, which a check run every few seconds need not.
+import type { Role } from "../services/node";
 
 const TIMEOUT_MS = 8000;
 

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from "../lib/config";
 import { migrateDatabase } from "../lib/db/migrate";
 import { ServiceBroker } from "moleculer";
 import { stopWhenParentGone } from "../lib/parent-watch";
+import { createNode, isRole, roles } from "../services/node";
 import { checkNodeVersion, preflight } from "../lib/preflight";
 
 /** How long a node whose supervisor died may take to stop before it exits anyway. */
@@ -18,9 +19,6 @@ async function main() {
 	const tooOld = checkNodeVersion();
 	if (tooOld) throw new ConfigError(tooOld);
 	const config = loadConfig();
-	// Imported only now: moleculer.config.ts loads the config as it is imported, and a bad value
-	// thrown there would escape main()'s one-line report as a stack trace.
-	const { createNode, isRole, roles } = await import("../lib/node");
 	const role = process.argv[2] ?? process.env.NODE_ROLE ?? "";
 	if (!isRole(role)) throw new ConfigError(`NODE_ROLE must be one of ${roles.join(", ")}, got "${role}"`);
 	const databases = role === "orders" ? [config.ordersDatabaseUrl] : role === "payments" ? [config.paymentsDatabaseUrl] : [];

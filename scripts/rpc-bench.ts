@@ -3,7 +3,7 @@
  * every Gozon node is (moleculer.config.ts), between two processes on this machine. A callee
  * process serves a trivial action; this process calls it with 1 and then 64 concurrent callers.
  *
- * It checks what shared/FINDINGS.md found: without `noDelay` each request/response waits for a
+ * It checks what we measured on this kind of machine (docs/benchmark.md, "RPC alone"): without `noDelay` each request/response waits for a
  * delayed ACK (~40 ms), and a prefetch of 1 serialises a node's requests. It exits 1 when one
  * caller's median call takes 5 ms or more (the Nagle stall is back) or when 64 callers are not
  * at least 2.5 times faster than one (requests serialised: with prefetch 1 it was 1.8×, tuned 4.7×).

@@ -9,7 +9,7 @@ import { builtinModules } from "module";
 import { dirname, join, relative } from "path";
 import { parse } from "yaml";
 import { amqpClusterSize, loadConfig, settings, splitUrls } from "../../lib/config";
-import { isRole } from "../../lib/node";
+import { isRole } from "../../services/node";
 import { projectRoot } from "../../lib/paths";
 
 interface Healthcheck {
@@ -174,7 +174,7 @@ describe("docker-compose.yml and Dockerfile (checked, not run: no Docker engine 
 		for (const [name, s] of appServices) {
 			assert.ok(
 				isRole(s.environment!.NODE_ROLE),
-				`${name}: NODE_ROLE ${s.environment!.NODE_ROLE} is not a role of lib/node.ts`,
+				`${name}: NODE_ROLE ${s.environment!.NODE_ROLE} is not a role of services/node.ts`,
 			);
 			assert.ok(s.build, `${name} builds the image from the Dockerfile`);
 		}

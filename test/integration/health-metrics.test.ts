@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { createNode } from "../../lib/node";
+import { createNode } from "../../services/node";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually, newUserId } from "../support/http";
 import { TcpProxy } from "../support/tcp-proxy";

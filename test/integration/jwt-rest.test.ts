@@ -4,7 +4,7 @@ import { join } from "path";
 import { TestCluster } from "../support/cluster";
 import { apiClient, newUserId } from "../support/http";
 import type { ServiceBroker } from "moleculer";
-import { createNode } from "../../lib/node";
+import { createNode } from "../../services/node";
 import { projectRoot } from "../../lib/paths";
 import {
 	configWith,

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import type { ServiceBroker } from "moleculer";
 import { io, type Socket } from "socket.io-client";
-import { createNode } from "../../lib/node";
+import { createNode } from "../../services/node";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually, newUserId } from "../support/http";
 import { connectedWithUpdates } from "../support/sockets";

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
 import { ServiceBroker } from "moleculer";
-import { createNode } from "../../lib/node";
+import { createNode } from "../../services/node";
 import { deadLetterQueue, Queues } from "../../lib/messaging";
 import type { NodeMetrics } from "../../lib/observability/node-metrics";
 import { Sweeper } from "../../lib/db/sweeper";

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from "child_process";
 import { join } from "path";
 import type { ServiceBroker } from "moleculer";
 import { Config, loadConfig } from "../../lib/config";
-import { createNode, Role } from "../../lib/node";
+import { createNode, Role } from "../../services/node";
 import { projectRoot } from "../../lib/paths";
 import { eventually } from "./http";
 

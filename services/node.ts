@@ -1,11 +1,12 @@
 import { ServiceBroker } from "moleculer";
 import { brokerOptions } from "../moleculer.config";
-import { apiService } from "../services/api/api.service";
-import { ordersService } from "../services/orders/orders.service";
-import { paymentsService } from "../services/payments/payments.service";
-import { uiService } from "../services/ui/ui.service";
-import type { Config } from "./config";
+import { apiService } from "./api/api.service";
+import { ordersService } from "./orders/orders.service";
+import { paymentsService } from "./payments/payments.service";
+import { uiService } from "./ui/ui.service";
+import type { Config } from "../lib/config";
 
+/** The composition root: which services each node role runs. */
 export const roles = ["gateway", "orders", "payments"] as const;
 export type Role = (typeof roles)[number];
 
