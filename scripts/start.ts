@@ -73,7 +73,7 @@ function stopAll(nodes: NodeSpec[], signal: string) {
 			n.child.kill("SIGKILL");
 		}
 	}, STOP_TIMEOUT_MS);
-	Promise.all(running.map(n => new Promise(r => (n.child ? n.child.once("exit", r) : r(null))))).then(() => {
+	void Promise.all(running.map(n => new Promise(r => (n.child ? n.child.once("exit", r) : r(null))))).then(() => {
 		clearTimeout(killer);
 		console.log("[start]      all nodes stopped");
 		process.exit(0);

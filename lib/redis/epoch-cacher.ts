@@ -86,7 +86,7 @@ export class EpochRedisCacher extends Cachers.Redis<ScriptClient> {
 				});
 			this.linkUp = false;
 			this.lost();
-			this.broker.broadcastLocal("$cacher.error", {
+			void this.broker.broadcastLocal("$cacher.error", {
 				error: err,
 				module: "cacher",
 				type: "CLIENT_ERROR",

@@ -112,7 +112,9 @@ export async function invariants(
 			.where("status", "FINISHED")
 			.groupBy("user_id")
 			.select("user_id", orders.raw("sum(amount)::bigint AS spent"));
-		const spentBy = new Map(spent.map((r: any) => [Number(r.user_id), Number(r.spent)]));
+		const spentBy = new Map(
+			spent.map((r: { user_id: number | string; spent: number | string }) => [Number(r.user_id), Number(r.spent)]),
+		);
 		const accounts = await payments("accounts")
 			.whereIn("user_id", settled.users)
 			.select("user_id", "balance");
@@ -141,7 +143,7 @@ async function refundProblems(orders: Knex, payments: Knex): Promise<string[]> {
 	if (notDone.length)
 		problems.push(`${notDone.length} accepted refunds not REFUNDED at the end, e.g. ${notDone[0].id} ${notDone[0].status}`);
 	const refunded = new Map<string, number>(
-		(await orders("orders").where("status", "REFUNDED").select("id", "amount")).map((r: any) => [r.id, Number(r.amount)]),
+		(await orders("orders").where("status", "REFUNDED").select("id", "amount")).map((r: { id: string; amount: number | string }) => [r.id, Number(r.amount)]),
 	);
 	const stillRefunding = await orders("orders").where("status", "REFUNDING").count({ n: "*" }).first();
 	if (Number(stillRefunding?.n)) problems.push(`${stillRefunding?.n} orders still REFUNDING at the end`);

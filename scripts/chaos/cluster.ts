@@ -137,7 +137,6 @@ export async function waitReady(timeoutMs = 60_000): Promise<void> {
 			.filter(n => n.role === role && (n.child || n.supervisedPid))
 			.map(n => String(n.supervisedPid ?? n.child!.pid))
 			.sort();
-	let last = "no answer";
 	for (;;) {
 		const r = await call(base, "GET", "/health/ready", 1).catch(err => ({
 			status: 0,
@@ -156,7 +155,7 @@ export async function waitReady(timeoutMs = 60_000): Promise<void> {
 			same(listed("payments"), pids("payments"))
 		)
 			return;
-		last = `${r.status} ${r.status === 200 ? "nodes " + JSON.stringify({ orders: listed("orders"), payments: listed("payments") }) : JSON.stringify(r.body?.failing ?? r.body)}`;
+		const last = `${r.status} ${r.status === 200 ? "nodes " + JSON.stringify({ orders: listed("orders"), payments: listed("payments") }) : JSON.stringify(r.body?.failing ?? r.body)}`;
 		if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs / 1000} s: ${last}`);
 		await sleep(300);
 	}

@@ -22,7 +22,11 @@ export function descendants(root: number): number[] {
 	const table = processTable();
 	const out: number[] = [];
 	const walk = (pid: number) => {
-		for (const [child, p] of table) if (p.ppid === pid) (out.push(child), walk(child));
+		for (const [child, p] of table)
+			if (p.ppid === pid) {
+				out.push(child);
+				walk(child);
+			}
 	};
 	walk(root);
 	return out;
