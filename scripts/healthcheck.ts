@@ -38,8 +38,8 @@ interface ServiceInstance {
 
 async function checkNode(service: "orders" | "payments", nodeName: string): Promise<string> {
 	// Loaded here, not at the top: the gateway's check needs only fetch.
-	const { ServiceBroker } = await import("moleculer");
-	const { brokerOptions } = await import("../moleculer.config");
+	const { ServiceBroker } = require("moleculer") as typeof import("moleculer");
+	const { brokerOptions } = require("../moleculer.config") as typeof import("../moleculer.config");
 	const config = loadConfig();
 	const prefix = `${nodeName}-${hostname()}-`;
 	const broker = new ServiceBroker({
