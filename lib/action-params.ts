@@ -34,7 +34,14 @@ export const MAX_PAGE_SIZE = 1000;
 const amount: Rule = { type: "number", integer: true, min: 1, max: MAX_AMOUNT, convert: false };
 
 /** Entries per page of a list. */
-const limit: Rule = { type: "number", integer: true, min: 1, max: MAX_PAGE_SIZE, convert: true, optional: true };
+const limit: Rule = {
+	type: "number",
+	integer: true,
+	min: 1,
+	max: MAX_PAGE_SIZE,
+	convert: true,
+	optional: true,
+};
 
 /** Any id that is not one of the caller's orders is 404, however malformed or long. */
 const orderId: Rule = { type: "string", min: 1 };
@@ -63,7 +70,14 @@ export const paymentsParams = {
 	listTransactions: {
 		limit,
 		// The max keeps an out-of-range id a 422 rather than a bigint error (500).
-		before: { type: "number", integer: true, min: 1, max: Number.MAX_SAFE_INTEGER, convert: true, optional: true },
+		before: {
+			type: "number",
+			integer: true,
+			min: 1,
+			max: Number.MAX_SAFE_INTEGER,
+			convert: true,
+			optional: true,
+		},
 	},
 } satisfies Record<string, Params>;
 

@@ -38,7 +38,9 @@ export function errorExamples(maxBalance: number): Record<ErrorType, PublicError
 		INVALID_JSON: toPublicError({ type: "entity.parse.failed" }),
 		PAYLOAD_TOO_LARGE: toPublicError({ type: "entity.too.large" }),
 		UNSUPPORTED_MEDIA_TYPE: toPublicError({ type: "charset.unsupported" }),
-		UNABLE_DECODE_PARAM: toPublicError(new BadRequestError(ErrorTypes.UNABLE_DECODE_PARAM, { param: "%E0%A4%A" })),
+		UNABLE_DECODE_PARAM: toPublicError(
+			new BadRequestError(ErrorTypes.UNABLE_DECODE_PARAM, { param: "%E0%A4%A" }),
+		),
 		ACCOUNT_EXISTS: toPublicError(new AccountExistsError(SAMPLE_USER)),
 		ACCOUNT_NOT_FOUND: toPublicError(new AccountNotFoundError(SAMPLE_USER)),
 		ORDER_NOT_FOUND: toPublicError(new OrderNotFoundError(SAMPLE_ORDER)),
@@ -75,7 +77,11 @@ export function validationExample(params: Params): PublicError | undefined {
 	} catch (err) {
 		const body = toPublicError(err);
 		const mine = (body.data as { field: string }[]).filter(d => d.field === field);
-		return { ...body, message: mine.map(d => (d as unknown as { message: string }).message).join("; "), data: mine };
+		return {
+			...body,
+			message: mine.map(d => (d as unknown as { message: string }).message).join("; "),
+			data: mine,
+		};
 	}
 	return undefined;
 }

@@ -53,8 +53,14 @@ export const examples = {
 		status: "ready",
 		checks: {
 			gateway: { status: "up", checks: { redis: { status: "up" }, transporter: { status: "up" } } },
-			orders: { status: "up", checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
-			payments: { status: "up", checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
+			orders: {
+				status: "up",
+				checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } },
+			},
+			payments: {
+				status: "up",
+				checks: { postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } },
+			},
 		},
 		failing: [],
 		degraded: [],
@@ -63,7 +69,14 @@ export const examples = {
 		status: "not_ready",
 		checks: {
 			gateway: { status: "up", checks: { redis: { status: "up" }, transporter: { status: "up" } } },
-			orders: { status: "down", checks: { postgres: { status: "down" }, rabbitmq: { status: "up" }, redis: { status: "up" } } },
+			orders: {
+				status: "down",
+				checks: {
+					postgres: { status: "down" },
+					rabbitmq: { status: "up" },
+					redis: { status: "up" },
+				},
+			},
 			payments: { status: "down", checks: {} },
 		},
 		failing: ["orders/postgres", "payments"],
@@ -77,7 +90,10 @@ export const examples = {
 				nodeID: "gateway-host-101",
 				service: "api",
 				status: "up",
-				checks: { redis: { status: "up", latencyMs: 1 }, transporter: { status: "up", latencyMs: 0 } },
+				checks: {
+					redis: { status: "up", latencyMs: 1 },
+					transporter: { status: "up", latencyMs: 0 },
+				},
 			},
 			orders: {
 				status: "down",

@@ -61,7 +61,11 @@ const SUCCESS: Record<number, string> = {
 	202: "Accepted: the payment (or the refund) follows asynchronously.",
 };
 
-function errorResponses(types: ErrorType[], bodies: Record<ErrorType, PublicError>, overrides: Partial<Record<ErrorType, PublicError>> = {}) {
+function errorResponses(
+	types: ErrorType[],
+	bodies: Record<ErrorType, PublicError>,
+	overrides: Partial<Record<ErrorType, PublicError>> = {},
+) {
 	const byStatus = new Map<number, ErrorType[]>();
 	for (const t of new Set(types)) {
 		const code = (overrides[t] ?? bodies[t]).code;
@@ -71,9 +75,20 @@ function errorResponses(types: ErrorType[], bodies: Record<ErrorType, PublicErro
 	for (const [code, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
 		out[String(code)] = {
 			description: `Error of type ${list.join(", ")}.`,
-			...(code === 429 ? { headers: { "Retry-After": { description: "Seconds until the next request is allowed (an integer ≥ 1).", schema: { type: "integer", minimum: 1 } } } } : {}),
+			...(code === 429
+				? {
+						headers: {
+							"Retry-After": {
+								description: "Seconds until the next request is allowed (an integer ≥ 1).",
+								schema: { type: "integer", minimum: 1 },
+							},
+						},
+					}
+				: {}),
 			content: json(ref("Error"), {
-				examples: Object.fromEntries(list.map(t => [t, { summary: t, value: overrides[t] ?? bodies[t] }])),
+				examples: Object.fromEntries(
+					list.map(t => [t, { summary: t, value: overrides[t] ?? bodies[t] }]),
+				),
 			}),
 		};
 	}
@@ -93,29 +108,55 @@ function apiOperation(
 	const params = input.actions[action] ?? {};
 	const fields = Object.keys(params);
 	for (const f of fields)
-		if (!doc.params?.[f]) throw new Error(`openapi: param '${f}' of ${action} has no description in operationDocs`);
+		if (!doc.params?.[f])
+			throw new Error(`openapi: param '${f}' of ${action} has no description in operationDocs`);
 	for (const f of Object.keys(doc.params ?? {}))
-		if (!fields.includes(f)) throw new Error(`openapi: operationDocs of ${action} describes '${f}', which the action does not take`);
+		if (!fields.includes(f))
+			throw new Error(
+				`openapi: operationDocs of ${action} describes '${f}', which the action does not take`,
+			);
 	for (const p of pathParams)
-		if (!fields.includes(p)) throw new Error(`openapi: path parameter '${p}' of ${method} ${path} is not a param of ${action}`);
+		if (!fields.includes(p))
+			throw new Error(
+				`openapi: path parameter '${p}' of ${method} ${path} is not a param of ${action}`,
+			);
 
 	const hasBody = method === "post" || method === "put" || method === "patch";
 	const parameters: unknown[] = [{ $ref: "#/components/parameters/RequestId" }];
 	if (doc.idempotencyKey) parameters.push({ $ref: "#/components/parameters/IdempotencyKey" });
 	for (const p of pathParams)
-		parameters.push({ name: p, in: "path", required: true, description: doc.params![p], schema: ruleToSchema(params[p]) });
+		parameters.push({
+			name: p,
+			in: "path",
+			required: true,
+			description: doc.params![p],
+			schema: ruleToSchema(params[p]),
+		});
 	const rest = fields.filter(f => !pathParams.includes(f));
 	let requestBody: unknown;
 	if (hasBody && rest.length) {
 		const schema = paramsToSchema(Object.fromEntries(rest.map(f => [f, params[f]])));
-		for (const f of rest) (schema.properties as Record<string, Schema>)[f].description = doc.params![f];
+		for (const f of rest)
+			(schema.properties as Record<string, Schema>)[f].description = doc.params![f];
 		requestBody = { required: Array.isArray(schema.required), content: json(schema) };
 	} else {
 		for (const f of rest)
-			parameters.push({ name: f, in: "query", required: !isOptional(params[f]), description: doc.params![f], schema: ruleToSchema(params[f]) });
+			parameters.push({
+				name: f,
+				in: "query",
+				required: !isOptional(params[f]),
+				description: doc.params![f],
+				schema: ruleToSchema(params[f]),
+			});
 	}
 
-	const types: ErrorType[] = ["UNAUTHORIZED", ...doc.errors, "RATE_LIMITED", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"];
+	const types: ErrorType[] = [
+		"UNAUTHORIZED",
+		...doc.errors,
+		"RATE_LIMITED",
+		"SERVICE_UNAVAILABLE",
+		"INTERNAL_ERROR",
+	];
 	if (hasBody) types.push("INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE");
 	if (pathParams.length) types.push("UNABLE_DECODE_PARAM");
 	if (doc.idempotencyKey) types.push("INVALID_IDEMPOTENCY_KEY");
@@ -128,10 +169,17 @@ function apiOperation(
 
 	const success = input.successStatus[action];
 	const code = success?.code ?? 200;
-	const schema = Array.isArray(doc.response) ? { type: "array", items: ref(doc.response[0]) } : ref(doc.response);
-	const headers: Record<string, unknown> = { "X-Request-ID": { $ref: "#/components/headers/X-Request-ID" } };
+	const schema = Array.isArray(doc.response)
+		? { type: "array", items: ref(doc.response[0]) }
+		: ref(doc.response);
+	const headers: Record<string, unknown> = {
+		"X-Request-ID": { $ref: "#/components/headers/X-Request-ID" },
+	};
 	if (success?.location)
-		headers.Location = { description: "Where to read what was created or accepted.", schema: { type: "string" } };
+		headers.Location = {
+			description: "Where to read what was created or accepted.",
+			schema: { type: "string" },
+		};
 
 	const [service] = action.split(".");
 	return {
@@ -157,21 +205,32 @@ export function buildOpenApi(input: OpenApiInput): Record<string, unknown> {
 		const [method, aliasPath] = route.split(/\s+/);
 		const { path, params } = toOpenApiPath(input.api.prefix + aliasPath);
 		const m = method.toLowerCase();
-		paths[path] = { ...(paths[path] ?? {}), [m]: apiOperation(m, path, params, action, input, errors) };
+		paths[path] = {
+			...(paths[path] ?? {}),
+			[m]: apiOperation(m, path, params, action, input, errors),
+		};
 	}
 	for (const route of Object.keys(input.authAliases.aliases)) {
 		const path = toOpenApiPath(input.authAliases.prefix + route.split(/\s+/)[1]).path;
-		if (!authPathDocs[path]) throw new Error(`openapi: no description of ${route} in openapi/auth.ts`);
+		if (!authPathDocs[path])
+			throw new Error(`openapi: no description of ${route} in openapi/auth.ts`);
 		paths[path] = authPathDocs[path] as Record<string, unknown>;
 	}
 	Object.assign(paths, opsPaths(errors));
 	return {
 		openapi: OPENAPI_VERSION,
-		info: { title: "Gozon API", version: input.version, description: apiDescription(input.authMode) },
+		info: {
+			title: "Gozon API",
+			version: input.version,
+			description: apiDescription(input.authMode),
+		},
 		// Relative: the document works on whatever host and port serves it.
 		servers: [{ url: "/", description: "This gateway" }],
 		tags: [
-			{ name: "Accounts", description: "The caller's account, top-ups and ledger (payments service)." },
+			{
+				name: "Accounts",
+				description: "The caller's account, top-ups and ledger (payments service).",
+			},
 			{ name: "Orders", description: "The caller's orders (orders service)." },
 			{ name: "Auth", description: "How to sign in, and development tokens (need no identity)." },
 			{ name: "Operations", description: "Documentation, health and metrics of the cluster." },
@@ -185,19 +244,29 @@ export function buildOpenApi(input: OpenApiInput): Record<string, unknown> {
 					name: "Idempotency-Key",
 					in: "header",
 					required: false,
-					description: "Makes a retry safe: the same key and body return the first response with no second effect.",
-					schema: { type: "string", minLength: 1, maxLength: 255, pattern: input.idempotencyKeyPattern },
+					description:
+						"Makes a retry safe: the same key and body return the first response with no second effect.",
+					schema: {
+						type: "string",
+						minLength: 1,
+						maxLength: 255,
+						pattern: input.idempotencyKeyPattern,
+					},
 				},
 				RequestId: {
 					name: "X-Request-ID",
 					in: "header",
 					required: false,
-					description: "Your id for this request in logs and traces (one is generated when left out).",
+					description:
+						"Your id for this request in logs and traces (one is generated when left out).",
 					schema: { type: "string", maxLength: 255 },
 				},
 			},
 			headers: {
-				"X-Request-ID": { description: "The request's id in logs and traces.", schema: { type: "string" } },
+				"X-Request-ID": {
+					description: "The request's id in logs and traces.",
+					schema: { type: "string" },
+				},
 			},
 			schemas: { ...componentSchemas(), ...authSchemas() },
 		},

@@ -17,7 +17,9 @@ export const json = (schema: Schema, extra: Record<string, unknown> = {}) => ({
 type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
 
 /** The members of T that the list lacks, as a readable compile error; unknown when none. */
-type Complete<T, Listed> = [Exclude<T, Listed>] extends [never] ? unknown : { missing: Exclude<T, Listed> };
+type Complete<T, Listed> = [Exclude<T, Listed>] extends [never]
+	? unknown
+	: { missing: Exclude<T, Listed> };
 
 /** The schema of a field of type V: its JSON type (and enum) must fit V; objects and arrays are not looked into. */
 type FieldSchema<V> = [V] extends [string]

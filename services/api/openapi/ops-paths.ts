@@ -80,7 +80,11 @@ export function opsPaths(errors: Record<ErrorType, PublicError>): Record<string,
 							examples: {
 								UNAUTHORIZED: {
 									summary: "UNAUTHORIZED",
-									value: toPublicError(new UnauthorizedError("GET /metrics needs the header Authorization: Bearer <METRICS_TOKEN>")),
+									value: toPublicError(
+										new UnauthorizedError(
+											"GET /metrics needs the header Authorization: Bearer <METRICS_TOKEN>",
+										),
+									),
 								},
 							},
 						}),
@@ -94,7 +98,9 @@ export function opsPaths(errors: Record<ErrorType, PublicError>): Record<string,
 				tags: ops,
 				operationId: "openapi",
 				summary: "This document",
-				responses: { "200": { description: "OpenAPI 3 document.", content: json({ type: "object" }) } },
+				responses: {
+					"200": { description: "OpenAPI 3 document.", content: json({ type: "object" }) },
+				},
 			},
 		},
 		"/docs": {
@@ -103,8 +109,14 @@ export function opsPaths(errors: Record<ErrorType, PublicError>): Record<string,
 				tags: ops,
 				operationId: "docs",
 				summary: "Swagger UI",
-				description: "Interactive documentation of this document; every call can be tried against this gateway.",
-				responses: { "200": { description: "HTML page.", content: { "text/html": { schema: { type: "string" } } } } },
+				description:
+					"Interactive documentation of this document; every call can be tried against this gateway.",
+				responses: {
+					"200": {
+						description: "HTML page.",
+						content: { "text/html": { schema: { type: "string" } } },
+					},
+				},
 			},
 		},
 		"/docs/{file}": {
@@ -113,12 +125,24 @@ export function opsPaths(errors: Record<ErrorType, PublicError>): Record<string,
 				tags: ops,
 				operationId: "docs_asset",
 				summary: "Swagger UI's static files",
-				parameters: [{ name: "file", in: "path", required: true, schema: { type: "string", enum: DOCS_ASSET_NAMES } }],
+				parameters: [
+					{
+						name: "file",
+						in: "path",
+						required: true,
+						schema: { type: "string", enum: DOCS_ASSET_NAMES },
+					},
+				],
 				responses: {
-					"200": { description: "The file.", content: { "*/*": { schema: { type: "string", format: "binary" } } } },
+					"200": {
+						description: "The file.",
+						content: { "*/*": { schema: { type: "string", format: "binary" } } },
+					},
 					"404": {
 						description: "Not one of Swagger UI's files.",
-						content: json(ref("Error"), { examples: { NOT_FOUND: { summary: "NOT_FOUND", value: errors.NOT_FOUND } } }),
+						content: json(ref("Error"), {
+							examples: { NOT_FOUND: { summary: "NOT_FOUND", value: errors.NOT_FOUND } },
+						}),
 					},
 				},
 			},

@@ -27,7 +27,8 @@ export const operationDocs: Record<string, OperationDoc> = {
 	"payments.createAccount": {
 		tag: "Accounts",
 		summary: "Open the caller's account",
-		description: "Creates the account of the user named by X-User-ID with a zero balance in RUB. One account per user: a second call (also two racing calls) is 409.",
+		description:
+			"Creates the account of the user named by X-User-ID with a zero balance in RUB. One account per user: a second call (also two racing calls) is 409.",
 		response: "Account",
 		errors: ["ACCOUNT_EXISTS"],
 	},
@@ -41,7 +42,8 @@ export const operationDocs: Record<string, OperationDoc> = {
 	"payments.topUp": {
 		tag: "Accounts",
 		summary: "Top up the caller's account",
-		description: "Adds `amount` kopecks to the balance and writes a TOP_UP ledger entry in one transaction; answers the account with the new balance. Send an Idempotency-Key to make a retry safe.",
+		description:
+			"Adds `amount` kopecks to the balance and writes a TOP_UP ledger entry in one transaction; answers the account with the new balance. Send an Idempotency-Key to make a retry safe.",
 		params: { amount: "Kopecks to add: an integer from 1 to 10^12." },
 		response: "Account",
 		errors: ["ACCOUNT_NOT_FOUND", "BALANCE_LIMIT_EXCEEDED", "IDEMPOTENCY_KEY_REUSED"],
@@ -50,7 +52,8 @@ export const operationDocs: Record<string, OperationDoc> = {
 	"payments.listTransactions": {
 		tag: "Accounts",
 		summary: "List the caller's ledger, newest first",
-		description: "Top-ups and order refunds (positive amounts) and order payments (negative amounts), each with the balance after it. Page with `limit` and `before`.",
+		description:
+			"Top-ups and order refunds (positive amounts) and order payments (negative amounts), each with the balance after it. Page with `limit` and `before`.",
 		params: {
 			limit: `Entries per page, 1 to ${MAX_PAGE_SIZE} (${DEFAULT_PAGE_SIZE} when left out).`,
 			before: "The `id` of the last entry of the previous page, for the next (older) page.",
@@ -61,7 +64,8 @@ export const operationDocs: Record<string, OperationDoc> = {
 	"orders.create": {
 		tag: "Orders",
 		summary: "Place an order",
-		description: "Stores the order as NEW and its payment request in one transaction and answers 202 at once: payments debits the account asynchronously, and the order becomes FINISHED or CANCELLED (watch `order.updated` on socket.io, or read the order again). Send an Idempotency-Key to make a retry safe.",
+		description:
+			"Stores the order as NEW and its payment request in one transaction and answers 202 at once: payments debits the account asynchronously, and the order becomes FINISHED or CANCELLED (watch `order.updated` on socket.io, or read the order again). Send an Idempotency-Key to make a retry safe.",
 		params: {
 			amount: "Price in kopecks: an integer from 1 to 10^12.",
 			description: "What is ordered: 1 to 500 characters after trimming, no NUL characters.",
@@ -92,7 +96,8 @@ export const operationDocs: Record<string, OperationDoc> = {
 	"orders.refund": {
 		tag: "Orders",
 		summary: "Refund a finished order",
-		description: "Moves a FINISHED order of the caller to REFUNDING and stores its refund request in one transaction, and answers 202 at once: payments credits the amount back (once, whatever is retried) with an ORDER_REFUND ledger entry, and the order becomes REFUNDED (watch `order.updated`, or read it again). Any other status is 409 ORDER_NOT_REFUNDABLE, including a refund already under way or done; of many racing requests exactly one is accepted. Another user's order is 404. No body. Send an Idempotency-Key to make a retry safe.",
+		description:
+			"Moves a FINISHED order of the caller to REFUNDING and stores its refund request in one transaction, and answers 202 at once: payments credits the amount back (once, whatever is retried) with an ORDER_REFUND ledger entry, and the order becomes REFUNDED (watch `order.updated`, or read it again). Any other status is 409 ORDER_NOT_REFUNDABLE, including a refund already under way or done; of many racing requests exactly one is accepted. Another user's order is 404. No body. Send an Idempotency-Key to make a retry safe.",
 		params: { id: "The order's id (a UUID)." },
 		response: "Order",
 		errors: ["ORDER_NOT_FOUND", "ORDER_NOT_REFUNDABLE", "IDEMPOTENCY_KEY_REUSED"],
@@ -101,7 +106,8 @@ export const operationDocs: Record<string, OperationDoc> = {
 	"orders.summary": {
 		tag: "Orders",
 		summary: "Count the caller's orders by status",
-		description: "All of the caller's orders, however many, counted by PostgreSQL: the total, the count per status (every status present, 0 included) and `spent`, the kopecks of the FINISHED orders (a refunded order no longer counts).",
+		description:
+			"All of the caller's orders, however many, counted by PostgreSQL: the total, the count per status (every status present, 0 included) and `spent`, the kopecks of the FINISHED orders (a refunded order no longer counts).",
 		response: "OrderSummary",
 		errors: [],
 	},
@@ -109,7 +115,7 @@ export const operationDocs: Record<string, OperationDoc> = {
 
 function identity(mode: AuthMode): string {
 	return mode === "jwt"
-		? "This gateway runs `AUTH_MODE=jwt`: every `/api` request carries `Authorization: Bearer <JWT>` (`sub` = user id, `exp` required); `X-User-ID` is ignored. A missing or bad token is 401 UNAUTHORIZED with `WWW-Authenticate: Bearer error=\"invalid_token\"`. Set it once with **Authorize**. `GET /api/auth/config` says the mode; `POST /api/auth/dev-token` issues demo tokens when on."
+		? 'This gateway runs `AUTH_MODE=jwt`: every `/api` request carries `Authorization: Bearer <JWT>` (`sub` = user id, `exp` required); `X-User-ID` is ignored. A missing or bad token is 401 UNAUTHORIZED with `WWW-Authenticate: Bearer error="invalid_token"`. Set it once with **Authorize**. `GET /api/auth/config` says the mode; `POST /api/auth/dev-token` issues demo tokens when on.'
 		: "This gateway runs `AUTH_MODE=header`: every `/api` request names its user in the header `X-User-ID: <integer ≥ 1>` (set by an authenticating proxy, or by hand in a local demo); missing or invalid is 401 UNAUTHORIZED. Set it once with **Authorize**. `GET /api/auth/config` says the mode.";
 }
 

@@ -43,14 +43,16 @@ export function readinessSchemas(): Record<string, Schema> {
 				status: { type: "string", enum: checkStatuses },
 				checks: {
 					type: "object",
-					description: "postgres, rabbitmq, redis and consumer:<queue> (one per business-queue consumer) for a service node; redis, transporter for the gateway; rpc when the node did not answer.",
+					description:
+						"postgres, rabbitmq, redis and consumer:<queue> (one per business-queue consumer) for a service node; redis, transporter for the gateway; rpc when the node did not answer.",
 					additionalProperties: { $ref: "#/components/schemas/CheckResult" },
 				},
 			},
 		}),
 		ServiceSummary: objectSchema<ReadinessSummary["checks"][string]>()({
 			type: "object",
-			description: "A service (or the gateway) by default: its status, and per check the worst status over its nodes.",
+			description:
+				"A service (or the gateway) by default: its status, and per check the worst status over its nodes.",
 			required: ["status", "checks"],
 			properties: {
 				status: { type: "string", enum: checkStatuses },
@@ -101,7 +103,8 @@ export function readinessSchemas(): Record<string, Schema> {
 				failing: {
 					type: "array",
 					items: { type: "string" },
-					description: "What is down: `<service>` (no node), `<service>/<check>` (`<service>/<nodeID>/<check>` with HEALTH_DETAILS=true) or `gateway/<check>`.",
+					description:
+						"What is down: `<service>` (no node), `<service>/<check>` (`<service>/<nodeID>/<check>` with HEALTH_DETAILS=true) or `gateway/<check>`.",
 				},
 				degraded: {
 					type: "array",

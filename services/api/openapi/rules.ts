@@ -17,13 +17,19 @@ const KNOWN: Record<Rule["type"], string[]> = {
 
 function check(rule: Rule): void {
 	if (!rule || typeof rule !== "object" || Array.isArray(rule))
-		throw new Error(`openapi: rule ${JSON.stringify(rule)} is not a rule object (shorthands and multi-rules are not supported)`);
+		throw new Error(
+			`openapi: rule ${JSON.stringify(rule)} is not a rule object (shorthands and multi-rules are not supported)`,
+		);
 	if (!Object.hasOwn(KNOWN, rule.type))
-		throw new Error(`openapi: rule type '${rule.type}' is not supported (only ${Object.keys(KNOWN).join(", ")}); extend services/api/openapi/rules.ts`);
+		throw new Error(
+			`openapi: rule type '${rule.type}' is not supported (only ${Object.keys(KNOWN).join(", ")}); extend services/api/openapi/rules.ts`,
+		);
 	const known = KNOWN[rule.type];
 	for (const key of Object.keys(rule))
 		if (key !== "type" && key !== "optional" && !IGNORED.includes(key) && !known.includes(key))
-			throw new Error(`openapi: property '${key}' of a ${rule.type} rule is not supported; extend services/api/openapi/rules.ts`);
+			throw new Error(
+				`openapi: property '${key}' of a ${rule.type} rule is not supported; extend services/api/openapi/rules.ts`,
+			);
 }
 
 export function isOptional(rule: Rule): boolean {

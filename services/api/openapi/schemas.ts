@@ -3,7 +3,12 @@
  * to the type the code returns (tsc fails if they part), and every enum comes from its one
  * home (lib/contracts.ts, lib/errors.ts, lib/observability/health.ts).
  */
-import { CANCEL_REASONS, MAX_AMOUNT, ORDER_STATUSES, type OrderUpdated } from "../../../lib/contracts";
+import {
+	CANCEL_REASONS,
+	MAX_AMOUNT,
+	ORDER_STATUSES,
+	type OrderUpdated,
+} from "../../../lib/contracts";
 import { ErrorTypes, type PublicError } from "../../../lib/errors";
 import type { Order } from "../../orders/order.repository";
 import type { OrderSummary } from "../../orders/order-summary.query";
@@ -50,7 +55,8 @@ export function componentSchemas(): Record<string, Schema> {
 				status: {
 					type: "string",
 					enum: ORDER_STATUSES,
-					description: "NEW until payments has decided; then FINISHED (paid) or CANCELLED (refused, final). A refund moves FINISHED to REFUNDING, then REFUNDED (final) once the money is back.",
+					description:
+						"NEW until payments has decided; then FINISHED (paid) or CANCELLED (refused, final). A refund moves FINISHED to REFUNDING, then REFUNDED (final) once the money is back.",
 				},
 				cancelReason,
 				createdAt: dateTime,
@@ -63,10 +69,21 @@ export function componentSchemas(): Record<string, Schema> {
 			required: ["id", "kind", "amount", "balanceAfter", "createdAt"],
 			properties: {
 				id: { type: "integer", minimum: 1, description: "Use as `before` for the next page." },
-				kind: { type: "string", enum: allOf<LedgerRow["kind"]>()(["TOP_UP", "ORDER_PAYMENT", "ORDER_REFUND"]) },
-				amount: { type: "integer", description: "Kopecks, signed: positive for a top-up or a refund, negative for a payment." },
+				kind: {
+					type: "string",
+					enum: allOf<LedgerRow["kind"]>()(["TOP_UP", "ORDER_PAYMENT", "ORDER_REFUND"]),
+				},
+				amount: {
+					type: "integer",
+					description:
+						"Kopecks, signed: positive for a top-up or a refund, negative for a payment.",
+				},
 				balanceAfter: { type: "integer", minimum: 0 },
-				orderId: { type: "string", format: "uuid", description: "The paid or refunded order (ORDER_PAYMENT and ORDER_REFUND only)." },
+				orderId: {
+					type: "string",
+					format: "uuid",
+					description: "The paid or refunded order (ORDER_PAYMENT and ORDER_REFUND only).",
+				},
 				createdAt: dateTime,
 			},
 			example: examples.LedgerEntry,
@@ -79,10 +96,16 @@ export function componentSchemas(): Record<string, Schema> {
 				byStatus: {
 					type: "object",
 					required: [...ORDER_STATUSES],
-					properties: Object.fromEntries(ORDER_STATUSES.map(s => [s, { type: "integer", minimum: 0 }])),
+					properties: Object.fromEntries(
+						ORDER_STATUSES.map(s => [s, { type: "integer", minimum: 0 }]),
+					),
 					additionalProperties: false,
 				},
-				spent: { type: "integer", minimum: 0, description: "Kopecks of the FINISHED orders (refunded ones no longer count)." },
+				spent: {
+					type: "integer",
+					minimum: 0,
+					description: "Kopecks of the FINISHED orders (refunded ones no longer count).",
+				},
 			},
 			example: examples.OrderSummary,
 		}),
@@ -93,9 +116,14 @@ export function componentSchemas(): Record<string, Schema> {
 				name: { type: "string" },
 				message: { type: "string", description: "For people; may change." },
 				code: { type: "integer", minimum: 400, maximum: 599, description: "The HTTP status." },
-				type: { type: "string", enum: Object.values(ErrorTypes), description: "Stable: switch on this." },
+				type: {
+					type: "string",
+					enum: Object.values(ErrorTypes),
+					description: "Stable: switch on this.",
+				},
 				data: {
-					description: "Details: for VALIDATION_ERROR the failed fields ({ field, message, type }), otherwise an object.",
+					description:
+						"Details: for VALIDATION_ERROR the failed fields ({ field, message, type }), otherwise an object.",
 				},
 			},
 		}),
