@@ -6,10 +6,14 @@ import { PoisonMessageError } from "./messaging/consumer";
 
 export const MAX_AMOUNT = 1_000_000_000_000;
 
-export type CancelReason = "INSUFFICIENT_FUNDS" | "ACCOUNT_NOT_FOUND";
-export type OrderStatus = "NEW" | "FINISHED" | "CANCELLED" | "REFUNDING" | "REFUNDED";
-/** Every order status, in the order of an order's life (metrics, the summary, the push check). */
-export const ORDER_STATUSES: readonly OrderStatus[] = ["NEW", "FINISHED", "CANCELLED", "REFUNDING", "REFUNDED"];
+/** Every order status, in the order of an order's life (metrics, the summary, the push check, the API's enums). */
+export const ORDER_STATUSES = ["NEW", "FINISHED", "CANCELLED", "REFUNDING", "REFUNDED"] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+/** Why payments refused an order (it is CANCELLED with this reason). */
+export const CANCEL_REASONS = ["INSUFFICIENT_FUNDS", "ACCOUNT_NOT_FOUND"] as const;
+export type CancelReason = (typeof CANCEL_REASONS)[number];
+
+const isOneOf = <T extends string>(list: readonly T[], v: unknown): v is T => list.includes(v as T);
 
 /** orders.to_pay: orders asks payments to debit an order's amount. */
 export interface OrderToPay {
@@ -88,7 +92,7 @@ export function decodePaymentResult(body: unknown): PaymentResult | RefundResult
 	if (!isUserId(b.userId)) throw new PoisonMessageError("userId is not a positive integer");
 	if (b.status === "PAID" && b.reason === undefined)
 		return { orderId: b.orderId, userId: b.userId, status: "PAID" };
-	if (b.status === "REFUSED" && (b.reason === "INSUFFICIENT_FUNDS" || b.reason === "ACCOUNT_NOT_FOUND"))
+	if (b.status === "REFUSED" && isOneOf(CANCEL_REASONS, b.reason))
 		return { orderId: b.orderId, userId: b.userId, status: "REFUSED", reason: b.reason };
 	if (b.status === "REFUNDED" && b.reason === undefined)
 		return { orderId: b.orderId, userId: b.userId, status: "REFUNDED" };
@@ -97,6 +101,34 @@ export function decodePaymentResult(body: unknown): PaymentResult | RefundResult
 	throw new PoisonMessageError(
 		"status/reason is not PAID, REFUSED with a known reason, REFUNDED, or REFUND_REFUSED NOT_DEBITED",
 	);
+}
+
+/**
+ * A status channel message as the `order.updated` payload, with only the contract's fields.
+ * Throws an Error saying what is wrong (the gateway logs it and drops the message).
+ */
+export function parseOrderUpdated(raw: string): OrderUpdated {
+	const b = JSON.parse(raw) as Record<string, unknown>;
+	if (!b || typeof b !== "object" || Array.isArray(b)) throw new Error("not a JSON object");
+	if (!isUuid(b.orderId)) throw new Error("orderId is not a UUID");
+	if (!isUserId(b.userId)) throw new Error("userId is not a positive integer");
+	if (!isOneOf(ORDER_STATUSES, b.status)) throw new Error(`status is not one of ${ORDER_STATUSES.join(", ")}`);
+	if (!isAmount(b.amount)) throw new Error("amount is out of range");
+	if (typeof b.updatedAt !== "string" || Number.isNaN(Date.parse(b.updatedAt)))
+		throw new Error("updatedAt is not a date");
+	const event: OrderUpdated = {
+		orderId: b.orderId,
+		userId: b.userId,
+		status: b.status,
+		amount: b.amount,
+		updatedAt: b.updatedAt,
+	};
+	if (b.cancelReason !== undefined) {
+		if (b.status !== "CANCELLED" || !isOneOf(CANCEL_REASONS, b.cancelReason))
+			throw new Error("cancelReason is not a known reason of a CANCELLED order");
+		event.cancelReason = b.cancelReason;
+	}
+	return event;
 }
 
 /** Redis channel of order status changes (documented in the README). */

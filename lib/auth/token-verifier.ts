@@ -17,6 +17,7 @@ import {
 import { Errors } from "moleculer";
 import { publicKeyAlgorithm, type Config } from "../config";
 import { InvalidTokenError } from "../errors";
+import { parseUserId } from "../identity";
 
 /** Who a verified token names, and until when (ms since the epoch, skew included). */
 export interface VerifiedToken {
@@ -28,7 +29,6 @@ export interface TokenVerifier {
 	verify(token: string): Promise<VerifiedToken>;
 }
 
-const SUB = /^[1-9][0-9]{0,15}$/;
 /** A token longer than any real JWT is refused before parsing. */
 const MAX_TOKEN_CHARS = 8192;
 
@@ -100,11 +100,11 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
 					"SERVICE_UNAVAILABLE",
 				);
 			}
-			const sub = payload.sub ?? "";
-			if (!SUB.test(sub) || !Number.isSafeInteger(Number(sub)))
+			const userId = parseUserId(payload.sub ?? "");
+			if (userId === undefined)
 				throw new InvalidTokenError("Token sub must be a user id (a decimal integer ≥ 1)");
 			return {
-				userId: Number(sub),
+				userId,
 				validUntil: (payload.exp! + config.jwtClockSkewS) * 1000,
 			};
 		},

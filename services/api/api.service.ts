@@ -9,10 +9,10 @@ import {
 	toPublicError,
 	UNAVAILABLE_RETRY_AFTER_S,
 } from "../../lib/errors";
-import type { RequestMeta } from "../../lib/identity";
+import { type RequestMeta, USER_ID_PATTERN } from "../../lib/identity";
 import { GatewayLimits, rateLimitKey } from "./limits";
 import { authAliases, authMixin, authRoute } from "./auth.mixin";
-import { createAuthenticator, USER_ID } from "./authenticate";
+import { createAuthenticator } from "./authenticate";
 import { opsMixin, opsRoute } from "./ops.mixin";
 import { socketIoMixin } from "./socket.mixin";
 
@@ -113,7 +113,7 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 			opsMixin(config, {
 				api: { prefix: "/api", aliases: apiAliases },
 				successStatus,
-				userIdPattern: USER_ID.source,
+				userIdPattern: USER_ID_PATTERN.source,
 				authMode: config.authMode,
 				authAliases: { prefix: "/api/auth", aliases: authAliases },
 				idempotencyKeyPattern: IDEMPOTENCY_KEY.source,

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "http";
 import type { Context, ServiceSchema } from "moleculer";
 import type { ApiRouteSchema } from "moleculer-web";
+import type { Params } from "../../lib/action-params";
 import { issueDevToken } from "../../lib/auth/dev-tokens";
 import type { Config } from "../../lib/config";
 import { DevTokensOffError } from "../../lib/errors";
@@ -16,7 +17,7 @@ export const authAliases = {
 	"POST /dev-token": "api.devToken",
 } as const;
 
-export const devTokenParams = {
+export const devTokenParams: Params = {
 	userId: { type: "number", integer: true, positive: true, max: Number.MAX_SAFE_INTEGER },
 };
 

@@ -10,9 +10,8 @@ import type { IncomingHttpHeaders } from "http";
 import { createTokenVerifier, type TokenVerifier } from "../../lib/auth/token-verifier";
 import type { Config } from "../../lib/config";
 import { InvalidTokenError, UnauthorizedError } from "../../lib/errors";
+import { parseUserId } from "../../lib/identity";
 import { handshakeUserId } from "./socket.mixin";
-
-export const USER_ID = /^[1-9][0-9]{0,15}$/;
 
 /** The caller's user id, plus when its token stops being valid (jwt mode only). */
 export interface Identity {
@@ -28,9 +27,9 @@ export interface Authenticator {
 
 /** X-User-ID as a user id; throws the header-mode 401. */
 export function headerUserId(raw: unknown): number {
-	if (typeof raw !== "string" || !USER_ID.test(raw.trim()) || !Number.isSafeInteger(Number(raw)))
-		throw new UnauthorizedError();
-	return Number(raw);
+	const userId = typeof raw === "string" ? parseUserId(raw.trim()) : undefined;
+	if (userId === undefined) throw new UnauthorizedError();
+	return userId;
 }
 
 /** The token of `Authorization: Bearer <token>` ("" when there is none). */

@@ -6,7 +6,9 @@
 import { readFile } from "fs/promises";
 import type { IncomingMessage, ServerResponse } from "http";
 import { dirname, join } from "path";
-import { DOCS_ASSET_NAMES } from "./openapi";
+
+/** Files of swagger-ui-dist the /docs page loads (the OpenAPI document lists them too). */
+export const DOCS_ASSET_NAMES = ["swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"];
 
 const CONTENT_TYPES: Record<string, string> = {
 	".css": "text/css; charset=utf-8",

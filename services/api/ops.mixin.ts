@@ -10,35 +10,19 @@ import { join } from "path";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import type { ApiRouteSchema } from "moleculer-web";
 import ApiGateway from "moleculer-web";
+import { actionParams } from "../../lib/action-params";
 import type { Config } from "../../lib/config";
 import { ErrorTypes, UnauthorizedError } from "../../lib/errors";
 import { PROMETHEUS_CONTENT_TYPE } from "../../lib/observability/metrics";
 import { projectRoot } from "../../lib/paths";
-import { ordersService } from "../orders/orders.service";
-import { paymentsService } from "../payments/payments.service";
 import { scrapeCluster } from "./cluster-metrics";
 import { DocsAssets, docsPage, sendAsset, sendPage } from "./docs";
-import { buildOpenApi, OpenApiInput, Rule } from "./openapi";
+import { buildOpenApi, OpenApiInput } from "./openapi";
 import { checkReadiness } from "./readiness";
 import { summarizeReadiness } from "./readiness-summary";
 
 /** What the gateway passes in: its route table and header rules (api.service.ts). */
 export type GatewayDescription = Pick<OpenApiInput, "api" | "successStatus" | "userIdPattern" | "idempotencyKeyPattern" | "authMode" | "authAliases">;
-
-/** The services behind the routes, for their actions' params (their schemas are plain data until started). */
-const SERVICE_SCHEMAS: Record<string, (config: Config) => ServiceSchema<any, any, any>> = {
-	orders: ordersService,
-	payments: paymentsService,
-};
-
-/** The `params` of every action of the services behind the routes, by full action name. */
-export function actionParams(config: Config): OpenApiInput["actions"] {
-	const out: OpenApiInput["actions"] = {};
-	for (const [service, factory] of Object.entries(SERVICE_SCHEMAS))
-		for (const [name, def] of Object.entries(factory(config).actions ?? {}))
-			out[`${service}.${name}`] = { params: typeof def === "object" ? ((def as { params?: Record<string, Rule> }).params ?? {}) : {} };
-	return out;
-}
 
 const version = (): string => JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")).version;
 
@@ -79,7 +63,7 @@ export function opsMixin(config: Config, gateway: GatewayDescription): Partial<S
 		},
 
 		created() {
-			spec = buildOpenApi({ ...gateway, actions: actionParams(config), maxBalance: config.maxBalance, version: version() });
+			spec = buildOpenApi({ ...gateway, actions: actionParams, maxBalance: config.maxBalance, version: version() });
 		},
 	};
 }

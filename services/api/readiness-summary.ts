@@ -4,10 +4,11 @@
  * name) and gives each failure's error, which often holds a host:port; an operator who wants
  * that sets HEALTH_DETAILS=true, or reads the gateway's log.
  */
+import type { CheckStatus } from "../../lib/observability/health";
 import type { ReadinessReport } from "./readiness";
 
 interface StatusOnly {
-	status: string;
+	status: CheckStatus;
 }
 
 export interface ReadinessSummary {
@@ -16,10 +17,12 @@ export interface ReadinessSummary {
 	checks: Record<string, StatusOnly & { checks: Record<string, StatusOnly> }>;
 	/** What is down, without node ids: "orders/postgres", "payments" (no node), "gateway/redis". */
 	failing: string[];
+	/** What is degraded, without node ids: "orders/redis". */
+	degraded: string[];
 }
 
 /** "down" beats any other status that is not "up" (e.g. "degraded"), which beats "up". */
-function worst(a: string | undefined, b: string): string {
+function worst(a: CheckStatus | undefined, b: CheckStatus): CheckStatus {
 	if (a === undefined || a === "up") return b;
 	if (b === "down") return b;
 	return a;

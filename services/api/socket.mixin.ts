@@ -3,13 +3,11 @@ import Redis from "ioredis";
 import type { Service, ServiceSchema } from "moleculer";
 import { Server, Socket } from "socket.io";
 import type { Config } from "../../lib/config";
-import { isAmount, isUserId, isUuid, ORDER_STATUSES, OrderUpdated, orderStatusChannel } from "../../lib/contracts";
+import { isUserId, OrderUpdated, orderStatusChannel, parseOrderUpdated } from "../../lib/contracts";
+import { parseUserId } from "../../lib/identity";
 import type { Authenticator } from "./authenticate";
 import type { GatewayLimits } from "./limits";
 
-const USER_ID = /^[1-9][0-9]{0,15}$/;
-const STATUSES: readonly string[] = ORDER_STATUSES;
-const CANCEL_REASONS = ["INSUFFICIENT_FUNDS", "ACCOUNT_NOT_FOUND"];
 /** setTimeout's longest delay; a token valid for longer is checked again after it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
@@ -32,37 +30,11 @@ export function handshakeUserId(auth: unknown): number {
 	if (raw === undefined || raw === null || raw === "")
 		throw new Error("auth.userId is required: connect with { auth: { userId } }");
 	if (isUserId(raw)) return raw;
-	if (typeof raw === "string" && USER_ID.test(raw) && Number.isSafeInteger(Number(raw)))
-		return Number(raw);
+	const parsed = typeof raw === "string" ? parseUserId(raw) : undefined;
+	if (parsed !== undefined) return parsed;
 	throw new Error(
 		`auth.userId must be a positive integer, got ${JSON.stringify(raw).slice(0, 40)}`,
 	);
-}
-
-/** A status channel message as the `order.updated` payload, with only the contract's fields. */
-export function parseOrderUpdated(raw: string): OrderUpdated {
-	const b = JSON.parse(raw) as Record<string, unknown>;
-	if (!b || typeof b !== "object" || Array.isArray(b)) throw new Error("not a JSON object");
-	if (!isUuid(b.orderId)) throw new Error("orderId is not a UUID");
-	if (!isUserId(b.userId)) throw new Error("userId is not a positive integer");
-	if (!STATUSES.includes(b.status as string))
-		throw new Error(`status is not one of ${STATUSES.join(", ")}`);
-	if (!isAmount(b.amount)) throw new Error("amount is out of range");
-	if (typeof b.updatedAt !== "string" || Number.isNaN(Date.parse(b.updatedAt)))
-		throw new Error("updatedAt is not a date");
-	const event: OrderUpdated = {
-		orderId: b.orderId,
-		userId: b.userId,
-		status: b.status as OrderUpdated["status"],
-		amount: b.amount,
-		updatedAt: b.updatedAt,
-	};
-	if (b.cancelReason !== undefined) {
-		if (b.status !== "CANCELLED" || !CANCEL_REASONS.includes(b.cancelReason as string))
-			throw new Error("cancelReason is not a known reason of a CANCELLED order");
-		event.cancelReason = b.cancelReason as OrderUpdated["cancelReason"];
-	}
-	return event;
 }
 
 /**

@@ -2,7 +2,8 @@ import type { Knex } from "knex";
 import type { Context, Service } from "moleculer";
 import { cachedPage, DEFAULT_PAGE_SIZE, invalidate, UserPageCache, userKeygen } from "../../lib/cache";
 import type { Config } from "../../lib/config";
-import { decodePaymentResult, isUuid, MAX_AMOUNT, OrderUpdated, PaymentResult, RefundResult } from "../../lib/contracts";
+import { ordersParams } from "../../lib/action-params";
+import { decodePaymentResult, isUuid, OrderUpdated, PaymentResult, RefundResult } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
 import { retentionSweeper } from "../../lib/db/retention.sweeper";
 import type { Sweeper } from "../../lib/db/sweeper";
@@ -29,23 +30,6 @@ interface ListParams {
 const getKey = (userId: number, id: string) => `orders.get:${userId}:${id}`;
 /** The summary is kept beside the first list page, under the same per-user generation. */
 const SUMMARY_PAGE = "summary";
-
-export const orderParams = {
-	amount: { type: "number", integer: true, min: 1, max: MAX_AMOUNT, convert: false },
-	// PostgreSQL text cannot hold NUL: refuse it here rather than fail the INSERT with a 500.
-	description: {
-		type: "string",
-		trim: true,
-		min: 1,
-		max: 500,
-		pattern: /^[^\u0000]*$/,
-		messages: { stringPattern: "The 'description' field must not contain NUL characters." },
-	},
-};
-
-export const pageParams = {
-	limit: { type: "number", integer: true, min: 1, max: 1000, convert: true, optional: true },
-};
 
 /**
  * Orders: takes orders, hands them to payments through the outbox, and applies the payment
@@ -98,7 +82,7 @@ export function ordersService(config: Config): ReadSideSchema {
 
 		actions: {
 			create: {
-				params: orderParams,
+				params: ordersParams.create,
 				async handler(ctx: Context<{ amount: number; description: string }, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					return intake.place({
@@ -111,8 +95,7 @@ export function ordersService(config: Config): ReadSideSchema {
 			},
 
 			refund: {
-				// Any id that is not one of the caller's orders is 404, however malformed or long.
-				params: { id: { type: "string", min: 1 } },
+				params: ordersParams.refund,
 				async handler(this: Service, ctx: Context<{ id: string }, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					const { order, changed } = await refundOrder(db, {
@@ -136,7 +119,7 @@ export function ordersService(config: Config): ReadSideSchema {
 			},
 
 			list: {
-				params: { ...pageParams, before: { type: "uuid", optional: true } },
+				params: ordersParams.list,
 				retryPolicy: { enabled: true },
 				// Its first page is cached per user and generation (see UserPageCache and cachedPage).
 				async handler(this: ReadSide, ctx: Context<ListParams, RequestMeta>) {
@@ -156,8 +139,7 @@ export function ordersService(config: Config): ReadSideSchema {
 			},
 
 			get: {
-				// Any id that is not one of the caller's orders is 404, however malformed or long.
-				params: { id: { type: "string", min: 1 } },
+				params: ordersParams.get,
 				retryPolicy: { enabled: true },
 				cache: {
 					keygen: userKeygen<{ id: string }>((u, p) => getKey(u, p.id)),

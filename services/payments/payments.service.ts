@@ -2,7 +2,8 @@ import type { Knex } from "knex";
 import type { Context, Service } from "moleculer";
 import { cachedPage, DEFAULT_PAGE_SIZE, invalidate, UserPageCache, userKeygen } from "../../lib/cache";
 import type { Config } from "../../lib/config";
-import { decodeOrderToPay, decodeOrderToRefund, MAX_AMOUNT, OrderToPay, OrderToRefund } from "../../lib/contracts";
+import { paymentsParams } from "../../lib/action-params";
+import { decodeOrderToPay, decodeOrderToRefund, OrderToPay, OrderToRefund } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
 import { retentionSweeper } from "../../lib/db/retention.sweeper";
 import type { Sweeper } from "../../lib/db/sweeper";
@@ -110,7 +111,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 			},
 
 			topUp: {
-				params: { amount: { type: "number", integer: true, min: 1, max: MAX_AMOUNT, convert: false } },
+				params: paymentsParams.topUp,
 				async handler(this: Service, ctx: Context<{ amount: number }, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					const account = await topUp(db, {
@@ -125,11 +126,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 			},
 
 			listTransactions: {
-				params: {
-					limit: { type: "number", integer: true, min: 1, max: 1000, convert: true, optional: true },
-					// The max keeps an out-of-range id a 422 rather than a bigint error (500).
-					before: { type: "number", integer: true, min: 1, max: Number.MAX_SAFE_INTEGER, convert: true, optional: true },
-				},
+				params: paymentsParams.listTransactions,
 				retryPolicy: { enabled: true },
 				// Its first page is cached per user and generation (see UserPageCache and cachedPage).
 				async handler(this: ReadSide, ctx: Context<LedgerPage, RequestMeta>) {

@@ -2,9 +2,8 @@ import { strict as assert } from "assert";
 import type { ServiceBroker } from "moleculer";
 import { ErrorTypes } from "../../lib/errors";
 import { apiAliases } from "../../services/api/api.service";
-import { buildOpenApi, paramsToSchema, Rule, ruleToSchema } from "../../services/api/openapi";
-import { actionParams } from "../../services/api/ops.mixin";
-import { orderParams } from "../../services/orders/orders.service";
+import { actionParams, ordersParams } from "../../lib/action-params";
+import { buildOpenApi, paramsToSchema, ruleToSchema } from "../../services/api/openapi";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually, newUserId, RequestOptions } from "../support/http";
 import {
@@ -78,19 +77,18 @@ describe("OpenAPI document and Swagger UI", () => {
 
 	it("When an action's params change, then the request schemas follow (they are derived, not copied)", () => {
 		const body = spec.paths["/api/orders"].post.requestBody.content["application/json"].schema;
-		for (const [field, rule] of Object.entries(orderParams))
+		for (const [field, rule] of Object.entries(ordersParams.create))
 			assert.deepEqual(
 				{ ...body.properties[field], description: undefined },
-				{ ...ruleToSchema(rule as Rule), description: undefined },
+				{ ...ruleToSchema(rule), description: undefined },
 			);
 		assert.deepEqual(body.required, ["amount", "description"]);
 
-		const actions = actionParams(cluster.config);
 		for (const [route, action] of Object.entries(apiAliases)) {
 			const [method, path] = route.split(" ");
 			const op =
 				spec.paths[`/api${path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`][method.toLowerCase()];
-			const params = (actions[action]?.params ?? {}) as Record<string, Rule>;
+			const params = actionParams[action] ?? {};
 			const documented: Record<string, unknown> = {};
 			for (const p of op.parameters.map((x: any) => (x.$ref ? resolveRef(spec, x.$ref) : x)))
 				if (p.in === "query" || p.in === "path") documented[p.name] = p.schema;
@@ -116,7 +114,8 @@ describe("OpenAPI document and Swagger UI", () => {
 			successStatus: {},
 			actions: {
 				"orders.create": {
-					params: { ...orderParams, description: { ...orderParams.description, max: 300 } },
+					...ordersParams.create,
+					description: { ...ordersParams.create.description, max: 300 },
 				},
 			},
 			userIdPattern: "x",

@@ -2,21 +2,17 @@
  * The identity part of the OpenAPI document: the security scheme of the running AUTH_MODE,
  * and the /api/auth routes (auth.mixin.ts), which need no identity.
  */
-import { DEV_TOKEN_TTL_S } from "../../lib/auth/dev-tokens";
+import { DEV_TOKEN_TTL_S, type DevToken } from "../../../lib/auth/dev-tokens";
+import type { AuthMode } from "../../../lib/config";
 import {
 	DevTokensOffError,
 	type PublicError,
 	toPublicError,
 	InvalidTokenError,
-} from "../../lib/errors";
-import { paramsToSchema, type Schema } from "./openapi";
-import { devTokenParams } from "./auth.mixin";
-
-import type { AuthMode } from "../../lib/config";
-
-const json = (schema: Schema, extra: Record<string, unknown> = {}) => ({
-	"application/json": { schema, ...extra },
-});
+} from "../../../lib/errors";
+import { devTokenParams } from "../auth.mixin";
+import { allOf, json, objectSchema, type Schema } from "./json-schema";
+import { paramsToSchema } from "./rules";
 const errorBody = (ref: string, name: string, value: PublicError) => ({
 	content: json({ $ref: ref }, { examples: { [name]: { summary: name, value } } }),
 });
@@ -53,7 +49,7 @@ export function authSchemas(): Record<string, Schema> {
 			properties: {
 				mode: {
 					type: "string",
-					enum: ["header", "jwt"],
+					enum: allOf<AuthMode>()(["header", "jwt"]),
 					description: "AUTH_MODE of this gateway.",
 				},
 				devTokens: {
@@ -63,7 +59,7 @@ export function authSchemas(): Record<string, Schema> {
 			},
 			example: { mode: "jwt", devTokens: true },
 		},
-		DevToken: {
+		DevToken: objectSchema<DevToken>()({
 			type: "object",
 			required: ["token", "expiresAt"],
 			properties: {
@@ -76,8 +72,8 @@ export function authSchemas(): Record<string, Schema> {
 			example: {
 				token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
 				expiresAt: "2026-12-01T13:00:00.000Z",
-			},
-		},
+			} satisfies DevToken,
+		}),
 	};
 }
 
