@@ -13,7 +13,7 @@ describe("When a service cannot answer", () => {
 		before(() => cluster.start());
 		after(() => cluster.stop());
 
-		it("When no orders or payments node is up, then every /api call is 503 SERVICE_UNAVAILABLE", async () => {
+		it("When no orders or payments node is up, then every /api call is 503 SERVICE_UNAVAILABLE with Retry-After: 1", async () => {
 			const userId = newUserId();
 			const calls: [string, string, object?][] = [
 				["POST", "/api/orders", { amount: 5, description: "nobody home" }],
@@ -24,8 +24,11 @@ describe("When a service cannot answer", () => {
 				["POST", "/api/accounts/me/top-ups", { amount: 5 }],
 				["GET", "/api/accounts/me/transactions"],
 			];
-			for (const [method, path, body] of calls)
-				assertError(await api(method, path, { userId, body }), 503, "SERVICE_UNAVAILABLE");
+			for (const [method, path, body] of calls) {
+				const reply = await api(method, path, { userId, body });
+				assertError(reply, 503, "SERVICE_UNAVAILABLE");
+				assert.equal(reply.headers?.get("retry-after"), "1", `${method} ${path}: Retry-After`);
+			}
 		});
 	});
 

@@ -75,11 +75,14 @@ function errorResponses(
 	for (const [code, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
 		out[String(code)] = {
 			description: `Error of type ${list.join(", ")}.`,
-			...(code === 429
+			...(code === 429 || code === 503
 				? {
 						headers: {
 							"Retry-After": {
-								description: "Seconds until the next request is allowed (an integer ≥ 1).",
+								description:
+									code === 429
+										? "Seconds until the next request is allowed (an integer ≥ 1)."
+										: "Seconds to wait before retrying (the same Idempotency-Key for a write).",
 								schema: { type: "integer", minimum: 1 },
 							},
 						},
