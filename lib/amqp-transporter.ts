@@ -13,7 +13,9 @@ const BrokerDisconnected = Errors.BrokerDisconnectedError as unknown as new () =
 
 interface AmqpLink {
 	on(event: "blocked", listener: (reason: string) => void): unknown;
-	on(event: "unblocked" | "close", listener: () => void): unknown;
+	on(event: "unblocked" | "close" | "error", listener: () => void): unknown;
+	once(event: "close", listener: () => void): unknown;
+	removeAllListeners(event: string): unknown;
 	close(): Promise<void>;
 }
 
@@ -22,6 +24,14 @@ type ConsumeCallback = (msg: Delivery | null) => void | Promise<void>;
 interface AmqpChannel {
 	ack(msg: Delivery): void;
 	nack(msg: Delivery): void;
+	on(event: "error", listener: () => void): unknown;
+	once(event: "close", listener: () => void): unknown;
+	removeAllListeners(event: string): unknown;
+}
+/** Moleculer's own fields of the transporter that the failover code reads and retires. */
+interface AmqpState {
+	connection?: AmqpLink | null;
+	channel?: AmqpChannel | null;
 }
 interface AmqpConnect {
 	connect(this: unknown, errorCallback: (err: unknown) => void): Promise<void>;
@@ -55,6 +65,7 @@ export class RpcTransporter extends Transporters.AMQP {
 	private readonly watched = new WeakSet<object>();
 	private closedOnCancel: AmqpLink | null = null;
 	private reconnectDelayMs = 300;
+	private readonly closedLinks = new WeakSet<object>();
 
 	constructor(opts: RpcTransporterOptions) {
 		super(opts);
@@ -74,21 +85,111 @@ export class RpcTransporter extends Transporters.AMQP {
 	 * (doubling while it fails, up to 5 s), instead of Moleculer's fixed 5 s: every request fails
 	 * while RPC has no channel, so on a cluster whose node died those seconds are all 503s. A first
 	 * connection that fails is still Moleculer's to retry. (`Function`: the type Moleculer declares.)
+	 *
+	 * Two gaps of Moleculer's transporter (moleculer src/transporters/amqp.js) are closed on the way:
+	 * - Its handlers of a connection's and a channel's "close" act on the transporter whichever
+	 *   connection or channel closes: a connection left over from an earlier attempt that closes
+	 *   later sets `connected` to false (from then on heartbeats, node infos and responses are
+	 *   dropped unsent: base.js prepublish) and a stale channel's close sets `channel` to null. So
+	 *   before every new attempt the previous connection is retired: Moleculer's listeners off,
+	 *   closed. (An attempt that fails after connecting, say a queue refused while the cluster
+	 *   still counts it on the dead node, leaves its connection open, and Moleculer never closes it.)
+	 * - A channel the broker closes while its connection lives (a channel error) leaves the
+	 *   transporter without a channel for good: Moleculer only reconnects on a connection close
+	 *   (moleculer issue #692). Its connection is closed then, which reconnects.
 	 */
 	connect(errorCallback?: Function): Promise<void> {
 		const base = (Transporters.AMQP.prototype as unknown as AmqpConnect).connect;
+		const attempt = (onLoss: (err: unknown) => void) =>
+			base.call(this, onLoss).then(() => {
+				this.reconnectDelayMs = 300;
+				this.watchChannel();
+			});
+		// The loss of a live connection (Moleculer calls back only once an attempt had succeeded).
+		const lost = (err: unknown) => {
+			if (!this.transit?.disconnecting) this.rejectPending();
+			again(err);
+		};
 		const again = (err: unknown) => {
 			if (this.transit?.disconnecting) return errorCallback?.(err);
 			const delay = this.reconnectDelayMs;
 			this.reconnectDelayMs = Math.min(delay * 2, 5000);
 			this.logger.warn("RPC connection to RabbitMQ lost, connecting to the next node", {
 				retryInMs: delay,
+				err: (err as Error | undefined)?.message,
 			});
 			setTimeout(() => {
-				base.call(this, again).then(() => (this.reconnectDelayMs = 300), again);
+				if (this.transit?.disconnecting) return;
+				this.retire();
+				attempt(lost).catch(again);
 			}, delay);
 		};
-		return base.call(this, again);
+		return attempt(lost);
+	}
+
+	/**
+	 * Fails every request this node is waiting on, at once and retryable (BrokerDisconnectedError,
+	 * a 503; reads are retried by their retryPolicy): their answers were to come to this node's
+	 * response queue, a transient queue on the RabbitMQ node that was just lost, so none will come,
+	 * and the callers would each wait out the whole requestTimeout (10 s) for nothing.
+	 */
+	private rejectPending(): void {
+		const transit = this.transit as unknown as {
+			pendingRequests?: Map<string, { reject(err: Error): void }>;
+			removePendingRequest?(id: string): void;
+		};
+		const pending = transit.pendingRequests;
+		if (!pending?.size) return;
+		this.logger.warn("RPC connection lost: requests waiting for an answer fail now (retryable)", {
+			requests: pending.size,
+		});
+		for (const [id, request] of [...pending]) {
+			if (transit.removePendingRequest) transit.removePendingRequest(id);
+			else pending.delete(id);
+			request.reject(new BrokerDisconnected());
+		}
+	}
+
+	/** Takes the current connection and channel out of Moleculer's hands and closes them. */
+	private retire(): void {
+		const self = this as unknown as AmqpState;
+		const { connection, channel } = self;
+		self.channel = null;
+		self.connection = null;
+		for (const stale of [channel, connection]) {
+			if (!stale) continue;
+			stale.removeAllListeners("close");
+			stale.removeAllListeners("error");
+			// amqplib emits "error" before "close" on a broker error: an emitter without a listener throws.
+			stale.on("error", () => undefined);
+		}
+		if (connection && !this.closedLinks.has(connection))
+			try {
+				connection.close().catch(() => undefined);
+			} catch {
+				// closed already
+			}
+	}
+
+	/** A channel closed by the broker while its connection lives: close the connection, to reconnect. */
+	private watchChannel(): void {
+		const self = this as unknown as AmqpState;
+		const { connection, channel } = self;
+		if (!connection || !channel) return;
+		connection.once("close", () => this.closedLinks.add(connection));
+		// Checked a turn later: a lost connection closes its channels first, then itself.
+		channel.once("close", () =>
+			setImmediate(() => {
+				if (this.transit?.disconnecting || this.closedLinks.has(connection)) return;
+				if (self.connection !== connection) return;
+				this.logger.warn("RPC channel closed by RabbitMQ while its connection lives; reconnecting");
+				try {
+					connection.close().catch(() => undefined);
+				} catch {
+					// closed meanwhile: its close handler reconnects
+				}
+			}),
+		);
 	}
 
 	send(topic: string, data: Buffer, meta: Record<string, any>): Promise<void> {
@@ -111,21 +212,23 @@ export class RpcTransporter extends Transporters.AMQP {
 	 * received before the loss and answered after the reconnect was acknowledged on the new channel
 	 * with the old delivery tag, which the broker refuses by closing that channel
 	 * (PRECONDITION_FAILED - unknown delivery tag), dropping RPC again, over and over (seen in
-	 * `npm run chaos -- --cluster`). A request is settled on the channel it came on, or not at all
-	 * (the broker has requeued it with that channel). And a null message (basic.cancel) is handled.
+	 * `npm run chaos -- --cluster`). A request is settled on the channel it came on (the one that
+	 * was current when the subscription was made), or not at all if that one has closed (the broker
+	 * has requeued it with that channel). And a null message (basic.cancel) is handled.
 	 */
 	_consumeCB(cmd: string, needAck = false): ConsumeCallback {
+		const self = this as unknown as {
+			channel: AmqpChannel | null;
+			receive(cmd: string, data: Buffer): unknown;
+		};
+		// Called as the subscription is made, on the channel that will deliver to it.
+		const channel = self.channel;
 		return msg => {
 			if (!msg) return this.onCancelled(cmd);
-			const self = this as unknown as {
-				channel: AmqpChannel | null;
-				receive(cmd: string, data: Buffer): unknown;
-			};
-			const channel = self.channel;
 			const result = self.receive(cmd, msg.content);
 			if (!needAck) return result as void;
 			const settle = (ok: boolean) => {
-				if (!channel || self.channel !== channel) return;
+				if (!channel) return;
 				try {
 					if (ok) channel.ack(msg);
 					else channel.nack(msg);

@@ -1,5 +1,5 @@
-import type { ActionCacheOptions, ServiceBroker } from "moleculer";
-import { EpochRedisCacher } from "./redis/epoch-cacher";
+import type { ServiceBroker } from "moleculer";
+import { EpochRedisCacher, ScopedKey } from "./redis/epoch-cacher";
 
 /** The node's epoch-keyed cacher, if it has one (tests may run a broker without). */
 export function epochCacher(broker: ServiceBroker): EpochRedisCacher | undefined {
@@ -27,88 +27,69 @@ export function withinBudget(work: Promise<unknown>, budgetMs: number): Promise<
 	]).finally(() => clearTimeout(timer));
 }
 
-/**
- * Drops cached reads after a change, by exact key (O(1) in Redis; a pattern would scan the
- * whole keyspace on every change). It runs twice: now, and once more a moment later, so
- * that a read which started before the commit and stored its stale result after the first
- * drop is dropped too. A drop that fails makes the cacher bump the epoch (EpochRedisCacher).
- */
-export function invalidate(
-	broker: ServiceBroker,
-	keys: string[],
-	secondPassMs = 500,
-): Promise<void> {
-	const run = () => {
-		const cacher = epochCacher(broker);
-		if (!cacher || !keys.length || stopping(broker)) return Promise.resolve();
-		return withinBudget(cacher.del(keys), cacher.budgetMs);
-	};
-	setTimeout(() => void run(), secondPassMs).unref();
-	return run();
-}
-
-/** A cache key builder for actions whose result depends on the caller (ctx.meta.userId). */
-export function userKeygen<P>(
-	build: (userId: number, params: P) => string,
-): NonNullable<ActionCacheOptions["keygen"]> {
-	return (_action, _opts, ctx) => build((ctx.meta as { userId: number }).userId, ctx.params as P);
-}
-
 /** The size of a list page when the request names none. */
 export const DEFAULT_PAGE_SIZE = 100;
 
 /**
- * The cache key of a list page, or undefined when the page is read through. Only the first
+ * The cache entry of a page of the list `name`, or undefined when the page is read through. Only the first
  * page at the default size is cached: the one the dashboard reads on every open and after
  * every change. Any other size or a deeper page would let one user fill Redis with up to
  * 1000 sizes × every cursor of their history; those go to PostgreSQL.
  */
-export function cachedPage(limit: number, before: unknown): string | undefined {
-	return limit === DEFAULT_PAGE_SIZE && (before === undefined || before === "") ? `${limit}:` : undefined;
+export function cachedPage(name: string, limit: number, before: unknown): string | undefined {
+	return limit === DEFAULT_PAGE_SIZE && (before === undefined || before === "") ? `${name}:${limit}:` : undefined;
 }
 
 /**
- * The cache of a user's paged lists, kept in the Redis cacher under generation keys:
- * `<name>:<user>:<generation>:<page>`. A change bumps the user's generation (one INCR, O(1)
- * however many pages are cached), so every page of before is out of reach at once and
- * expires by TTL. A read that began before a commit stores its page under the old
- * generation, where nobody looks any more: no stale page, no keyspace scan. Generations live
- * in the cacher's epoch like every other key, so a bump lost in an outage is covered too.
+ * A user's cached reads (an order, a list page, the summary, an account), kept in the Redis
+ * cacher under the user's generation: `<scope>:<user>:<generation>:<entry>`. A change bumps the
+ * generation (one INCR, O(1) however many entries are cached), so every entry of before is out
+ * of reach at once and expires by TTL: no keyspace scan, no list of keys to drop.
+ *
+ * A read stores its result only under the generation it began with, and only while that is still
+ * the current one (EpochRedisCacher.scopedSet): a read that loaded before a commit and finishes
+ * after the commit's bump — however late, a failover can hold it for seconds — leaves nothing a
+ * later read can find. (Dropping keys after the commit, as we once did, twice 500 ms apart, lost
+ * that race to any read slower than the second drop.) Generations live in the cacher's epoch
+ * like every other key, so a bump lost in an outage is covered too.
  */
-export class UserPageCache {
+export class UserCache {
 	constructor(
 		private readonly broker: ServiceBroker,
-		private readonly name: string,
-		private readonly ttlSeconds = 300,
+		private readonly scope: string,
+		private readonly ttlSeconds = 60,
 	) {}
 
-	private generationKey(userId: number): string {
-		return `${this.name}:generation:${userId}`;
+	private key(userId: number, entry: string): ScopedKey {
+		return {
+			generationKey: `${this.scope}:generation:${userId}`,
+			head: `${this.scope}:${userId}:`,
+			tail: entry,
+		};
 	}
 
 	/**
-	 * The cached page, or `load()` stored for next time. Any cache failure just loads; so does
-	 * a page that is not cached at all (`page` undefined: see cachedPage).
+	 * The cached entry, or `load()` stored for next time. Any cache failure just loads; so does
+	 * an entry that is not cached at all (`entry` undefined: see cachedPage).
 	 */
-	async read<T>(userId: number, page: string | undefined, load: () => Promise<T>): Promise<T> {
+	async read<T>(userId: number, entry: string | undefined, load: () => Promise<T>): Promise<T> {
 		const cacher = epochCacher(this.broker);
-		if (page === undefined || !cacher) return load();
-		const generation = await cacher.counter(this.generationKey(userId));
-		if (generation === null) return load();
-		const key = `${this.name}:${userId}:${generation}:${page}`;
-		const cached = await cacher.get(key);
-		if (cached !== null && cached !== undefined) return cached as T;
+		if (entry === undefined || !cacher) return load();
+		const key = this.key(userId, entry);
+		const read = await cacher.scopedGet(key);
+		if (!read) return load();
+		if (read.value !== null) return read.value as T;
 		const value = await load();
-		// Not awaited: the reader has its answer; set() never rejects.
-		void cacher.set(key, value, this.ttlSeconds);
+		// Not awaited: the reader has its answer; scopedSet() never rejects.
+		void cacher.scopedSet(key, read, value, this.ttlSeconds);
 		return value;
 	}
 
-	/** After a commit that changes these users' lists; waits at most the cache budget. */
+	/** After a commit that changes these users' reads; waits at most the cache budget. */
 	async bump(userIds: number[]): Promise<void> {
 		const cacher = epochCacher(this.broker);
 		if (!cacher || !userIds.length || stopping(this.broker)) return;
-		const keys = [...new Set(userIds)].map(u => this.generationKey(u));
+		const keys = [...new Set(userIds)].map(u => this.key(u, "").generationKey);
 		await withinBudget(cacher.incr(keys), cacher.budgetMs);
 	}
 }

@@ -26,8 +26,8 @@
  *   negative, no order debited twice, one order per Idempotency-Key; and a user outside the
  *   load gets the push of a new order on an old and a new socket, and the order and list reads
  *   taken while it was NEW show the pushed status right after the push; the balance read then
- *   must be the stored one (one read before the debit's commit may be cached until lib/cache.ts's
- *   second invalidation 500 ms later: such reads are counted and read again 600 ms later);
+ *   must be the stored one (payments' generation bump can land just after a polling relay
+ *   published the result: such reads are counted and read again 600 ms later);
  * - a fault's own checks (scripts/chaos/long-faults.ts, supervisor.ts): with Redis stopped no
  *   POST or GET fails and both p99 stay under 300 ms; with the broker stopped or blocked every
  *   failed POST is a 503 within 2 s; the broker really closed the held consumer's channel;

@@ -15,6 +15,17 @@ const SCRIPTS = {
 		else redis.call('SET', p .. ARGV[2], ARGV[3], 'EX', ARGV[4]) end return 1`,
 	epochDel: `${EPOCH} for i = 2, #ARGV do redis.call('DEL', p .. ARGV[i]) end return 1`,
 	epochIncr: `${EPOCH} for i = 2, #ARGV do redis.call('INCR', p .. ARGV[i]) end return 1`,
+	// An entry of a user's scope: ARGV[2] the generation key, ARGV[3] the entry's head, ARGV[4]
+	// its tail; the entry's key is head .. generation .. ':' .. tail.
+	// → { epoch, generation, value or false }
+	scopedGet: `${EPOCH} local g = redis.call('GET', p .. ARGV[2]) or '0'
+		return { e, g, redis.call('GET', p .. ARGV[3] .. g .. ':' .. ARGV[4]) }`,
+	// ARGV[5] value, ARGV[6] ttl, ARGV[7] and ARGV[8] the epoch and generation the read began
+	// under: stored only if neither moved, and then under that generation.
+	scopedSet: `${EPOCH} if ARGV[7] ~= e then return 0 end
+		local g = redis.call('GET', p .. ARGV[2]) or '0'
+		if ARGV[8] ~= g then return 0 end
+		redis.call('SET', p .. ARGV[3] .. ARGV[8] .. ':' .. ARGV[4], ARGV[5], 'EX', ARGV[6]) return 1`,
 };
 
 type ScriptClient = Redis & {
@@ -29,7 +40,39 @@ type ScriptClient = Redis & {
 	): Promise<number>;
 	epochDel(epochKey: string, prefix: string, ...keys: string[]): Promise<number>;
 	epochIncr(epochKey: string, prefix: string, ...keys: string[]): Promise<number>;
+	scopedGetBuffer(
+		epochKey: string,
+		prefix: string,
+		generationKey: string,
+		head: string,
+		tail: string,
+	): Promise<[Buffer, Buffer, Buffer | null]>;
+	scopedSet(
+		epochKey: string,
+		prefix: string,
+		generationKey: string,
+		head: string,
+		tail: string,
+		value: Buffer | string,
+		ttl: string,
+		epoch: string,
+		generation: string,
+	): Promise<number>;
 };
+
+/** Where an entry of a user's scope lives: `<head><generation>:<tail>`, under `generationKey`'s value. */
+export interface ScopedKey {
+	generationKey: string;
+	head: string;
+	tail: string;
+}
+
+/** A scoped read: the value (null on a miss) and the epoch and generation it was read under. */
+export interface ScopedRead {
+	value: unknown;
+	epoch: string;
+	generation: string;
+}
 
 export type CacheOp = "get" | "set" | "del" | "incr" | "epoch";
 
@@ -220,15 +263,52 @@ export class EpochRedisCacher extends Cachers.Redis<ScriptClient> {
 		}
 	}
 
-	/** A counter in the current epoch (a user's page generation), as stored; null when unknown. */
-	async counter(key: string): Promise<string | null> {
+	/**
+	 * An entry under its scope's current generation, read with the epoch and generation in one
+	 * round trip; null when the cache is not used (down, owed a bump, the command failed).
+	 */
+	async scopedGet(key: ScopedKey): Promise<ScopedRead | null> {
 		if (!this.connected) return null;
 		try {
-			const [, value] = await this.client.epochGetBuffer(this.epochKey, this.basePrefix, key);
-			return value ? value.toString() : "0";
+			const [epoch, generation, data] = await this.client.scopedGetBuffer(
+				this.epochKey,
+				this.basePrefix,
+				key.generationKey,
+				key.head,
+				key.tail,
+			);
+			return {
+				value: data ? this.serializer.deserialize(data) : null,
+				epoch: epoch.toString(),
+				generation: generation.toString(),
+			};
 		} catch (err) {
 			this.failed("get", err);
 			return null;
+		}
+	}
+
+	/**
+	 * Stores what a read loaded after its miss, under the epoch and generation the read began
+	 * with, and only while both are still current: a bump during the read (a change committed
+	 * meanwhile) leaves nothing behind, and nothing can land under a newer generation.
+	 */
+	async scopedSet(key: ScopedKey, read: ScopedRead, data: unknown, ttlSeconds: number): Promise<void> {
+		if (!this.connected) return;
+		try {
+			await this.client.scopedSet(
+				this.epochKey,
+				this.basePrefix,
+				key.generationKey,
+				key.head,
+				key.tail,
+				this.serializer.serialize(data),
+				String(ttlSeconds),
+				read.epoch,
+				read.generation,
+			);
+		} catch (err) {
+			this.failed("set", err);
 		}
 	}
 

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { Context, Service } from "moleculer";
-import { cachedPage, DEFAULT_PAGE_SIZE, invalidate, UserPageCache, userKeygen } from "../../lib/cache";
+import { cachedPage, DEFAULT_PAGE_SIZE, UserCache } from "../../lib/cache";
 import type { Config } from "../../lib/config";
 import { ordersParams } from "../../lib/action-params";
 import { decodePaymentResult, isUuid, OrderUpdated, PaymentResult, RefundResult } from "../../lib/contracts";
@@ -27,9 +27,8 @@ interface ListParams {
 	before?: string;
 }
 
-const getKey = (userId: number, id: string) => `orders.get:${userId}:${id}`;
-/** The summary is kept beside the first list page, under the same per-user generation. */
-const SUMMARY_PAGE = "summary";
+/** The summary is kept beside the orders and the first list page, under the user's generation. */
+const SUMMARY_ENTRY = "summary";
 
 /**
  * Orders: takes orders, hands them to payments through the outbox, and applies the payment
@@ -41,18 +40,15 @@ export function ordersService(config: Config): ReadSideSchema {
 	let intake: OrderIntake;
 	let messaging: MessagingRuntime;
 	let statusEvents: OrderStatusPublisher;
-	let pages: UserPageCache;
+	let reads: UserCache;
 	let sweepers: Sweeper<unknown>[];
 	const stats = { duplicatesSkipped: 0, swept: 0 };
 
 	/** After a commit that changed these orders: cached reads go first, then the push. */
-	async function announce(broker: Service["broker"], changed: OrderUpdated[]) {
+	async function announce(changed: OrderUpdated[]) {
 		if (!changed.length) return;
-		// Invalidate first: a client that re-reads on the push must not get the cached page.
-		await Promise.all([
-			invalidate(broker, changed.map(e => getKey(e.userId, e.orderId))),
-			pages.bump(changed.map(e => e.userId)),
-		]);
+		// Invalidate first: a client that re-reads on the push must not get the cached read.
+		await reads.bump(changed.map(e => e.userId));
 		await statusEvents.publish(changed);
 	}
 
@@ -68,7 +64,7 @@ export function ordersService(config: Config): ReadSideSchema {
 				userId: r.userId,
 				reason: r.reason,
 			});
-		await announce(this.broker, changed);
+		await announce(changed);
 	}
 
 	return {
@@ -104,28 +100,28 @@ export function ordersService(config: Config): ReadSideSchema {
 						idempotencyKey: ctx.meta.idempotencyKey,
 					});
 					messaging.relay.wake();
-					if (changed) await announce(this.broker, [changed]);
+					if (changed) await announce([changed]);
 					return order;
 				},
 			},
 
 			summary: {
 				retryPolicy: { enabled: true },
-				// Cached per user and generation, like the first list page: every change bumps both.
+				// Cached under the user's generation, like the first list page: every change moves both.
 				async handler(ctx: Context<unknown, RequestMeta>) {
 					const userId = requireUserId(ctx);
-					return pages.read(userId, SUMMARY_PAGE, () => orderSummary(db, userId));
+					return reads.read(userId, SUMMARY_ENTRY, () => orderSummary(db, userId));
 				},
 			},
 
 			list: {
 				params: ordersParams.list,
 				retryPolicy: { enabled: true },
-				// Its first page is cached per user and generation (see UserPageCache and cachedPage).
+				// Its first page is cached under the user's generation (see UserCache and cachedPage).
 				async handler(this: ReadSide, ctx: Context<ListParams, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					const { limit = DEFAULT_PAGE_SIZE, before } = ctx.params;
-					return pages.read(userId, cachedPage(limit, before), async () => {
+					return reads.read(userId, cachedPage("list", limit, before), async () => {
 						const query: Record<string, unknown> = { user_id: userId };
 						if (before) {
 							const seq = await findOrderSeq(db, userId, before);
@@ -141,16 +137,17 @@ export function ordersService(config: Config): ReadSideSchema {
 			get: {
 				params: ordersParams.get,
 				retryPolicy: { enabled: true },
-				cache: {
-					keygen: userKeygen<{ id: string }>((u, p) => getKey(u, p.id)),
-				},
+				// Cached under the user's generation (UserCache); a malformed id is never a key.
 				async handler(this: ReadSide, ctx: Context<{ id: string }, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					const id = ctx.params.id;
 					// Another user's order is "not found" too: ids are not secrets, but orders are.
-					const row = isUuid(id) ? await this.adapter.findOne({ id, user_id: userId }) : undefined;
-					if (!row) throw new OrderNotFoundError(id);
-					return this.transformDocuments(ctx, {}, row);
+					if (!isUuid(id)) throw new OrderNotFoundError(id);
+					return reads.read(userId, `get:${id}`, async () => {
+						const row = await this.adapter.findOne({ id, user_id: userId });
+						if (!row) throw new OrderNotFoundError(id);
+						return this.transformDocuments(ctx, {}, row);
+					});
 				},
 			},
 
@@ -182,9 +179,9 @@ export function ordersService(config: Config): ReadSideSchema {
 			(this as Service & { db: Knex }).db = db;
 			intake = new OrderIntake(db, async orders => {
 				messaging.relay.wake();
-				await pages.bump(orders.map(o => o.userId));
+				await reads.bump(orders.map(o => o.userId));
 			});
-			pages = new UserPageCache(this.broker, "orders.list", 60);
+			reads = new UserCache(this.broker, "orders", 60);
 			statusEvents = new OrderStatusPublisher(
 				config.redisUrl,
 				config.redisPrefix,

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { Context, Service } from "moleculer";
-import { cachedPage, DEFAULT_PAGE_SIZE, invalidate, UserPageCache, userKeygen } from "../../lib/cache";
+import { cachedPage, DEFAULT_PAGE_SIZE, UserCache } from "../../lib/cache";
 import type { Config } from "../../lib/config";
 import { paymentsParams } from "../../lib/action-params";
 import { decodeOrderToPay, decodeOrderToRefund, OrderToPay, OrderToRefund } from "../../lib/contracts";
@@ -25,7 +25,6 @@ interface LedgerPage {
 	before?: number;
 }
 
-const accountKey = (userId: number) => `payments.getAccount:${userId}`;
 const ledgerFields = ["id", "kind", "amount", "balanceAfter", "orderId", "createdAt"] as const;
 
 /**
@@ -37,15 +36,13 @@ export function paymentsService(config: Config): ReadSideSchema {
 	let db: Knex;
 	let messaging: MessagingRuntime;
 	const ledger = new KnexAdapter("account_transactions");
-	let pages: UserPageCache;
+	let reads: UserCache;
 	let retention: Sweeper<unknown>;
 	const stats = { duplicatesSkipped: 0 };
 	const batchDuration = paymentBatchDuration();
 
 	/** After a commit that changed these users' accounts: their cached account and ledger pages go. */
-	const forgetUsers = async (broker: Service["broker"], userIds: number[]) => {
-		await Promise.all([invalidate(broker, userIds.map(accountKey)), pages.bump(userIds)]);
-	};
+	const forgetUsers = (userIds: number[]) => reads.bump(userIds);
 
 	async function onOrdersToPay(this: Service, batch: IncomingMessage<OrderToPay>[]) {
 		const done = batchDuration.startTimer();
@@ -58,8 +55,10 @@ export function paymentsService(config: Config): ReadSideSchema {
 				userId: r.userId,
 				result: r.status,
 			});
+		// The bump first: the result the relay publishes leads to a push, and a client that reads its
+		// balance on that push must find the cached account out of reach already.
+		if (paid.changedUsers.length) await forgetUsers(paid.changedUsers);
 		if (paid.results.length) messaging.relay.wake();
-		if (paid.changedUsers.length) await forgetUsers(this.broker, paid.changedUsers);
 	}
 
 	async function onOrdersToRefund(this: Service, batch: IncomingMessage<OrderToRefund>[]) {
@@ -75,8 +74,8 @@ export function paymentsService(config: Config): ReadSideSchema {
 				orderId: r.orderId,
 				userId: r.userId,
 			});
+		if (refunded.changedUsers.length) await forgetUsers(refunded.changedUsers);
 		if (refunded.credits.length + refunded.resent.length + refunded.refused.length) messaging.relay.wake();
-		if (refunded.changedUsers.length) await forgetUsers(this.broker, refunded.changedUsers);
 	}
 
 	return {
@@ -93,20 +92,22 @@ export function paymentsService(config: Config): ReadSideSchema {
 				async handler(this: Service, ctx: Context<unknown, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					const account = await createAccount(db, userId);
-					await forgetUsers(this.broker, [userId]);
+					await forgetUsers([userId]);
 					return account;
 				},
 			},
 
 			getAccount: {
 				retryPolicy: { enabled: true },
-				cache: { keygen: userKeygen(u => accountKey(u)) },
+				// Cached under the user's generation (UserCache), like the first ledger page.
 				async handler(this: ReadSide, ctx: Context<unknown, RequestMeta>) {
 					const userId = requireUserId(ctx);
-					const row = await this.adapter.findById(userId);
-					if (!row) throw new AccountNotFoundError(userId);
-					const account = await this.transformDocuments(ctx, {}, row);
-					return { ...account, currency: String(account.currency).trim() };
+					return reads.read(userId, "account", async () => {
+						const row = await this.adapter.findById(userId);
+						if (!row) throw new AccountNotFoundError(userId);
+						const account = await this.transformDocuments(ctx, {}, row);
+						return { ...account, currency: String(account.currency).trim() };
+					});
 				},
 			},
 
@@ -120,7 +121,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 						idempotencyKey: ctx.meta.idempotencyKey,
 						maxBalance: config.maxBalance,
 					});
-					await forgetUsers(this.broker, [userId]);
+					await forgetUsers([userId]);
 					return account;
 				},
 			},
@@ -128,11 +129,11 @@ export function paymentsService(config: Config): ReadSideSchema {
 			listTransactions: {
 				params: paymentsParams.listTransactions,
 				retryPolicy: { enabled: true },
-				// Its first page is cached per user and generation (see UserPageCache and cachedPage).
+				// Its first page is cached under the user's generation (see UserCache and cachedPage).
 				async handler(this: ReadSide, ctx: Context<LedgerPage, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					const { limit = DEFAULT_PAGE_SIZE, before } = ctx.params;
-					return pages.read(userId, cachedPage(limit, before), async () => {
+					return reads.read(userId, cachedPage("transactions", limit, before), async () => {
 						if (!(await this.adapter.findById(userId))) throw new AccountNotFoundError(userId);
 						const query: Record<string, unknown> = { user_id: userId };
 						if (before !== undefined) {
@@ -177,7 +178,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 			});
 			(this as Service & { db: Knex }).db = db;
 			ledger.init(this.broker, this);
-			pages = new UserPageCache(this.broker, "payments.listTransactions", 60);
+			reads = new UserCache(this.broker, "payments", 60);
 			messaging = new MessagingRuntime(
 				db,
 				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund]),

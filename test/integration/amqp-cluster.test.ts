@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
 import * as amqp from "amqplib";
 import { ServiceBroker } from "moleculer";
+import { loadConfig } from "../../lib/config";
+import { brokerOptions } from "../../moleculer.config";
 import {
 	AmqpConnection,
 	declareQueue,
@@ -201,6 +203,84 @@ describe("AmqpConnection on a three-node RabbitMQ cluster (URL list)", function 
 			sending = false;
 			await consumer.stop();
 			await connection.stop();
+		}
+	});
+	it("When the node every Gozon node's RPC is on is killed (kill -9), then calls to both serving nodes answer again within seconds, and only calls in flight fail", async () => {
+		const config = { ...loadConfig(), transporterUrl: clusterUrls(TEST_VHOST) };
+		const broker = (name: string) =>
+			new ServiceBroker({
+				...brokerOptions(config, name),
+				nodeID: `${name}-${process.pid}`,
+				cacher: undefined,
+				metrics: false,
+				logger: process.env.TEST_CLUSTER_LOG
+					? { type: "Console", options: { level: "info", formatter: "short" } }
+					: false,
+			});
+		const caller = broker("caller");
+		const servers = [broker("server-a"), broker("server-b")];
+		for (const s of servers)
+			s.createService({ name: "echo", actions: { where: () => s.nodeID } });
+		// Open loop, as clients call: a call every 20 ms, each on its own, whoever answers.
+		const answered: { at: number; nodeID: string }[] = [];
+		const failed: { at: number; ms: number; error: string }[] = [];
+		const pending = new Set<Promise<void>>();
+		let calling: NodeJS.Timeout | undefined;
+		const callEvery = (ms: number) =>
+			setInterval(() => {
+				const at = Date.now();
+				const p = caller
+					.call<string, object>("echo.where", {})
+					.then(
+						nodeID => void answered.push({ at, nodeID }),
+						err => void failed.push({ at, ms: Date.now() - at, error: (err as Error).name }),
+					)
+					.finally(() => pending.delete(p));
+				pending.add(p);
+			}, ms);
+		try {
+			await Promise.all([caller, ...servers].map(b => b.start()));
+			await caller.waitForServices("echo", 20_000);
+			calling = callEvery(20);
+			await eventually(
+				async () => servers.every(s => answered.some(a => a.nodeID === s.nodeID)),
+				"both servers answering before the kill",
+			);
+			await sleep(1000);
+			await killNode(1);
+			const killedAt = Date.now();
+			// When each serving node answered a call made after the kill.
+			const back = await eventually(
+				async () => {
+					const first = servers.map(s => answered.find(a => a.at > killedAt && a.nodeID === s.nodeID)?.at);
+					return first.every(Boolean) && (first as number[]);
+				},
+				"both servers answering calls made after the kill",
+				60_000,
+				50,
+			);
+			const resumed = Math.max(...back);
+			// Steady again: a few more seconds in which no call fails.
+			await sleep(5000);
+			clearInterval(calling);
+			await Promise.all(pending);
+			const during = failed.filter(f => f.at >= killedAt - 10_000);
+			const late = failed.filter(f => f.at > resumed);
+			console.log(
+				`      RPC answered by the two serving nodes ${back.map(t => ((t - killedAt) / 1000).toFixed(1)).join(" s and ")} s after the kill; ` +
+					`${during.length} calls failed (${[...new Set(during.map(f => f.error))].join(", ") || "none"}; ` +
+					`slowest ${Math.max(0, ...during.map(f => f.ms))} ms), ${late.length} of them made after both answered again`,
+			);
+			assert.ok(resumed - killedAt < 5_000, `RPC back after ${resumed - killedAt} ms`);
+			// A call whose answer was to come through the dead node fails at once (retryable), instead
+			// of waiting out the 10 s request timeout.
+			const slow = during.filter(f => f.ms > 2_000);
+			assert.deepEqual(slow, [], "no call waits for an answer that cannot come");
+			assert.deepEqual(late.map(f => f.error), [], "no failure once both answer");
+		} finally {
+			clearInterval(calling);
+			await Promise.all([caller, ...servers].map(b => b.stop().catch(() => undefined)));
+			assert.equal(await startCluster(), null);
 		}
 	});
 });

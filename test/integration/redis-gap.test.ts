@@ -35,9 +35,11 @@ describe("Redis unreachable for the nodes (a cut link; Redis keeps its data)", f
 
 	const epoch = async () => Number((await redis.get(`${testEnv.REDIS_PREFIX}cache-epoch`)) ?? 0);
 	const cachedAccount = async (userId: number, inEpoch: number) => {
-		const raw = await redis.get(
-			`${testEnv.REDIS_PREFIX}cache-${inEpoch}:payments.getAccount:${userId}`,
-		);
+		// Under the user's generation: `payments:<user>:<generation>:account` (lib/cache.ts).
+		const keys = await redis.keys(`${testEnv.REDIS_PREFIX}cache-${inEpoch}:payments:${userId}:*:account`);
+		const generation = (key: string) => Number(key.split(":").at(-2));
+		const newest = keys.sort((a, b) => generation(a) - generation(b)).pop();
+		const raw = newest ? await redis.get(newest) : null;
 		return raw === null ? null : (JSON.parse(raw) as { balance: number });
 	};
 	const allCachersUp = () =>

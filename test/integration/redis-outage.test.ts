@@ -190,9 +190,9 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 		const redis = new Redis(testEnv.REDIS_URL);
 		try {
 			const epoch = (await redis.get(`${testEnv.REDIS_PREFIX}cache-epoch`)) ?? "0";
-			const cached = await redis.get(
-				`${testEnv.REDIS_PREFIX}cache-${epoch}:payments.getAccount:${userId}`,
-			);
+			// Under the user's generation: `payments:<user>:<generation>:account` (lib/cache.ts).
+			const [key] = await redis.keys(`${testEnv.REDIS_PREFIX}cache-${epoch}:payments:${userId}:*:account`);
+			const cached = key ? await redis.get(key) : null;
 			assert.equal(
 				JSON.parse(cached ?? "null")?.balance,
 				balance,

@@ -255,7 +255,7 @@ describe("Refunds over HTTP", () => {
 			});
 			const epoch = Number((await redis.get(`${testEnv.REDIS_PREFIX}cache-epoch`)) ?? 0);
 			const cached = await redis.keys(
-				`${testEnv.REDIS_PREFIX}cache-${epoch}:orders.list:${userId}:*:summary`,
+				`${testEnv.REDIS_PREFIX}cache-${epoch}:orders:${userId}:*:summary`,
 			);
 			assert.equal(cached.length, 1, "kept under the user's generation");
 
