@@ -11,6 +11,7 @@ import { ReadSide, ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.
 import { AccountNotFoundError, InvalidCursorError } from "../../lib/errors";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
+import { snapshot, startTimer } from "../../lib/observability/node-metrics";
 import { observabilityActions } from "../../lib/observability/service-actions";
 import { ledgerEntryExists } from "./account.repository";
 import { createAccount } from "./create-account.use-case";
@@ -39,7 +40,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 	let pages: UserPageCache;
 	let retention: Sweeper<unknown>;
 	const stats = { duplicatesSkipped: 0 };
-	const batchDuration = paymentBatchDuration();
+	let batchDuration: ReturnType<typeof paymentBatchDuration>;
 
 	/** After a commit that changed these users' accounts: their cached account and ledger pages go. */
 	const forgetUsers = async (broker: Service["broker"], userIds: number[]) => {
@@ -47,7 +48,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 	};
 
 	async function onOrdersToPay(this: Service, batch: IncomingMessage<OrderToPay>[]) {
-		const done = batchDuration.startTimer();
+		const done = startTimer(batchDuration);
 		const paid = await payOrders(db, batch);
 		done();
 		stats.duplicatesSkipped += paid.duplicates;
@@ -165,7 +166,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 					messaging,
 					queues: [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund],
 					duplicatesSkipped: stats.duplicatesSkipped,
-					node: [batchDuration.family()],
+					node: [snapshot(batchDuration)],
 				}),
 				config.healthTimeoutMs,
 				config.consumerStallMs,
@@ -180,6 +181,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 			});
 			(this as Service & { db: Knex }).db = db;
 			ledger.init(this.broker, this);
+			batchDuration = paymentBatchDuration(this.broker);
 			pages = new UserPageCache(this.broker, "payments.listTransactions", 60);
 			messaging = new MessagingRuntime(
 				db,
