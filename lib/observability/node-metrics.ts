@@ -73,10 +73,15 @@ export function valueMetric(
 }
 
 /** A Moleculer histogram of fixed buckets that a service observes itself (a dozen comparisons each). */
-export const histogram = (
+export function histogram(
 	broker: ServiceBroker,
 	opts: { name: string; description: string; buckets: number[] },
-) => new MetricTypes.Histogram({ type: "histogram", ...opts }, broker.metrics);
+): MetricTypes.Histogram {
+	const h = new MetricTypes.Histogram({ type: "histogram", ...opts }, broker.metrics);
+	// Moleculer lists a histogram only once observed; ours is listed with zeros from the start.
+	h.values.set(h.hashingLabels({}), h.resetItem({ labels: {} }));
+	return h;
+}
 
 /** Starts a timer; the returned function observes the seconds elapsed (Moleculer's `timer` counts ms). */
 export function startTimer(h: MetricTypes.Histogram): () => void {

@@ -71,6 +71,9 @@ describe("Observability building blocks", () => {
 		assert.match(text, /gozon_x_seconds_count\{nodeID="a"\} 3/);
 		assert.match(text, /gozon_x_seconds_sum\{nodeID="a"\} 5.55/);
 		assert.match(text, /le="0.1"\} 1\n.*le="1"\} 2\n.*le="\+Inf"\} 3\n/, "buckets in ascending order");
+		// Listed before its first observation too, as a scraper saw it before: zeros.
+		const idle = renderPrometheus([snapshot(histogram(broker, { name: "gozon_y_seconds", description: "y", buckets: [1] }))]);
+		assert.match(idle, /gozon_y_seconds_bucket\{le="1"\} 0\ngozon_y_seconds_bucket\{le="\+Inf"\} 0\ngozon_y_seconds_sum 0\ngozon_y_seconds_count 0\n/);
 	});
 
 	it("When Moleculer lists a quantile-only histogram and an info metric, then they are a summary and a gauge of 1", () => {
