@@ -1,97 +1,22 @@
 /**
- * Metrics as plain data, so a node can hand its figures to the gateway in an action reply
- * and the gateway can render the whole cluster in the Prometheus text format
+ * Every node's metrics travel in the shape of Moleculer's registry (`broker.metrics.list()`,
+ * what `$node.metrics` answers); the gateway renders them all in one Prometheus scrape
  * (https://prometheus.io/docs/instrumenting/exposition_formats/).
  *
- * Counters on the hot path are plain numbers the services already keep; everything here runs
- * on a scrape only.
+ * Rendering stays ours, not Moleculer's Prometheus reporter, because the reporter:
+ * - renders only its own node's registry, from an HTTP server and port of its own per node;
+ * - adds `_rate` series, and `namespace` and `nodeID` labels to every series;
+ * - writes quantile histograms under a histogram TYPE with `_min`/`_mean`/`_stddev` lines;
+ * - writes buckets in JavaScript key order (le="1", "5", "10" before le="0.001").
  */
 
 export type Labels = Record<string, string | number>;
 
-export interface ValueSample {
-	labels: Labels;
-	value: number | null;
-}
-
-export interface HistogramSample {
-	labels: Labels;
-	/** Cumulative counts by upper bound (`le`), without +Inf. */
-	buckets: Record<string, number>;
-	count: number;
-	sum: number;
-}
-
-export interface SummarySample {
-	labels: Labels;
-	/** Value by quantile ("0.5", "0.99"). */
-	quantiles: Record<string, number | null>;
-	count: number;
-	sum: number;
-}
-
-export type MetricFamily =
-	| { name: string; help: string; type: "counter" | "gauge"; samples: ValueSample[] }
-	| { name: string; help: string; type: "histogram"; samples: HistogramSample[] }
-	| { name: string; help: string; type: "summary"; samples: SummarySample[] };
-
-export const counter = (name: string, help: string, samples: ValueSample[]): MetricFamily => ({
-	name,
-	help,
-	type: "counter",
-	samples,
-});
-
-export const gauge = (name: string, help: string, samples: ValueSample[]): MetricFamily => ({
-	name,
-	help,
-	type: "gauge",
-	samples,
-});
-
 /**
- * A fixed-bucket histogram: an observation is a loop over a dozen bounds and two additions,
- * cheap enough for every batch a consumer commits.
+ * One metric as Moleculer's registry lists it (`MetricRegistry.list()`, `BaseMetric.toObject()`;
+ * its .d.ts calls `values` a Map, but it is the array of `snapshot()`).
  */
-export class Histogram {
-	private readonly counts: number[];
-	private count = 0;
-	private sum = 0;
-
-	constructor(
-		readonly name: string,
-		readonly help: string,
-		private readonly bounds: number[],
-	) {
-		this.counts = bounds.map(() => 0);
-	}
-
-	observe(value: number): void {
-		this.count++;
-		this.sum += value;
-		for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]) this.counts[i]++;
-	}
-
-	/** Starts a timer; calling the returned function observes the seconds elapsed. */
-	startTimer(): () => void {
-		const start = process.hrtime.bigint();
-		return () => this.observe(Number(process.hrtime.bigint() - start) / 1e9);
-	}
-
-	family(labels: Labels = {}): MetricFamily {
-		const buckets: Record<string, number> = {};
-		this.bounds.forEach((b, i) => (buckets[String(b)] = this.counts[i]));
-		return {
-			name: this.name,
-			help: this.help,
-			type: "histogram",
-			samples: [{ labels, buckets, count: this.count, sum: this.sum }],
-		};
-	}
-}
-
-/** One entry of Moleculer's `broker.metrics.list()` (also what `$node.metrics` answers). */
-export interface MoleculerMetric {
+export interface MetricSnapshot {
 	type: "counter" | "gauge" | "histogram" | "info";
 	name: string;
 	description?: string;
@@ -100,152 +25,105 @@ export interface MoleculerMetric {
 		labels?: Labels;
 		value?: unknown;
 		buckets?: Record<string, number>;
+		quantiles?: Record<string, number | null>;
 		count?: number;
 		sum?: number;
-		[quantile: string]: unknown;
 	}[];
 }
 
 /** Moleculer metric names as Prometheus names: "moleculer.request.total" → "moleculer_request_total". */
-export const promName = (name: string) => name.replace(/[^a-zA-Z0-9_:]/g, "_").replace(/^([0-9])/, "_$1");
+export const promName = (name: string) =>
+	name.replace(/[^a-zA-Z0-9_:]/g, "_").replace(/^([0-9])/, "_$1");
 
-const QUANTILE_KEY = /^0(\.\d+)?$|^1$/;
-
-/**
- * Moleculer's registry in our shape. Counters and gauges keep their values; histograms with
- * buckets stay histograms; quantile-only histograms become summaries; info metrics become a
- * gauge of 1 with the value as a label (as Moleculer's own Prometheus reporter does).
- * Rates (a Moleculer extra) are left out: Prometheus computes them from the counters.
- */
-export function fromMoleculer(list: MoleculerMetric[]): MetricFamily[] {
-	const out: MetricFamily[] = [];
-	for (const m of list) {
-		const name = promName(m.name);
-		const help = m.description ?? m.name + (m.unit ? ` (${m.unit})` : "");
-		if (!m.values?.length) continue;
-		if (m.type === "counter" || m.type === "gauge") {
-			const samples = m.values.map(v => ({ labels: v.labels ?? {}, value: numberOrNull(v.value) }));
-			out.push({ name, help, type: m.type, samples });
-		} else if (m.type === "info") {
-			const samples = m.values.map(v => ({
-				labels: { ...(v.labels ?? {}), value: String(v.value) },
-				value: 1,
-			}));
-			out.push({ name, help, type: "gauge", samples });
-		} else if (m.type === "histogram") {
-			if (m.values.every(v => v.buckets)) {
-				const samples = m.values.map(v => ({
-					labels: v.labels ?? {},
-					buckets: v.buckets!,
-					count: v.count ?? 0,
-					sum: v.sum ?? 0,
-				}));
-				out.push({ name, help, type: "histogram", samples });
-			} else {
-				const samples = m.values.map(v => ({
-					labels: v.labels ?? {},
-					quantiles: Object.fromEntries(
-						Object.entries(v)
-							.filter(([k]) => QUANTILE_KEY.test(k))
-							.map(([k, q]) => [k, numberOrNull(q)]),
-					),
-					count: v.count ?? 0,
-					sum: v.sum ?? 0,
-				}));
-				out.push({ name, help, type: "summary", samples });
-			}
-		}
-	}
-	return out;
+/** Adds labels (e.g. the node id) to every value of the metrics, before their own labels. */
+export function withLabels(metrics: MetricSnapshot[], labels: Labels): MetricSnapshot[] {
+	return metrics.map(m => ({
+		...m,
+		values: m.values.map(v => ({ ...v, labels: { ...labels, ...v.labels } })),
+	}));
 }
 
-function numberOrNull(v: unknown): number | null {
-	return typeof v === "number" && !Number.isNaN(v) ? v : null;
-}
-
-/** Adds labels (e.g. the node id) to every sample of the families. */
-export function withLabels(families: MetricFamily[], labels: Labels): MetricFamily[] {
-	return families.map(
-		f =>
-			({
-				...f,
-				samples: (f.samples as { labels: Labels }[]).map(s => ({
-					...s,
-					labels: { ...labels, ...s.labels },
-				})),
-			}) as MetricFamily,
-	);
-}
-
-const labelKey = (labels: Labels) =>
+const labelKey = (labels: Labels = {}) =>
 	Object.keys(labels)
 		.sort()
 		.map(k => `${k}=${labels[k]}`)
 		.join(",");
 
 /**
- * Joins families of the same name (one HELP/TYPE block each, as the format requires) and drops
- * a sample whose name and labels were already given (the first one wins).
+ * Joins metrics of the same Prometheus name (one HELP/TYPE block each, as the format requires)
+ * and drops a value whose name and labels were already given (the first one wins).
  */
-export function mergeFamilies(families: MetricFamily[]): MetricFamily[] {
-	const byName = new Map<string, { family: MetricFamily; seen: Set<string> }>();
-	for (const f of families) {
-		let entry = byName.get(f.name);
+function merge(metrics: MetricSnapshot[]): MetricSnapshot[] {
+	const byName = new Map<string, { metric: MetricSnapshot; seen: Set<string> }>();
+	for (const m of metrics) {
+		const name = promName(m.name);
+		let entry = byName.get(name);
 		if (!entry) {
-			entry = { family: { ...f, samples: [] } as MetricFamily, seen: new Set() };
-			byName.set(f.name, entry);
+			const description = m.description ?? m.name + (m.unit ? ` (${m.unit})` : "");
+			entry = { metric: { ...m, name, description, values: [] }, seen: new Set() };
+			byName.set(name, entry);
 		}
-		if (entry.family.type !== f.type) continue;
-		for (const s of f.samples as { labels: Labels }[]) {
-			const key = labelKey(s.labels);
+		if (entry.metric.type !== m.type) continue;
+		for (const v of m.values ?? []) {
+			const key = labelKey(v.labels);
 			if (entry.seen.has(key)) continue;
 			entry.seen.add(key);
-			(entry.family.samples as { labels: Labels }[]).push(s);
+			entry.metric.values.push(v);
 		}
 	}
-	return [...byName.values()].map(e => e.family);
+	return [...byName.values()].map(e => e.metric);
 }
 
 const escapeHelp = (s: string) => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
-const escapeLabel = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+const escapeLabel = (s: string) =>
+	s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 const labelName = (s: string) => s.replace(/[^a-zA-Z0-9_]/g, "_").replace(/^([0-9])/, "_$1");
 
-function labelStr(labels: Labels, extra?: Labels): string {
+function labelStr(labels: Labels = {}, extra?: Labels): string {
 	const all = extra ? { ...labels, ...extra } : labels;
 	const keys = Object.keys(all).filter(k => all[k] !== undefined && all[k] !== null);
 	if (!keys.length) return "";
 	return `{${keys.map(k => `${labelName(k)}="${escapeLabel(String(all[k]))}"`).join(",")}}`;
 }
 
-function num(v: number | null | undefined): string {
-	if (v === null || v === undefined || Number.isNaN(v)) return "NaN";
+function num(v: unknown): string {
+	if (typeof v !== "number" || Number.isNaN(v)) return "NaN";
 	if (v === Infinity) return "+Inf";
 	if (v === -Infinity) return "-Inf";
 	return String(v);
 }
 
-/** The Prometheus text exposition format (version 0.0.4) of the families. */
-export function renderPrometheus(families: MetricFamily[]): string {
+/**
+ * The Prometheus text exposition format (version 0.0.4) of the metrics. Counters and gauges keep
+ * their values; histograms with buckets stay histograms; quantile-only histograms become
+ * summaries; info metrics become a gauge of 1 with the value as a label (as Moleculer's reporter
+ * does). Rates (a Moleculer extra) are left out: Prometheus computes them from the counters.
+ */
+export function renderPrometheus(metrics: MetricSnapshot[]): string {
 	const lines: string[] = [];
-	for (const f of mergeFamilies(families)) {
-		if (!f.samples.length) continue;
-		lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
-		if (f.type === "counter" || f.type === "gauge") {
-			for (const s of f.samples) lines.push(`${f.name}${labelStr(s.labels)} ${num(s.value)}`);
-		} else if (f.type === "histogram") {
-			for (const s of f.samples) {
-				const bounds = Object.keys(s.buckets).sort((a, b) => Number(a) - Number(b));
-				for (const le of bounds) lines.push(`${f.name}_bucket${labelStr(s.labels, { le })} ${num(s.buckets[le])}`);
-				lines.push(`${f.name}_bucket${labelStr(s.labels, { le: "+Inf" })} ${num(s.count)}`);
-				lines.push(`${f.name}_sum${labelStr(s.labels)} ${num(s.sum)}`);
-				lines.push(`${f.name}_count${labelStr(s.labels)} ${num(s.count)}`);
-			}
-		} else if (f.type === "summary") {
-			for (const s of f.samples) {
-				for (const [q, v] of Object.entries(s.quantiles))
-					lines.push(`${f.name}${labelStr(s.labels, { quantile: q })} ${num(v)}`);
-				lines.push(`${f.name}_sum${labelStr(s.labels)} ${num(s.sum)}`);
-				lines.push(`${f.name}_count${labelStr(s.labels)} ${num(s.count)}`);
+	for (const m of merge(metrics)) {
+		if (!m.values.length) continue;
+		const bucketed = m.values.every(v => v.buckets);
+		const type =
+			m.type === "info" ? "gauge" : m.type === "histogram" && !bucketed ? "summary" : m.type;
+		lines.push(`# HELP ${m.name} ${escapeHelp(m.description ?? "")}`, `# TYPE ${m.name} ${type}`);
+		for (const v of m.values) {
+			if (m.type === "counter" || m.type === "gauge")
+				lines.push(`${m.name}${labelStr(v.labels)} ${num(v.value)}`);
+			else if (m.type === "info")
+				lines.push(`${m.name}${labelStr(v.labels, { value: String(v.value) })} 1`);
+			else {
+				if (bucketed) {
+					const bounds = Object.keys(v.buckets!).sort((a, b) => Number(a) - Number(b));
+					for (const le of bounds)
+						lines.push(`${m.name}_bucket${labelStr(v.labels, { le })} ${num(v.buckets![le])}`);
+					lines.push(`${m.name}_bucket${labelStr(v.labels, { le: "+Inf" })} ${num(v.count ?? 0)}`);
+				} else {
+					for (const [q, value] of Object.entries(v.quantiles ?? {}))
+						lines.push(`${m.name}${labelStr(v.labels, { quantile: q })} ${num(value)}`);
+				}
+				lines.push(`${m.name}_sum${labelStr(v.labels)} ${num(v.sum ?? 0)}`);
+				lines.push(`${m.name}_count${labelStr(v.labels)} ${num(v.count ?? 0)}`);
 			}
 		}
 	}

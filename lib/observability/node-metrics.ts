@@ -1,5 +1,6 @@
 /**
- * What a service node reports to the gateway's GET /metrics (`<service>.metrics` action).
+ * What a service node reports to the gateway's GET /metrics (`<service>.metrics` action), in
+ * the shape of Moleculer's registry, the same as `$node.metrics` answers.
  *
  * `node`: figures of this process (Moleculer's registry, relay and consumer counters); the
  * gateway labels them with the node id. `shared`: figures of the service's database and of
@@ -7,16 +8,10 @@
  * for them (a query and a few checkQueue calls per scrape, none per message).
  */
 import type { Knex } from "knex";
-import type { ServiceBroker } from "moleculer";
+import { MetricTypes, type ServiceBroker } from "moleculer";
 import { epochCacher } from "../cache";
 import { deadLetterQueue, MessagingRuntime, OutboxStore } from "../messaging";
-import { counter, fromMoleculer, gauge, MetricFamily, MoleculerMetric } from "./metrics";
-
-/** The answer of `<service>.metrics`: this node's figures, or the service's shared ones. */
-export interface NodeMetrics {
-	nodeID: string;
-	families: MetricFamily[];
-}
+import type { Labels, MetricSnapshot } from "./metrics";
 
 export interface ServiceMetricsSource {
 	service: string;
@@ -26,9 +21,9 @@ export interface ServiceMetricsSource {
 	queues: string[];
 	duplicatesSkipped: number;
 	/** More figures of this node (e.g. a histogram the service keeps). */
-	node?: MetricFamily[];
+	node?: MetricSnapshot[];
 	/** More scrape-time collectors of the service's database. */
-	shared?: (() => Promise<MetricFamily[]>)[];
+	shared?: (() => Promise<MetricSnapshot[]>)[];
 }
 
 /**
@@ -36,21 +31,67 @@ export interface ServiceMetricsSource {
  * registry, relay and consumer counters; no I/O), with `shared` true the service's database
  * and queue figures (a few queries and checkQueue calls).
  */
-export async function serviceMetrics(broker: ServiceBroker, src: ServiceMetricsSource, shared: boolean): Promise<NodeMetrics> {
-	const families = shared
-		? await collectShared(broker, [
-				() => outboxFamilies(src.service, src.db),
-				() => queueFamilies(src.messaging, src.queues),
+export async function serviceMetrics(
+	broker: ServiceBroker,
+	src: ServiceMetricsSource,
+	shared: boolean,
+): Promise<MetricSnapshot[]> {
+	return shared
+		? collectShared(broker, [
+				() => outboxMetrics(broker, src.service, src.db),
+				() => queueMetrics(broker, src.messaging, src.queues),
 				...(src.shared ?? []),
 			])
 		: [
-				...moleculerFamilies(broker),
-				...messagingFamilies(src.service, src.messaging, src.duplicatesSkipped),
-				...cacheFamilies(broker),
+				...moleculerMetrics(broker),
+				...messagingMetrics(broker, src.service, src.messaging, src.duplicatesSkipped),
+				...cacheMetrics(broker),
 				...(src.node ?? []),
 			];
-	return { nodeID: broker.nodeID, families };
 }
+
+/**
+ * A Moleculer counter or gauge set to these values (its label names are theirs), listed as its
+ * registry lists it. The values are figures the node keeps anyway as plain numbers, read at
+ * scrape time: nothing per message. Moleculer's metric types, not `broker.metrics`: METRICS=false
+ * turns that registry off, and our series stay.
+ */
+export function valueMetric(
+	broker: ServiceBroker,
+	type: "counter" | "gauge",
+	name: string,
+	description: string,
+	values: [Labels, number][],
+): MetricSnapshot {
+	const opts = { type, name, description, labelNames: Object.keys(values[0]?.[0] ?? {}) };
+	const metric = new (type === "counter" ? MetricTypes.Counter : MetricTypes.Gauge)(
+		opts,
+		broker.metrics,
+	);
+	for (const [labels, value] of values) metric.set(value, labels);
+	return snapshot(metric);
+}
+
+/** A Moleculer histogram of fixed buckets that a service observes itself (a dozen comparisons each). */
+export function histogram(
+	broker: ServiceBroker,
+	opts: { name: string; description: string; buckets: number[] },
+): MetricTypes.Histogram {
+	const h = new MetricTypes.Histogram({ type: "histogram", ...opts }, broker.metrics);
+	// Moleculer lists a histogram only once observed; ours is listed with zeros from the start.
+	h.values.set(h.hashingLabels({}), h.resetItem({ labels: {} }));
+	return h;
+}
+
+/** Starts a timer; the returned function observes the seconds elapsed (Moleculer's `timer` counts ms). */
+export function startTimer(h: MetricTypes.Histogram): () => void {
+	const start = process.hrtime.bigint();
+	return () => h.observe(Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+// Moleculer's .d.ts types `toObject().values` as a Map; it is the snapshot array.
+export const snapshot = (metric: MetricTypes.Base<object>) =>
+	metric.toObject() as unknown as MetricSnapshot;
 
 /**
  * Moleculer's figures /metrics never shows. What identifies the host: its name, OS user
@@ -72,89 +113,116 @@ export const HIDDEN_METRICS = [
 ];
 
 /** Moleculer's own figures of this node; empty when METRICS=false. */
-export function moleculerFamilies(broker: ServiceBroker): MetricFamily[] {
+export function moleculerMetrics(broker: ServiceBroker): MetricSnapshot[] {
 	if (!broker.isMetricsEnabled()) return [];
-	const list = broker.metrics.list({ excludes: HIDDEN_METRICS } as never) as unknown as MoleculerMetric[];
-	return fromMoleculer(list);
+	return broker.metrics.list({ excludes: HIDDEN_METRICS }) as unknown as MetricSnapshot[];
 }
 
 /** The relay and consumer counters of a node (kept as plain numbers on the hot path). */
-export function messagingFamilies(
+export function messagingMetrics(
+	broker: ServiceBroker,
 	service: string,
 	messaging: MessagingRuntime,
 	duplicatesSkipped: number,
-): MetricFamily[] {
+): MetricSnapshot[] {
 	const consumers = messaging.consumers.map(c => ({ queue: c.spec.queue, ...c.stats }));
+	const byService = (name: string, description: string, value: number) =>
+		valueMetric(broker, "counter", name, description, [[{ service }, value]]);
+	type Stat = "handled" | "batches" | "deadLettered" | "retried";
+	const byQueue = (name: string, description: string, stat: Stat) =>
+		valueMetric(
+			broker,
+			"counter",
+			name,
+			description,
+			consumers.map(c => [{ queue: c.queue }, c[stat]]),
+		);
 	return [
-		counter("gozon_outbox_published_total", "Outbox messages the relay published (broker-confirmed) and marked sent, since the node started.", [
-			{ labels: { service }, value: messaging.relay.published },
-		]),
-		counter(
+		byService(
+			"gozon_outbox_published_total",
+			"Outbox messages the relay published (broker-confirmed) and marked sent, since the node started.",
+			messaging.relay.published,
+		),
+		byService(
 			"gozon_outbox_relay_rounds_total",
 			"Relay rounds (one transaction each) that claimed outbox rows, since the node started; published ÷ rounds is the mean batch.",
-			[{ labels: { service }, value: messaging.relay.rounds }],
+			messaging.relay.rounds,
 		),
-		counter(
+		byService(
 			"gozon_outbox_relay_empty_rounds_total",
 			"Relay rounds (one transaction each) that found no row to claim, since the node started.",
-			[{ labels: { service }, value: messaging.relay.emptyRounds }],
+			messaging.relay.emptyRounds,
 		),
-		counter(
+		byService(
 			"gozon_inbox_duplicates_skipped_total",
 			"Business messages skipped as already handled (inbox hit or order already decided), since the node started.",
-			[{ labels: { service }, value: duplicatesSkipped }],
+			duplicatesSkipped,
 		),
-		counter(
+		byQueue(
 			"gozon_consumer_handled_total",
 			"Messages a consumer handled and acknowledged after its transaction committed, since the node started.",
-			consumers.map(c => ({ labels: { queue: c.queue }, value: c.handled })),
+			"handled",
 		),
-		counter(
+		byQueue(
 			"gozon_consumer_batches_total",
 			"Batches a consumer committed (one transaction each), since the node started; handled ÷ batches is the mean batch.",
-			consumers.map(c => ({ labels: { queue: c.queue }, value: c.batches })),
+			"batches",
 		),
-		counter(
+		byQueue(
 			"gozon_dead_lettered_total",
 			"Messages moved to <queue>.dlq (malformed, or failing MAX_DELIVERIES times), since the node started.",
-			consumers.map(c => ({ labels: { queue: c.queue }, value: c.deadLettered })),
+			"deadLettered",
 		),
-		counter(
+		byQueue(
 			"gozon_consumer_retried_total",
 			"Failed messages given back to the queue for another attempt, since the node started.",
-			consumers.map(c => ({ labels: { queue: c.queue }, value: c.retried })),
+			"retried",
 		),
 	];
 }
 
 /** Failed cache operations and epoch bumps of this node's cacher (lib/redis/epoch-cacher.ts). */
-export function cacheFamilies(broker: ServiceBroker): MetricFamily[] {
+export function cacheMetrics(broker: ServiceBroker): MetricSnapshot[] {
 	const cacher = epochCacher(broker);
 	if (!cacher) return [];
 	return [
-		counter(
+		valueMetric(
+			broker,
+			"counter",
 			"gozon_cache_errors_total",
 			"Cache operations that failed (Redis down, slow or refusing) and were skipped, by op (get, set, del, incr: a lost invalidation; epoch: a bump that failed), since the node started.",
-			Object.entries(cacher.errors).map(([op, value]) => ({ labels: { op }, value })),
+			Object.entries(cacher.errors).map(([op, value]) => [{ op }, value]),
 		),
-		counter(
+		valueMetric(
+			broker,
+			"counter",
 			"gozon_cache_epoch_bumps_total",
 			"Times this node bumped the cache epoch (Redis back after a gap, or an invalidation lost), since the node started.",
-			[{ labels: {}, value: cacher.bumps }],
+			[[{}, cacher.bumps]],
 		),
 	];
 }
 
 /** Unsent outbox rows and the age of the oldest: one indexed query. */
-export async function outboxFamilies(service: string, db: Knex): Promise<MetricFamily[]> {
+export async function outboxMetrics(
+	broker: ServiceBroker,
+	service: string,
+	db: Knex,
+): Promise<MetricSnapshot[]> {
 	const pending = await new OutboxStore().pending(db);
+	const gauge = (name: string, description: string, value: number) =>
+		valueMetric(broker, "gauge", name, description, [[{ service }, value]]);
 	return [
-		gauge("gozon_outbox_pending_messages", "Outbox rows not yet published to RabbitMQ.", [
-			{ labels: { service }, value: pending.count },
-		]),
-		gauge("gozon_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row (0 when none).", [
-			{ labels: { service }, value: pending.oldestAgeMs / 1000 },
-		]),
+		gauge(
+			"gozon_outbox_pending_messages",
+			"Outbox rows not yet published to RabbitMQ.",
+			pending.count,
+		),
+		gauge(
+			"gozon_outbox_oldest_pending_age_seconds",
+			"Age of the oldest unpublished outbox row (0 when none).",
+			pending.oldestAgeMs / 1000,
+		),
 	];
 }
 
@@ -162,16 +230,22 @@ export async function outboxFamilies(service: string, db: Knex): Promise<MetricF
  * Messages ready in each business queue and its DLQ (amqplib checkQueue on a short-lived
  * channel). Nothing while the node is cut off from RabbitMQ.
  */
-export async function queueFamilies(messaging: MessagingRuntime, queues: string[]): Promise<MetricFamily[]> {
+export async function queueMetrics(
+	broker: ServiceBroker,
+	messaging: MessagingRuntime,
+	queues: string[],
+): Promise<MetricSnapshot[]> {
 	if (!messaging.connection.isConnected) return [];
 	const channel = await messaging.connection.createChannel();
 	// A failed check closes the channel with an error event; the rejection below reports it.
 	channel.on("error", () => undefined);
 	try {
-		const names = queues.flatMap(q => [q, deadLetterQueue(q)]);
-		const samples = [];
-		for (const queue of names) samples.push({ labels: { queue }, value: (await channel.checkQueue(queue)).messageCount });
-		return [gauge("gozon_queue_messages", "Messages ready in a RabbitMQ queue (orders.to_pay, payment.results, orders.to_refund and their .dlq).", samples)];
+		const depths: [Labels, number][] = [];
+		for (const queue of queues.flatMap(q => [q, deadLetterQueue(q)]))
+			depths.push([{ queue }, (await channel.checkQueue(queue)).messageCount]);
+		const description =
+			"Messages ready in a RabbitMQ queue (orders.to_pay, payment.results, orders.to_refund and their .dlq).";
+		return [valueMetric(broker, "gauge", "gozon_queue_messages", description, depths)];
 	} finally {
 		await channel.close().catch(() => undefined);
 	}
@@ -180,10 +254,10 @@ export async function queueFamilies(messaging: MessagingRuntime, queues: string[
 /** Runs the scrape-time collectors; one that fails is left out rather than failing the scrape. */
 export async function collectShared(
 	broker: ServiceBroker,
-	collectors: (() => Promise<MetricFamily[]>)[],
-): Promise<MetricFamily[]> {
+	collectors: (() => Promise<MetricSnapshot[]>)[],
+): Promise<MetricSnapshot[]> {
 	const results = await Promise.allSettled(collectors.map(c => c()));
-	const out: MetricFamily[] = [];
+	const out: MetricSnapshot[] = [];
 	for (const r of results) {
 		if (r.status === "fulfilled") out.push(...r.value);
 		else broker.logger.warn("A metrics collector failed", { err: (r.reason as Error)?.message });

@@ -1,7 +1,8 @@
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { messagingProbes } from "../messaging/readiness";
 import { nodeHealth, postgresProbe, redisProbe } from "./health";
-import { NodeMetrics, serviceMetrics, ServiceMetricsSource } from "./node-metrics";
+import type { MetricSnapshot } from "./metrics";
+import { serviceMetrics, ServiceMetricsSource } from "./node-metrics";
 
 /**
  * The `health` and `metrics` actions of a service node, called by the gateway for
@@ -9,7 +10,7 @@ import { NodeMetrics, serviceMetrics, ServiceMetricsSource } from "./node-metric
  * time: the service creates its database and messaging in `created`.
  */
 export function observabilityActions(
-	source: () => ServiceMetricsSource,
+	source: (broker: Service["broker"]) => ServiceMetricsSource,
 	healthTimeoutMs: number,
 	consumerStallMs: number,
 ): NonNullable<ServiceSchema["actions"]> {
@@ -18,7 +19,7 @@ export function observabilityActions(
 			visibility: "public",
 			tracing: false,
 			handler(this: Service) {
-				const { service, db, messaging } = source();
+				const { service, db, messaging } = source(this.broker);
 				return nodeHealth(
 					this.broker,
 					service,
@@ -36,8 +37,8 @@ export function observabilityActions(
 			visibility: "public",
 			tracing: false,
 			params: { shared: { type: "boolean", optional: true } },
-			handler(this: Service, ctx: Context<{ shared?: boolean }>): Promise<NodeMetrics> {
-				return serviceMetrics(this.broker, source(), ctx.params.shared === true);
+			handler(this: Service, ctx: Context<{ shared?: boolean }>): Promise<MetricSnapshot[]> {
+				return serviceMetrics(this.broker, source(this.broker), ctx.params.shared === true);
 			},
 		},
 	};

@@ -11,15 +11,16 @@
  */
 import type { ServiceBroker } from "moleculer";
 import {
-	fromMoleculer,
-	gauge,
-	MetricFamily,
-	MoleculerMetric,
+	Labels,
+	MetricSnapshot,
 	renderPrometheus,
-	ValueSample,
 	withLabels,
 } from "../../lib/observability/metrics";
-import { HIDDEN_METRICS, moleculerFamilies, NodeMetrics } from "../../lib/observability/node-metrics";
+import {
+	HIDDEN_METRICS,
+	moleculerMetrics,
+	valueMetric,
+} from "../../lib/observability/node-metrics";
 
 /** Services whose nodes answer `<service>.metrics`. */
 export const REPORTING_SERVICES = ["orders", "payments"] as const;
@@ -32,54 +33,79 @@ interface ServiceInstance {
 }
 
 export async function scrapeCluster(broker: ServiceBroker): Promise<string> {
-	const instances = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as unknown as ServiceInstance[];
+	const instances = broker.registry.getServiceList({
+		onlyAvailable: true,
+		skipInternal: true,
+	}) as unknown as ServiceInstance[];
 	const registry = broker.registry as unknown as { getNodeList(o: object): { id: string }[] };
-	const nodeIDs = registry.getNodeList({ onlyAvailable: true }).map(n => n.id).sort();
+	const nodeIDs = registry
+		.getNodeList({ onlyAvailable: true })
+		.map(n => n.id)
+		.sort();
 	const opts = (nodeID?: string) => ({ nodeID, timeout: SCRAPE_TIMEOUT_MS, retries: 0 });
 
-	const perNode = nodeIDs.map(async (nodeID): Promise<{ nodeID: string; up: boolean; families: MetricFamily[] }> => {
-		const services = REPORTING_SERVICES.filter(s => instances.some(i => i.name === s && i.nodeID === nodeID));
-		try {
-			let families: MetricFamily[];
-			if (services.length) {
-				const reports = await Promise.all(
-					services.map(s => broker.call<NodeMetrics, object>(`${s}.metrics`, { shared: false }, opts(nodeID))),
-				);
-				families = reports.flatMap(r => r.families);
-			} else if (nodeID === broker.nodeID) {
-				families = moleculerFamilies(broker);
-			} else {
-				families = await broker
-					.call<MoleculerMetric[], object>("$node.metrics", { excludes: HIDDEN_METRICS }, opts(nodeID))
-					.then(fromMoleculer)
-					// A node started with METRICS=false has no registry: it is up all the same.
-					.catch(err => {
-						if ((err as { type?: string }).type === "METRICS_DISABLED") return [];
-						throw err;
-					});
+	const perNode = nodeIDs.map(
+		async (nodeID): Promise<{ nodeID: string; up: boolean; metrics: MetricSnapshot[] }> => {
+			const services = REPORTING_SERVICES.filter(s =>
+				instances.some(i => i.name === s && i.nodeID === nodeID),
+			);
+			try {
+				let metrics: MetricSnapshot[];
+				if (services.length) {
+					const reports = await Promise.all(
+						services.map(s =>
+							broker.call<MetricSnapshot[], object>(
+								`${s}.metrics`,
+								{ shared: false },
+								opts(nodeID),
+							),
+						),
+					);
+					metrics = reports.flat();
+				} else if (nodeID === broker.nodeID) {
+					metrics = moleculerMetrics(broker);
+				} else {
+					metrics = await broker
+						.call<MetricSnapshot[], object>(
+							"$node.metrics",
+							{ excludes: HIDDEN_METRICS },
+							opts(nodeID),
+						)
+						// A node started with METRICS=false has no registry: it is up all the same.
+						.catch(err => {
+							if ((err as { type?: string }).type === "METRICS_DISABLED") return [];
+							throw err;
+						});
+				}
+				return { nodeID, up: true, metrics: withLabels(metrics, { nodeID }) };
+			} catch (err) {
+				broker.logger.warn("Metrics of a node not scraped", {
+					nodeID,
+					err: (err as Error).message,
+				});
+				return { nodeID, up: false, metrics: [] };
 			}
-			return { nodeID, up: true, families: withLabels(families, { nodeID }) };
-		} catch (err) {
-			broker.logger.warn("Metrics of a node not scraped", { nodeID, err: (err as Error).message });
-			return { nodeID, up: false, families: [] };
-		}
-	});
+		},
+	);
 
 	const shared = REPORTING_SERVICES.filter(s => instances.some(i => i.name === s)).map(s =>
-		broker
-			.call<NodeMetrics, object>(`${s}.metrics`, { shared: true }, opts())
-			.then(r => r.families)
-			.catch(err => {
-				broker.logger.warn("Shared metrics not scraped", { service: s, err: (err as Error).message });
-				return [] as MetricFamily[];
-			}),
+		broker.call<MetricSnapshot[], object>(`${s}.metrics`, { shared: true }, opts()).catch(err => {
+			broker.logger.warn("Shared metrics not scraped", { service: s, err: (err as Error).message });
+			return [] as MetricSnapshot[];
+		}),
 	);
 
 	const nodes = await Promise.all(perNode);
-	const up: ValueSample[] = nodes.map(n => ({ labels: { nodeID: n.nodeID }, value: n.up ? 1 : 0 }));
+	const up = valueMetric(
+		broker,
+		"gauge",
+		"gozon_scrape_node_up",
+		"1 when this scrape got the node's metrics, 0 when the node did not answer.",
+		nodes.map((n): [Labels, number] => [{ nodeID: n.nodeID }, n.up ? 1 : 0]),
+	);
 	return renderPrometheus([
-		gauge("gozon_scrape_node_up", "1 when this scrape got the node's metrics, 0 when the node did not answer.", up),
+		up,
 		...(await Promise.all(shared)).flat(),
-		...nodes.flatMap(n => n.families),
+		...nodes.flatMap(n => n.metrics),
 	]);
 }

@@ -160,14 +160,14 @@ export function ordersService(config: Config): ReadSideSchema {
 
 			// health and metrics, for the gateway's /health/ready and /metrics
 			...observabilityActions(
-				() => ({
+				broker => ({
 					service: "orders",
 					db,
 					messaging,
 					queues: [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund],
 					duplicatesSkipped: stats.duplicatesSkipped,
-					node: [sweptOrders(stats.swept)],
-					shared: [() => ordersByStatus(db), () => stuckOrders(db, config.orderStuckAfterS)],
+					node: [sweptOrders(broker, stats.swept)],
+					shared: [() => ordersByStatus(broker, db), () => stuckOrders(broker, db, config.orderStuckAfterS)],
 				}),
 				config.healthTimeoutMs,
 				config.consumerStallMs,

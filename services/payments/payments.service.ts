@@ -12,6 +12,7 @@ import { ReadSide, ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.
 import { AccountNotFoundError, InvalidCursorError } from "../../lib/errors";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
+import { snapshot, startTimer } from "../../lib/observability/node-metrics";
 import { observabilityActions } from "../../lib/observability/service-actions";
 import { ledgerEntryExists } from "./account.repository";
 import { createAccount } from "./create-account.use-case";
@@ -39,13 +40,13 @@ export function paymentsService(config: Config): ReadSideSchema {
 	let reads: UserCache;
 	let retention: Sweeper<unknown>;
 	const stats = { duplicatesSkipped: 0 };
-	const batchDuration = paymentBatchDuration();
+	let batchDuration: ReturnType<typeof paymentBatchDuration>;
 
 	/** After a commit that changed these users' accounts: their cached account and ledger pages go. */
 	const forgetUsers = (userIds: number[]) => reads.bump(userIds);
 
 	async function onOrdersToPay(this: Service, batch: IncomingMessage<OrderToPay>[]) {
-		const done = batchDuration.startTimer();
+		const done = startTimer(batchDuration);
 		const paid = await payOrders(db, batch);
 		done();
 		stats.duplicatesSkipped += paid.duplicates;
@@ -163,7 +164,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 					messaging,
 					queues: [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund],
 					duplicatesSkipped: stats.duplicatesSkipped,
-					node: [batchDuration.family()],
+					node: [snapshot(batchDuration)],
 				}),
 				config.healthTimeoutMs,
 				config.consumerStallMs,
@@ -178,6 +179,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 			});
 			(this as Service & { db: Knex }).db = db;
 			ledger.init(this.broker, this);
+			batchDuration = paymentBatchDuration(this.broker);
 			reads = new UserCache(this.broker, "payments", 60);
 			messaging = new MessagingRuntime(
 				db,

@@ -3,7 +3,7 @@ import { randomUUID } from "crypto";
 import { ServiceBroker } from "moleculer";
 import { createNode } from "../../services/node";
 import { deadLetterQueue, Queues } from "../../lib/messaging";
-import type { NodeMetrics } from "../../lib/observability/node-metrics";
+import type { MetricSnapshot } from "../../lib/observability/metrics";
 import { Sweeper } from "../../lib/db/sweeper";
 import { sweepStuckOrders } from "../../services/orders/stuck-orders.sweeper";
 import { drainQueue, publishRaw } from "../support/amqp";
@@ -51,13 +51,12 @@ describe("Stuck orders", () => {
 		}
 
 		const stuckGauge = async (nodeID: string) => {
-			const m = await cluster.brokers[0].call<NodeMetrics, object>(
+			const m = await cluster.brokers[0].call<MetricSnapshot[], object>(
 				"orders.metrics",
 				{ shared: true },
 				{ nodeID },
 			);
-			const family = m.families.find(f => f.name === "gozon_orders_stuck");
-			return (family?.samples[0] as { value: number } | undefined)?.value;
+			return m.find(metric => metric.name === "gozon_orders_stuck")?.values[0]?.value as number | undefined;
 		};
 
 		/** A second orders node that sweeps every 200 ms, logging JSON warnings the test reads. */
