@@ -8,7 +8,7 @@ import { Sweeper } from "../../lib/db/sweeper";
 import { sweepStuckOrders } from "../../services/orders/stuck-orders.sweeper";
 import { drainQueue, publishRaw } from "../support/amqp";
 import { TestCluster } from "../support/cluster";
-import { accountFacts, testDatabases } from "../support/db";
+import { assertBalanced, testDatabases } from "../support/db";
 import { apiClient, eventually, newUserId } from "../support/http";
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
@@ -105,11 +105,7 @@ describe("Stuck orders", () => {
 			// The state the sweeper exists for: debited, yet NEW, and counted as stuck.
 			assert.equal(JSON.parse(dead.content.toString()).status, "PAID");
 			assert.equal((await db.orders("orders").where({ id: order.id }).first()).status, "NEW");
-			assert.deepEqual(await accountFacts(db.payments, userId), {
-				balance: 700,
-				ledgerSum: 700,
-				debits: 1,
-			});
+			await assertBalanced(db.payments, userId, 700, 1);
 			const stuckBefore = await stuckGauge(cluster.brokers[1].nodeID);
 			assert.ok(stuckBefore! >= 1, `gozon_orders_stuck is ${stuckBefore}`);
 
@@ -120,11 +116,7 @@ describe("Stuck orders", () => {
 				"the swept order to finish",
 			);
 
-			assert.deepEqual(await accountFacts(db.payments, userId), {
-				balance: 700,
-				ledgerSum: 700,
-				debits: 1,
-			});
+			await assertBalanced(db.payments, userId, 700, 1);
 			const requests = await db
 				.orders("outbox_messages")
 				.whereRaw("payload->>'orderId' = ?", [order.id]);
@@ -185,11 +177,7 @@ describe("Stuck orders", () => {
 					["REFUSED", "INSUFFICIENT_FUNDS"],
 				],
 			);
-			assert.deepEqual(await accountFacts(db.payments, userId), {
-				balance: 1_000,
-				ledgerSum: 1_000,
-				debits: 0,
-			});
+			await assertBalanced(db.payments, userId, 1_000, 0);
 			assert.equal((await db.orders("orders").where({ id: order.id }).first()).status, "CANCELLED");
 		});
 	});

@@ -1,3 +1,4 @@
+import { strict as assert } from "assert";
 import knexFactory, { Knex } from "knex";
 import { types } from "pg";
 
@@ -29,4 +30,18 @@ export async function accountFacts(payments: Knex, userId: number) {
 		)
 		.first();
 	return { balance: account?.balance, ledgerSum: Number(row?.sum ?? 0), debits: Number(row?.debits ?? 0) };
+}
+
+/** Asserts the account holds `balance`, its ledger sums to exactly that, and it has `debits` order debits. */
+export async function assertBalanced(payments: Knex, userId: number, balance: number, debits: number) {
+	assert.deepEqual(await accountFacts(payments, userId), { balance, ledgerSum: balance, debits });
+}
+
+/** Transactions of this database waiting for a lock (a row or an inbox key), other than our own. */
+export async function waitingOnLocks(knex: Knex): Promise<number> {
+	const { rows } = await knex.raw(
+		`SELECT count(*) AS n FROM pg_stat_activity
+		  WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+	);
+	return Number(rows[0].n);
 }
