@@ -21,11 +21,7 @@ describe("Dashboard e2e: refunding an order, light and dark", () => {
 
 		// Arrange: an account with 100.00 ₽ and a 25.00 ₽ order paid live.
 		await d.switchUser(userId, id => `Create an account for user #${id} `);
-		await byId("create-account").click();
-		await expectText(byId("balance"), "0.00 ₽", "the balance");
-		await byId("topup-amount").fill("100");
-		await byId("topup-submit").click();
-		await expectText(byId("balance"), "100.00 ₽", "the balance");
+		await d.createAccountWith100();
 		await byId("tab-orders").click();
 		const orderId = await d.placeOrder("25", "Noise-cancelling headphones");
 		const row = d.orderRow(orderId);

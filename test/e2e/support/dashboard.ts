@@ -6,6 +6,7 @@ import { apiClient, eventually } from "../../support/http";
 import {
 	buildOnce,
 	expectAttribute,
+	expectText,
 	launchBrowser,
 	SCREENSHOTS,
 	textOf,
@@ -172,6 +173,15 @@ export class Dashboard {
 		await this.gate.waitForNewSocket(socketsBefore);
 		await expectAttribute(this.byId("connection"), "data-state", "connected", "the indicator");
 		assert.equal(await this.storageItem("gozon.userId"), String(userId));
+	}
+
+	/** Creates the shown user's account on its card, then tops it up by 100.00 ₽ through the form. */
+	async createAccountWith100(): Promise<void> {
+		await this.byId("create-account").click();
+		await expectText(this.byId("balance"), "0.00 ₽", "the balance");
+		await this.byId("topup-amount").fill("100");
+		await this.byId("topup-submit").click();
+		await expectText(this.byId("balance"), "100.00 ₽", "the balance");
 	}
 
 	/** Fills the order form and submits it with pushes held; returns the new order's id. */
