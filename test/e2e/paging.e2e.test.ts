@@ -148,12 +148,7 @@ describe("Dashboard e2e: load more, and skeletons after a reload", () => {
 	});
 
 	it("When the same is done in the dark theme, then paging and skeletons hold there too", async () => {
-		await d.byId("theme-toggle").click();
-		await until(
-			() => d.page.getAttribute("html", "data-theme"),
-			theme => theme === "dark",
-			'<html data-theme="dark">',
-		);
+		await d.toggleToDark();
 		await d.page.reload();
 		await paging("dark");
 		await reloadWithSlowApi("dark");

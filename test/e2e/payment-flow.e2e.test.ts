@@ -110,12 +110,7 @@ describe("Dashboard e2e: paying for orders, light and dark", () => {
 	});
 
 	it("When the theme is toggled to dark and a second user runs the same flow, then everything follows live in dark", async () => {
-		await d.byId("theme-toggle").click();
-		await until(
-			() => d.page.getAttribute("html", "data-theme"),
-			theme => theme === "dark",
-			'<html data-theme="dark">',
-		);
+		await d.toggleToDark();
 		assert.equal(await d.storageItem("gozon.theme"), "dark");
 
 		await paymentFlow("dark", firstUser + 1);

@@ -128,12 +128,7 @@ describe("Dashboard e2e: refunding an order, light and dark", () => {
 	});
 
 	it("When the same is done in the dark theme for another user, then everything follows the same way", async () => {
-		await d.byId("theme-toggle").click();
-		await until(
-			() => d.page.getAttribute("html", "data-theme"),
-			theme => theme === "dark",
-			'<html data-theme="dark">',
-		);
+		await d.toggleToDark();
 
 		await refundFlow("dark", firstUser + 1);
 	});

@@ -175,6 +175,16 @@ export class Dashboard {
 		assert.equal(await this.storageItem("gozon.userId"), String(userId));
 	}
 
+	/** Clicks the theme toggle (from light) and waits until the page is dark. */
+	async toggleToDark(): Promise<void> {
+		await this.byId("theme-toggle").click();
+		await until(
+			() => this.page.getAttribute("html", "data-theme"),
+			theme => theme === "dark",
+			'<html data-theme="dark">',
+		);
+	}
+
 	/** Creates the shown user's account on its card, then tops it up by 100.00 ₽ through the form. */
 	async createAccountWith100(): Promise<void> {
 		await this.byId("create-account").click();
