@@ -3,7 +3,7 @@ import { randomUUID } from "crypto";
 import { Queues } from "../../lib/messaging";
 import { publishRaw } from "../support/amqp";
 import { TestCluster } from "../support/cluster";
-import { assertBalanced, waitingOnLocks } from "../support/db";
+import { assertBalanced, untilWaitingOnLocks, whileAccountLocked } from "../support/db";
 import { eventually } from "../support/http";
 import { clusterSuite } from "../support/suite";
 
@@ -20,10 +20,7 @@ describe("Duplicate deliveries", () => {
 			async () => (await api("GET", `/api/orders/${order.id}`, { userId })).body.status !== "NEW",
 			"the order to settle",
 		);
-		const message = await db
-			.orders("outbox_messages")
-			.whereRaw("payload->>'orderId' = ?", [order.id])
-			.first();
+		const message = await db.outboxOf("orders", order.id).first();
 		return { order, message };
 	}
 
@@ -79,10 +76,7 @@ describe("Duplicate deliveries", () => {
 	it("When a payment result is delivered again, then the order keeps its final status", async () => {
 		const userId = await fundedUser(100);
 		const { order } = await placeAndSettle(userId, 100);
-		const result = await db
-			.payments("outbox_messages")
-			.whereRaw("payload->>'orderId' = ?", [order.id])
-			.first();
+		const result = await db.outboxOf("payments", order.id).first();
 		// A forged opposite result under a new id must not move a final order either.
 		const forged = { ...result.payload, status: "REFUSED", reason: "INSUFFICIENT_FUNDS" };
 
@@ -115,19 +109,10 @@ describe("Duplicate deliveries racing the first one", () => {
 
 		// Hold the account: the first copy waits for it inside its transaction, the others for
 		// the first copy's inbox row. Only when all three wait are they surely in flight together.
-		const lock = await db.payments.transaction();
-		try {
-			await lock("accounts").where({ user_id: userId }).forUpdate();
+		await whileAccountLocked(db.payments, userId, async () => {
 			await publishRaw(Queues.ordersToPay, [message, message, message]);
-			await eventually(
-				async () => (await waitingOnLocks(db.payments)) === 3,
-				"three payment transactions in flight",
-				20_000,
-				20,
-			);
-		} finally {
-			await lock.commit();
-		}
+			await untilWaitingOnLocks(db.payments, 3, "three payment transactions in flight");
+		});
 
 		await eventually(
 			async () => (await skipped(cluster)) === skippedBefore + 2,
@@ -136,11 +121,7 @@ describe("Duplicate deliveries racing the first one", () => {
 		await assertBalanced(db.payments, userId, 750, 1);
 		const order = JSON.parse(message.content).orderId;
 		assert.equal((await db.payments("order_payments").where({ order_id: order })).length, 1);
-		assert.equal(
-			(await db.payments("outbox_messages").whereRaw("payload->>'orderId' = ?", [order])).length,
-			1,
-			"one result",
-		);
+		assert.equal((await db.outboxOf("payments", order)).length, 1, "one result");
 	});
 });
 

@@ -4,7 +4,7 @@ import { deadLetterQueue, Queues } from "../../lib/messaging";
 import { sweepStuckOrders } from "../../services/orders/stuck-orders.sweeper";
 import { drainQueue, publishRaw } from "../support/amqp";
 import { TestCluster } from "../support/cluster";
-import { accountFacts, waitingOnLocks } from "../support/db";
+import { accountFacts, untilWaitingOnLocks, whileAccountLocked } from "../support/db";
 import { TestDatabases } from "../support/footprint";
 import { eventually } from "../support/http";
 import { clusterSuite } from "../support/suite";
@@ -19,8 +19,7 @@ async function moneyOf(db: Db, userId: number) {
 	return { ...(await accountFacts(db.payments, userId)), refunds: refunds.length };
 }
 
-const resultsFor = (db: Db, orderId: string) =>
-	db.payments("outbox_messages").whereRaw("payload->>'orderId' = ?", [orderId]).orderBy("id");
+const resultsFor = (db: Db, orderId: string) => db.outboxOf("payments", orderId);
 
 /** Counters summed over the consumers of a service's nodes in the cluster. */
 async function consumerStats(cluster: TestCluster, service: "orders" | "payments") {
@@ -48,11 +47,7 @@ describe("Refund messages", () => {
 		const id = await settledOrder(userId, 300);
 		assert.equal((await api("POST", `/api/orders/${id}/refund`, { userId })).status, 202);
 		await orderReaches(id, "REFUNDED");
-		const request = await db
-			.orders("outbox_messages")
-			.where({ queue: Queues.ordersToRefund })
-			.whereRaw("payload->>'orderId' = ?", [id])
-			.first();
+		const request = await db.outboxOf("orders", id, Queues.ordersToRefund).first();
 		return { userId, id, request };
 	}
 
@@ -181,33 +176,15 @@ describe("Refund messages racing each other", () => {
 		const before = await consumerStats(cluster, "payments");
 
 		// Hold the account: the refund and its copy both wait for it inside their transactions.
-		const lock = await db.payments.transaction();
-		try {
-			await lock("accounts").where({ user_id: userId }).forUpdate();
+		await whileAccountLocked(db.payments, userId, async () => {
 			assert.equal((await api("POST", `/api/orders/${id}/refund`, { userId })).status, 202);
-			await eventually(
-				async () => (await waitingOnLocks(db.payments)) === 1,
-				"the refund to wait on the account",
-				20_000,
-				20,
-			);
-			const request = await db
-				.orders("outbox_messages")
-				.where({ queue: Queues.ordersToRefund })
-				.whereRaw("payload->>'orderId' = ?", [id])
-				.first();
+			await untilWaitingOnLocks(db.payments, 1, "the refund to wait on the account");
+			const request = await db.outboxOf("orders", id, Queues.ordersToRefund).first();
 			await publishRaw(Queues.ordersToRefund, [
 				{ content: JSON.stringify(request.payload), messageId: randomUUID() },
 			]);
-			await eventually(
-				async () => (await waitingOnLocks(db.payments)) === 2,
-				"both to wait on the account",
-				20_000,
-				20,
-			);
-		} finally {
-			await lock.commit();
-		}
+			await untilWaitingOnLocks(db.payments, 2, "both to wait on the account");
+		});
 
 		await orderReaches(id, "REFUNDED");
 		await eventually(
@@ -295,10 +272,7 @@ describe("Refunds stuck in REFUNDING", () => {
 			debits: 1,
 			refunds: 1,
 		});
-		const requests = await db
-			.orders("outbox_messages")
-			.where({ queue: Queues.ordersToRefund })
-			.whereRaw("payload->>'orderId' = ?", [id]);
+		const requests = await db.outboxOf("orders", id, Queues.ordersToRefund);
 		assert.equal(requests.length, 2, "the first request and the sweeper's");
 	});
 

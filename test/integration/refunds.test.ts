@@ -143,10 +143,7 @@ describe("Refunds over HTTP", () => {
 			.payments("account_transactions")
 			.where({ order_id: id, kind: "ORDER_REFUND" });
 		assert.equal(credits.length, 1);
-		const requests = await db
-			.orders("outbox_messages")
-			.where({ queue: "orders.to_refund" })
-			.whereRaw("payload->>'orderId' = ?", [id]);
+		const requests = await db.outboxOf("orders", id, "orders.to_refund");
 		assert.equal(requests.length, 1, "one refund request");
 	});
 

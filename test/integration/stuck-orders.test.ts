@@ -8,13 +8,14 @@ import { Sweeper } from "../../lib/db/sweeper";
 import { sweepStuckOrders } from "../../services/orders/stuck-orders.sweeper";
 import { drainQueue, publishRaw } from "../support/amqp";
 import { TestCluster } from "../support/cluster";
-import { assertBalanced, testDatabases } from "../support/db";
+import { assertBalanced } from "../support/db";
+import { TestDatabases } from "../support/footprint";
 import { apiClient, eventually, newUserId } from "../support/http";
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 describe("Stuck orders", () => {
-	const db = testDatabases();
+	const db = new TestDatabases();
 	after(() => db.close());
 
 	describe("in the running system", () => {
@@ -117,13 +118,9 @@ describe("Stuck orders", () => {
 			);
 
 			await assertBalanced(db.payments, userId, 700, 1);
-			const requests = await db
-				.orders("outbox_messages")
-				.whereRaw("payload->>'orderId' = ?", [order.id]);
+			const requests = await db.outboxOf("orders", order.id);
 			assert.equal(requests.length, 2, "the first request and the sweeper's");
-			const results = await db
-				.payments("outbox_messages")
-				.whereRaw("payload->>'orderId' = ?", [order.id]);
+			const results = await db.outboxOf("payments", order.id);
 			assert.deepEqual(
 				results.map(r => r.payload.status),
 				["PAID", "PAID"],
@@ -165,9 +162,7 @@ describe("Stuck orders", () => {
 			]);
 
 			const results = await eventually(async () => {
-				const rows = await db
-					.payments("outbox_messages")
-					.whereRaw("payload->>'orderId' = ?", [order.id]);
+				const rows = await db.outboxOf("payments", order.id);
 				return rows.length === 2 && rows;
 			}, "the refusal sent again");
 			assert.deepEqual(
@@ -238,9 +233,7 @@ describe("Stuck orders", () => {
 			);
 			assert.ok(firstWait > 9 && firstWait <= 10, `first delay ${firstWait} s`);
 			assert.ok(secondWait > 19 && secondWait <= 20, `second delay ${secondWait} s`);
-			const requests = await db
-				.orders("outbox_messages")
-				.whereRaw("payload->>'orderId' = ?", [stuck]);
+			const requests = await db.outboxOf("orders", stuck);
 			assert.equal(requests.length, 2);
 			assert.deepEqual(requests[0].payload, {
 				orderId: stuck,

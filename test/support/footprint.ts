@@ -59,6 +59,14 @@ export class TestDatabases {
 		});
 	}
 
+	/** The rows a service's outbox holds about the order, oldest first; only those to `queue` if given. */
+	outboxOf(service: "orders" | "payments", orderId: string, queue?: string) {
+		const rows = this[service]("outbox_messages")
+			.whereRaw("payload->>'orderId' = ?", [orderId])
+			.orderBy("id");
+		return queue ? rows.where({ queue }) : rows;
+	}
+
 	/** The order's status as stored, or undefined where there is no such order. */
 	async orderStatus(id: string): Promise<string | undefined> {
 		return (await this.orders("orders").where({ id }).first())?.status;
