@@ -155,7 +155,10 @@ export class Dashboard {
 	}
 
 	/** Types a fresh user id into the header and waits for its empty account and live socket. */
-	async switchUser(userId: number, noAccountText: (id: number) => string): Promise<void> {
+	async switchUser(
+		userId: number,
+		noAccountText = (id: number) => `Create an account for user #${id} `,
+	): Promise<void> {
 		await this.byId("tab-account").click();
 		const socketsBefore = this.gate.count;
 		await this.byId("user-id").fill(String(userId));
@@ -226,6 +229,9 @@ export class Dashboard {
 }
 
 /** The mocha hooks of one e2e file: start the world before, stop it after, a picture on failure. */
+/** A user id no other run has used (the database is recreated for every run); short, to fit the header box. */
+export const shortUserId = () => 1000 + Math.floor(Math.random() * 8000);
+
 export function useDashboard(opts: DashboardOptions = {}): Dashboard {
 	const dashboard = new Dashboard(opts);
 	before(async function () {
