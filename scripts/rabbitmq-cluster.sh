@@ -37,15 +37,8 @@ amqp_port() { echo $((5680 + $1)); }
 console_port() { echo $((15680 + $1)); }
 dist_port() { echo $((25680 + $1)); }
 
-# Starts a daemon without the caller's open files beyond stdio (as scripts/setup-machine.sh
-# does): a server that inherits a pipe or a lock (a CI log, flock) would hold it while it runs.
-daemon() (
-	for fd in /proc/self/fd/*; do
-		n=${fd##*/}
-		((n > 2)) && eval "exec $n>&-" 2>/dev/null
-	done
-	exec "$@"
-)
+# daemon CMD...: starts a server without the caller's open files beyond stdio.
+source "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
 
 # The environment that makes rabbitmq-server and its CLI tools use node $1's files only. Without
 # RABBITMQ_CONF_ENV_FILE they would read /etc/rabbitmq/rabbitmq-env.conf (NODENAME=rabbit@localhost).

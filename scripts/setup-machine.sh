@@ -14,15 +14,8 @@ NODE_MAJOR=24
 NODE_VERSION=24.22.3
 NODE_HOME=/usr/local/lib/nodejs/node-v$NODE_VERSION
 
-# Starts a daemon without the caller's open files beyond stdio: a server that inherits a pipe
-# or a lock (a CI log, flock) would hold it for as long as it runs.
-daemon() (
-	for fd in /proc/self/fd/*; do
-		n=${fd##*/}
-		((n > 2)) && eval "exec $n>&-" 2>/dev/null
-	done
-	exec "$@"
-)
+# daemon CMD...: starts a server without the caller's open files beyond stdio.
+source "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
 
 node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 

@@ -15,7 +15,7 @@
  */
 import knexFactory, { Knex } from "knex";
 import { Queues } from "../../lib/messaging/topology";
-import { call, sh, sleep } from "../support/harness";
+import { call, dropDatabase, sleep } from "../support/harness";
 import {
 	clusterUrls,
 	killNode,
@@ -67,15 +67,8 @@ export async function prepareBrokerCluster(): Promise<string | null> {
 	// Its own databases, vhost (on the cluster), prefix and ports: nothing of a default run's.
 	await resetVhost(VHOST);
 	isolateAs(NAME, 18950, clusterUrls(VHOST));
-	for (const db of [env.ORDERS_DATABASE_URL, env.PAYMENTS_DATABASE_URL])
-		sh("psql", [
-			"-h",
-			"127.0.0.1",
-			"-U",
-			"postgres",
-			"-qc",
-			`DROP DATABASE IF EXISTS ${new URL(db).pathname.slice(1)} WITH (FORCE)`,
-		]);
+	for (const url of [env.ORDERS_DATABASE_URL, env.PAYMENTS_DATABASE_URL])
+		dropDatabase(new URL(url).pathname.slice(1));
 	orders = knexFactory({
 		client: "pg",
 		connection: env.ORDERS_DATABASE_URL,

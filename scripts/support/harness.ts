@@ -69,17 +69,21 @@ export function isolatedEnv(name: string, apiPort: number): Record<string, strin
 	};
 }
 
+/** Drops a database of the local PostgreSQL, with whatever connections it still has. */
+export function dropDatabase(name: string): void {
+	sh("psql", [
+		"-h",
+		"127.0.0.1",
+		"-U",
+		"postgres",
+		"-qc",
+		`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`,
+	]);
+}
+
 /** Drops the databases and recreates the vhost of an isolated environment. */
 export function resetIsolated(name: string): void {
-	for (const db of [`gozon_orders_${name}`, `gozon_payments_${name}`])
-		sh("psql", [
-			"-h",
-			"127.0.0.1",
-			"-U",
-			"postgres",
-			"-qc",
-			`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`,
-		]);
+	for (const db of [`gozon_orders_${name}`, `gozon_payments_${name}`]) dropDatabase(db);
 	try {
 		sh("rabbitmqctl", ["-q", "delete_vhost", `gozon_${name}`]);
 	} catch {

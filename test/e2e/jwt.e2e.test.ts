@@ -38,11 +38,7 @@ describe("Dashboard e2e: AUTH_MODE=jwt with development tokens", () => {
 		await expectAttribute(byId("connection"), "data-state", "connected", "the indicator");
 
 		// Act
-		await byId("create-account").click();
-		await expectText(byId("balance"), "0.00 ₽", "the balance");
-		await byId("topup-amount").fill("100");
-		await byId("topup-submit").click();
-		await expectText(byId("balance"), "100.00 ₽", "the balance");
+		await d.createAccountWith100();
 		await byId("tab-orders").click();
 		await byId("order-amount").fill("25");
 		await byId("order-description").fill("Headphones, jwt mode");

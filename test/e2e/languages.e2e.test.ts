@@ -116,12 +116,7 @@ describe("Dashboard e2e: Russian and English", () => {
 
 	it("When switched back to Russian in the dark theme, then the same holds in dark", async () => {
 		await d.byId("locale-ru").click();
-		await d.byId("theme-toggle").click();
-		await until(
-			() => d.page.getAttribute("html", "data-theme"),
-			theme => theme === "dark",
-			'<html data-theme="dark">',
-		);
+		await d.toggleToDark();
 		await d.byId("tab-account").click();
 
 		await inRussian("dark");

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { expectText, Shots, sleep, until, type Theme } from "./support/browser";
-import { useDashboard } from "./support/dashboard";
+import { shortUserId, useDashboard } from "./support/dashboard";
 
 const PAGE = 20;
 const ORDERS = 25;
@@ -11,7 +11,7 @@ const ORDERS = 25;
  */
 describe("Dashboard e2e: load more, and skeletons after a reload", () => {
 	const d = useDashboard();
-	const userId = 1000 + Math.floor(Math.random() * 8000);
+	const userId = shortUserId();
 	let newestFirst: string[] = [];
 
 	before(async function () {
@@ -148,12 +148,7 @@ describe("Dashboard e2e: load more, and skeletons after a reload", () => {
 	});
 
 	it("When the same is done in the dark theme, then paging and skeletons hold there too", async () => {
-		await d.byId("theme-toggle").click();
-		await until(
-			() => d.page.getAttribute("html", "data-theme"),
-			theme => theme === "dark",
-			'<html data-theme="dark">',
-		);
+		await d.toggleToDark();
 		await d.page.reload();
 		await paging("dark");
 		await reloadWithSlowApi("dark");

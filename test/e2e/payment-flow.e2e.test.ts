@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { expectAttribute, expectText, Shots, until, type Theme } from "./support/browser";
-import { useDashboard } from "./support/dashboard";
+import { shortUserId, useDashboard } from "./support/dashboard";
 
 /**
  * The shopper's path in a real browser: a user id, an account, a top-up, an order paid live
@@ -8,8 +8,7 @@ import { useDashboard } from "./support/dashboard";
  */
 describe("Dashboard e2e: paying for orders, light and dark", () => {
 	const d = useDashboard();
-	// The database is recreated for every run, so any id is fresh; short ones fit the header box.
-	const firstUser = 1000 + Math.floor(Math.random() * 8000);
+	const firstUser = shortUserId();
 
 	before(async () => {
 		await d.open("account");
@@ -20,7 +19,7 @@ describe("Dashboard e2e: paying for orders, light and dark", () => {
 		const byId = (id: string) => d.byId(id);
 
 		// Arrange: a fresh user id in the header, on the Account tab.
-		await d.switchUser(userId, id => `Create an account for user #${id} `);
+		await d.switchUser(userId);
 		await shots.shot("user-id");
 
 		// Act + Assert: create the account.
@@ -110,12 +109,7 @@ describe("Dashboard e2e: paying for orders, light and dark", () => {
 	});
 
 	it("When the theme is toggled to dark and a second user runs the same flow, then everything follows live in dark", async () => {
-		await d.byId("theme-toggle").click();
-		await until(
-			() => d.page.getAttribute("html", "data-theme"),
-			theme => theme === "dark",
-			'<html data-theme="dark">',
-		);
+		await d.toggleToDark();
 		assert.equal(await d.storageItem("gozon.theme"), "dark");
 
 		await paymentFlow("dark", firstUser + 1);

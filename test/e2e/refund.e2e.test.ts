@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { expectAttribute, expectText, Shots, until, type Theme } from "./support/browser";
-import { useDashboard } from "./support/dashboard";
+import { shortUserId, useDashboard } from "./support/dashboard";
 
 /**
  * A refund in a real browser: a paid order, Refund with its confirmation, REFUNDING until
@@ -9,7 +9,7 @@ import { useDashboard } from "./support/dashboard";
  */
 describe("Dashboard e2e: refunding an order, light and dark", () => {
 	const d = useDashboard();
-	const firstUser = 1000 + Math.floor(Math.random() * 8000);
+	const firstUser = shortUserId();
 
 	before(async () => {
 		await d.open("account");
@@ -20,12 +20,8 @@ describe("Dashboard e2e: refunding an order, light and dark", () => {
 		const byId = (id: string) => d.byId(id);
 
 		// Arrange: an account with 100.00 ₽ and a 25.00 ₽ order paid live.
-		await d.switchUser(userId, id => `Create an account for user #${id} `);
-		await byId("create-account").click();
-		await expectText(byId("balance"), "0.00 ₽", "the balance");
-		await byId("topup-amount").fill("100");
-		await byId("topup-submit").click();
-		await expectText(byId("balance"), "100.00 ₽", "the balance");
+		await d.switchUser(userId);
+		await d.createAccountWith100();
 		await byId("tab-orders").click();
 		const orderId = await d.placeOrder("25", "Noise-cancelling headphones");
 		const row = d.orderRow(orderId);
@@ -132,12 +128,7 @@ describe("Dashboard e2e: refunding an order, light and dark", () => {
 	});
 
 	it("When the same is done in the dark theme for another user, then everything follows the same way", async () => {
-		await d.byId("theme-toggle").click();
-		await until(
-			() => d.page.getAttribute("html", "data-theme"),
-			theme => theme === "dark",
-			'<html data-theme="dark">',
-		);
+		await d.toggleToDark();
 
 		await refundFlow("dark", firstUser + 1);
 	});

@@ -1,21 +1,12 @@
 import { strict as assert } from "assert";
 import { assertError } from "../support/assertions";
-import { TestCluster } from "../support/cluster";
-import { TestDatabases } from "../support/footprint";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { eventually, newUserId } from "../support/http";
+import { clusterSuite } from "../support/suite";
 
 describe("Many requests at once", () => {
 	// Two payments nodes, so debits of one account race across consumers, not only within a batch.
-	const cluster = new TestCluster({
+	const { api, db } = clusterSuite({
 		nodes: ["gateway", "orders", "orders", "payments", "payments"],
-	});
-	const api = apiClient(cluster.apiUrl);
-	const db = new TestDatabases();
-
-	before(() => cluster.start());
-	after(async () => {
-		await cluster.stop();
-		await db.close();
 	});
 
 	const times = <T>(n: number, f: (i: number) => Promise<T>) =>

@@ -2,15 +2,17 @@ import { strict as assert } from "assert";
 import { ChildProcess } from "child_process";
 import { Queues } from "../../lib/messaging";
 import { queueDepth } from "../support/amqp";
-import { exited, spawnNode, stopChild, TestCluster } from "../support/cluster";
-import { accountFacts, testDatabases } from "../support/db";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { exited, spawnNode, stopChild } from "../support/cluster";
+import { accountFacts, assertBalanced } from "../support/db";
+import { eventually } from "../support/http";
+import { clusterSuite } from "../support/suite";
 
 describe("An orders node killed mid-message (SIGKILL)", () => {
 	// Orders runs in its own process here, so it can really die; gateway and payments stay up.
-	const cluster = new TestCluster({ nodes: ["gateway", "payments"], waitFor: ["payments"] });
-	const api = apiClient(cluster.apiUrl);
-	const db = testDatabases();
+	const { cluster, api, db, fundedUser } = clusterSuite(
+		{ nodes: ["gateway", "payments"], waitFor: ["payments"] },
+		{ beforeStop: () => Promise.all(children.map(stopChild)) },
+	);
 	const children: ChildProcess[] = [];
 	const gateway = () => cluster.brokers[0];
 
@@ -35,20 +37,6 @@ describe("An orders node killed mid-message (SIGKILL)", () => {
 
 	const orderRow = async (id: string) => db.orders("orders").where({ id }).first();
 	const stats = <T>(service: string) => gateway().call<T, object>(`${service}.stats`, {});
-
-	async function fundedUser(amount: number) {
-		const userId = newUserId();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount } });
-		return userId;
-	}
-
-	before(() => cluster.start());
-	after(async () => {
-		await Promise.all(children.map(stopChild));
-		await cluster.stop();
-		await db.close();
-	});
 
 	it("When orders dies after committing a payment result and before its ack, then the redelivery is recognised and changes nothing", async () => {
 		const userId = await fundedUser(1_000);
@@ -104,11 +92,7 @@ describe("An orders node killed mid-message (SIGKILL)", () => {
 			"the redelivery did not touch the order",
 		);
 		assert.equal((await inbox()).length, 1);
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 600,
-			ledgerSum: 600,
-			debits: 1,
-		});
+		await assertBalanced(db.payments, userId, 600, 1);
 		await stopChild(children[children.length - 1]);
 		await ordersGone();
 	});
@@ -156,11 +140,7 @@ describe("An orders node killed mid-message (SIGKILL)", () => {
 				skippedBefore + 1,
 			"payments to skip the second copy",
 		);
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 700,
-			ledgerSum: 700,
-			debits: 1,
-		});
+		await assertBalanced(db.payments, userId, 700, 1);
 		assert.equal(
 			(await db.payments("order_payments").where({ order_id: reply.body.id })).length,
 			1,

@@ -3,26 +3,14 @@ import { randomUUID } from "crypto";
 import { Queues } from "../../lib/messaging";
 import { publishRaw } from "../support/amqp";
 import { TestCluster } from "../support/cluster";
-import { accountFacts, testDatabases } from "../support/db";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { assertBalanced, untilWaitingOnLocks, whileAccountLocked } from "../support/db";
+import { eventually } from "../support/http";
+import { clusterSuite } from "../support/suite";
 
 describe("Duplicate deliveries", () => {
-	const cluster = new TestCluster({ nodes: ["gateway", "orders", "orders", "payments"] });
-	const api = apiClient(cluster.apiUrl);
-	const db = testDatabases();
-
-	before(() => cluster.start());
-	after(async () => {
-		await cluster.stop();
-		await db.close();
+	const { cluster, api, db, fundedUser } = clusterSuite({
+		nodes: ["gateway", "orders", "orders", "payments"],
 	});
-
-	async function fundedUser(amount: number) {
-		const userId = newUserId();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount } });
-		return userId;
-	}
 
 	async function placeAndSettle(userId: number, amount: number) {
 		const order = (
@@ -32,40 +20,19 @@ describe("Duplicate deliveries", () => {
 			async () => (await api("GET", `/api/orders/${order.id}`, { userId })).body.status !== "NEW",
 			"the order to settle",
 		);
-		const message = await db
-			.orders("outbox_messages")
-			.whereRaw("payload->>'orderId' = ?", [order.id])
-			.first();
+		const message = await db.outboxOf("orders", order.id).first();
 		return { order, message };
-	}
-
-	/** Publishes copies and waits until the consuming service has handled (and acked) every one. */
-	async function deliver(
-		queue: string,
-		service: "orders" | "payments",
-		copies: { content: string; messageId: string }[],
-	) {
-		const before = await cluster.handled(service);
-		await publishRaw(queue, copies);
-		await eventually(
-			async () => (await cluster.handled(service)) >= before + copies.length,
-			`${service} to handle the copies`,
-		);
 	}
 
 	it("When the same orders.to_pay message is delivered twice, then the order is debited once", async () => {
 		const userId = await fundedUser(1_000);
 		const { message } = await placeAndSettle(userId, 300);
 
-		await deliver(Queues.ordersToPay, "payments", [
+		await cluster.deliver(Queues.ordersToPay, "payments", [
 			{ content: JSON.stringify(message.payload), messageId: message.message_id },
 		]);
 
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 700,
-			ledgerSum: 700,
-			debits: 1,
-		});
+		await assertBalanced(db.payments, userId, 700, 1);
 	});
 
 	it("When two orders' messages arrive five times each, interleaved, then each order is debited once", async () => {
@@ -77,7 +44,7 @@ describe("Duplicate deliveries", () => {
 			messageId: m.message_id,
 		});
 
-		await deliver(Queues.ordersToPay, "payments", [
+		await cluster.deliver(Queues.ordersToPay, "payments", [
 			copy(b.message),
 			copy(a.message),
 			copy(a.message),
@@ -88,11 +55,7 @@ describe("Duplicate deliveries", () => {
 			copy(a.message),
 		]);
 
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 700,
-			ledgerSum: 700,
-			debits: 2,
-		});
+		await assertBalanced(db.payments, userId, 700, 2);
 		const decisions = await db
 			.payments("order_payments")
 			.whereIn("order_id", [a.order.id, b.order.id]);
@@ -103,28 +66,21 @@ describe("Duplicate deliveries", () => {
 		const userId = await fundedUser(1_000);
 		const { message } = await placeAndSettle(userId, 400);
 
-		await deliver(Queues.ordersToPay, "payments", [
+		await cluster.deliver(Queues.ordersToPay, "payments", [
 			{ content: JSON.stringify(message.payload), messageId: randomUUID() },
 		]);
 
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 600,
-			ledgerSum: 600,
-			debits: 1,
-		});
+		await assertBalanced(db.payments, userId, 600, 1);
 	});
 
 	it("When a payment result is delivered again, then the order keeps its final status", async () => {
 		const userId = await fundedUser(100);
 		const { order } = await placeAndSettle(userId, 100);
-		const result = await db
-			.payments("outbox_messages")
-			.whereRaw("payload->>'orderId' = ?", [order.id])
-			.first();
+		const result = await db.outboxOf("payments", order.id).first();
 		// A forged opposite result under a new id must not move a final order either.
 		const forged = { ...result.payload, status: "REFUSED", reason: "INSUFFICIENT_FUNDS" };
 
-		await deliver(Queues.paymentResults, "orders", [
+		await cluster.deliver(Queues.paymentResults, "orders", [
 			{ content: JSON.stringify(result.payload), messageId: result.message_id },
 			{ content: JSON.stringify(forged), messageId: randomUUID() },
 		]);
@@ -138,34 +94,13 @@ describe("Duplicate deliveries", () => {
 describe("Duplicate deliveries racing the first one", () => {
 	// Batches of one on two payments nodes (two batches each at once): the copies are handled in
 	// separate transactions at the same time, not one after the other in a batch.
-	const cluster = new TestCluster({
+	const { cluster, db, fundedUser } = clusterSuite({
 		nodes: ["gateway", "orders", "payments", "payments"],
 		overrides: { payments: { consumerBatchSize: 1 } },
 	});
-	const api = apiClient(cluster.apiUrl);
-	const db = testDatabases();
-
-	before(() => cluster.start());
-	after(async () => {
-		await cluster.stop();
-		await db.close();
-	});
-
-	/** Payments transactions of the test database waiting for a lock (row or inbox key). */
-	const waitingOnLocks = async () =>
-		Number(
-			(
-				await db.payments.raw(
-					`SELECT count(*) AS n FROM pg_stat_activity
-					  WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-				)
-			).rows[0].n,
-		);
 
 	it("When three copies of a new message are in flight at once, then one debits and the other two are skipped", async () => {
-		const userId = newUserId();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 1_000 } });
+		const userId = await fundedUser(1_000);
 		const skippedBefore = await skipped(cluster);
 		const message = {
 			content: JSON.stringify({ orderId: randomUUID(), userId, amount: 250 }),
@@ -174,36 +109,19 @@ describe("Duplicate deliveries racing the first one", () => {
 
 		// Hold the account: the first copy waits for it inside its transaction, the others for
 		// the first copy's inbox row. Only when all three wait are they surely in flight together.
-		const lock = await db.payments.transaction();
-		try {
-			await lock("accounts").where({ user_id: userId }).forUpdate();
+		await whileAccountLocked(db.payments, userId, async () => {
 			await publishRaw(Queues.ordersToPay, [message, message, message]);
-			await eventually(
-				async () => (await waitingOnLocks()) === 3,
-				"three payment transactions in flight",
-				20_000,
-				20,
-			);
-		} finally {
-			await lock.commit();
-		}
+			await untilWaitingOnLocks(db.payments, 3, "three payment transactions in flight");
+		});
 
 		await eventually(
 			async () => (await skipped(cluster)) === skippedBefore + 2,
 			"two copies to be skipped",
 		);
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 750,
-			ledgerSum: 750,
-			debits: 1,
-		});
+		await assertBalanced(db.payments, userId, 750, 1);
 		const order = JSON.parse(message.content).orderId;
 		assert.equal((await db.payments("order_payments").where({ order_id: order })).length, 1);
-		assert.equal(
-			(await db.payments("outbox_messages").whereRaw("payload->>'orderId' = ?", [order])).length,
-			1,
-			"one result",
-		);
+		assert.equal((await db.outboxOf("payments", order)).length, 1, "one result");
 	});
 });
 

@@ -2,15 +2,17 @@ import { strict as assert } from "assert";
 import type { ChildProcess } from "child_process";
 import type { Knex } from "knex";
 import { queueDepth } from "../support/amqp";
-import { exited, spawnNode, stopChild, TestCluster } from "../support/cluster";
-import { accountFacts, testDatabases } from "../support/db";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { exited, spawnNode, stopChild } from "../support/cluster";
+import { assertBalanced } from "../support/db";
+import { eventually, newUserId } from "../support/http";
+import { clusterSuite } from "../support/suite";
 
 describe("A payments node stopped gracefully (SIGTERM, as Ctrl-C does) with a batch under way", () => {
 	// Payments runs in its own process, so it can receive a real signal mid-batch.
-	const cluster = new TestCluster({ nodes: ["gateway", "orders"], waitFor: [] });
-	const api = apiClient(cluster.apiUrl);
-	const db = testDatabases();
+	const { cluster, api, db } = clusterSuite(
+		{ nodes: ["gateway", "orders"], waitFor: [] },
+		{ beforeStop: () => Promise.all(children.map(stopChild)) },
+	);
 	const children: ChildProcess[] = [];
 
 	const startPayments = async () => {
@@ -30,13 +32,6 @@ describe("A payments node stopped gracefully (SIGTERM, as Ctrl-C does) with a ba
 				)
 			).rows[0].n,
 		);
-
-	before(() => cluster.start());
-	after(async () => {
-		await Promise.all(children.map(stopChild));
-		await cluster.stop();
-		await db.close();
-	});
 
 	it("When the signal arrives while the batch is blocked, then the node commits and acks it before exiting 0", async () => {
 		const userId = newUserId();
@@ -76,11 +71,7 @@ describe("A payments node stopped gracefully (SIGTERM, as Ctrl-C does) with a ba
 
 		assert.equal(await exited(payments), 0, "a graceful stop exits 0");
 		// Committed: one debit, one decision, one inbox row. Acked: nothing back in the queue.
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 600,
-			ledgerSum: 600,
-			debits: 1,
-		});
+		await assertBalanced(db.payments, userId, 600, 1);
 		assert.equal((await db.payments("order_payments").where({ order_id: order.id })).length, 1);
 		const inboxAfter = Number((await db.payments("inbox_messages").count({ n: "*" }))[0].n);
 		assert.equal(inboxAfter - inboxBefore, 1, "one inbox row for the order's message");
@@ -103,10 +94,6 @@ describe("A payments node stopped gracefully (SIGTERM, as Ctrl-C does) with a ba
 			{},
 		);
 		assert.equal(stats.duplicatesSkipped, 0, "no redelivery reached the inbox");
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 600,
-			ledgerSum: 600,
-			debits: 1,
-		});
+		await assertBalanced(db.payments, userId, 600, 1);
 	});
 });

@@ -1,31 +1,13 @@
 import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
 import { assertError } from "../support/assertions";
-import { TestCluster } from "../support/cluster";
-import { TestDatabases } from "../support/footprint";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { eventually, newUserId } from "../support/http";
+import { clusterSuite } from "../support/suite";
 
 describe("Idempotency-Key on POST /api/orders and POST /api/accounts/me/top-ups", () => {
-	const cluster = new TestCluster({ nodes: ["gateway", "orders", "orders", "payments"] });
-	const api = apiClient(cluster.apiUrl);
-	const db = new TestDatabases();
-
-	before(() => cluster.start());
-	after(async () => {
-		await cluster.stop();
-		await db.close();
+	const { api, db, fundedUser } = clusterSuite({
+		nodes: ["gateway", "orders", "orders", "payments"],
 	});
-
-	async function fundedUser(amount: number): Promise<number> {
-		const userId = newUserId();
-		assert.equal((await api("POST", "/api/accounts", { userId })).status, 201);
-		if (amount)
-			assert.equal(
-				(await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount } })).status,
-				200,
-			);
-		return userId;
-	}
 
 	const order = (userId: number, key: string, body: object) =>
 		api("POST", "/api/orders", { userId, body, headers: { "Idempotency-Key": key } });

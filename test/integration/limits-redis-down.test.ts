@@ -3,10 +3,11 @@
  * (flock -o -x /tmp/gozon-heavy.lock npx mocha test/integration/limits-redis-down.test.ts).
  */
 import { strict as assert } from "assert";
-import { io, Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually, newUserId } from "../support/http";
 import { redisUp, startRedis, stopRedis } from "../support/redis-server";
+import { handshake, openUserSocket } from "../support/sockets";
 
 const BURST = 5;
 
@@ -28,20 +29,7 @@ describe("Limits when Redis is down (stops Redis: exclusive lock)", () => {
 		await cluster.stop();
 	});
 
-	function handshake(userId: number): Promise<string | undefined> {
-		const socket = io(cluster.apiUrl, {
-			path: "/socket.io",
-			auth: { userId },
-			forceNew: true,
-			reconnection: false,
-			transports: ["websocket"],
-		});
-		sockets.push(socket);
-		return new Promise(resolve => {
-			socket.once("connect", () => resolve(undefined));
-			socket.once("connect_error", err => resolve(err.message));
-		});
-	}
+	const connectAs = (userId: number) => handshake(openUserSocket(cluster.apiUrl, userId, sockets));
 
 	/** Requests without an identity: they are limited by address and never reach a service. */
 	const statuses = async (n: number) => {
@@ -54,8 +42,8 @@ describe("Limits when Redis is down (stops Redis: exclusive lock)", () => {
 		// Live first: past the burst is 429, past the cap is refused.
 		assert.ok((await statuses(BURST + 2)).includes(429), "the limit is enforced while Redis is up");
 		const userId = newUserId();
-		assert.equal(await handshake(userId), undefined);
-		assert.match((await handshake(userId)) ?? "connected", /too many connections/);
+		assert.equal(await connectAs(userId), undefined);
+		assert.match((await connectAs(userId)) ?? "connected", /too many connections/);
 
 		stopRedis();
 		try {
@@ -70,7 +58,7 @@ describe("Limits when Redis is down (stops Redis: exclusive lock)", () => {
 			);
 			const other = newUserId();
 			assert.deepEqual(
-				await Promise.all([handshake(other), handshake(other)]),
+				await Promise.all([connectAs(other), connectAs(other)]),
 				[undefined, undefined],
 				"the cap fails open",
 			);

@@ -1,9 +1,10 @@
 import { strict as assert } from "assert";
 import { connect } from "net";
-import { io, Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { HEADERS_TIMEOUT_MS } from "../../services/api/api.service";
 import { TestCluster } from "../support/cluster";
 import { apiClient, eventually, newUserId } from "../support/http";
+import { handshake, openUserSocket } from "../support/sockets";
 
 const BURST = 10;
 const CAP = 3;
@@ -26,25 +27,7 @@ describe("Limits: request rate and sockets per user, shared by every gateway", (
 		for (const s of sockets.splice(0)) s.disconnect();
 	});
 
-	function open(url: string, userId: number): Socket {
-		const socket = io(url, {
-			path: "/socket.io",
-			auth: { userId },
-			forceNew: true,
-			reconnection: false,
-			transports: ["websocket"],
-		});
-		sockets.push(socket);
-		return socket;
-	}
-
-	/** Resolves with undefined once connected, or with the connect_error's message. */
-	function handshake(socket: Socket): Promise<string | undefined> {
-		return new Promise(resolve => {
-			socket.once("connect", () => resolve(undefined));
-			socket.once("connect_error", err => resolve(err.message));
-		});
-	}
+	const open = (url: string, userId: number) => openUserSocket(url, userId, sockets);
 
 	it("When one address calls the open /api/auth routes past the burst, then it gets 429 RATE_LIMITED with Retry-After", async () => {
 		const replies: Response[] = [];

@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import { assertError } from "../support/assertions";
-import { TestCluster } from "../support/cluster";
 import { TestDatabases } from "../support/footprint";
-import { apiClient, newUserId } from "../support/http";
+import { newUserId } from "../support/http";
+import { clusterSuite } from "../support/suite";
 
 /** The PostgreSQL error of a statement that must fail, or a failed assertion if it succeeded. */
 async function rejection(
@@ -64,17 +64,9 @@ describe("Money", () => {
 	describe("through the API", () => {
 		// A ceiling a few maximal top-ups can reach, so the limit is tested with real amounts.
 		const maxBalance = 3_000_000_000_001;
-		const cluster = new TestCluster({
+		const { api, db } = clusterSuite({
 			nodes: ["gateway", "orders", "payments"],
 			overrides: { payments: { maxBalance } },
-		});
-		const api = apiClient(cluster.apiUrl);
-		const db = new TestDatabases();
-
-		before(() => cluster.start());
-		after(async () => {
-			await cluster.stop();
-			await db.close();
 		});
 
 		it("When amounts near 10^12 are topped up, then the balance is their exact sum, up to MAX_BALANCE and not one kopeck over", async () => {

@@ -2,33 +2,17 @@ import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
 import { deadLetterQueue, Queues } from "../../lib/messaging";
 import { drainQueue, publishRaw, queueDepth } from "../support/amqp";
-import { TestCluster } from "../support/cluster";
-import { TestDatabases } from "../support/footprint";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { eventually } from "../support/http";
+import { clusterSuite } from "../support/suite";
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 describe("Payment edge cases", () => {
 	// One payments batch at a time, so messages that arrive while it runs form the next batch.
-	const cluster = new TestCluster({
+	const { cluster, api, db, fundedUser } = clusterSuite({
 		nodes: ["gateway", "orders", "payments"],
 		overrides: { payments: { consumerConcurrency: 1 } },
 	});
-	const api = apiClient(cluster.apiUrl);
-	const db = new TestDatabases();
-
-	before(() => cluster.start());
-	after(async () => {
-		await cluster.stop();
-		await db.close();
-	});
-
-	async function fundedUser(amount: number) {
-		const userId = newUserId();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount } });
-		return userId;
-	}
 
 	const orderStatus = async (id: string) =>
 		(await db.orders("orders").where({ id }).first())?.status;

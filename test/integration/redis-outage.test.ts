@@ -60,6 +60,21 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 		);
 
 	/** Calls `fn` and records its status and duration. */
+	/** Waits until the API lists every one of the user's `placed` orders as FINISHED. */
+	const allFinished = (userId: number, placed: string[], what: string) =>
+		eventually(
+			async () => {
+				const list = (await api("GET", "/api/orders?limit=1000", { userId })).body as {
+					id: string;
+					status: string;
+				}[];
+				return placed.every(id => list.some(o => o.id === id && o.status === "FINISHED"));
+			},
+			what,
+			30_000,
+			200,
+		);
+
 	async function timed(
 		samples: Sample[],
 		kind: Sample["kind"],
@@ -143,18 +158,7 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 		assert.equal(ready?.body.status, "degraded");
 
 		// Every order placed during the outage is stored and gets paid.
-		await eventually(
-			async () => {
-				const list = (await api("GET", "/api/orders?limit=1000", { userId })).body as {
-					id: string;
-					status: string;
-				}[];
-				return placed.every(id => list.some(o => o.id === id && o.status === "FINISHED"));
-			},
-			"every outage order to be stored and FINISHED",
-			30_000,
-			200,
-		);
+		await allFinished(userId, placed, "every outage order to be stored and FINISHED");
 		assert.equal(
 			(await api("GET", "/api/accounts/me", { userId })).body.balance,
 			funds - placed.length,
@@ -240,18 +244,7 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 			[],
 			`calls over ${HUNG_CALL_MS} ms while Redis hung`,
 		);
-		await eventually(
-			async () => {
-				const list = (await api("GET", "/api/orders?limit=1000", { userId })).body as {
-					id: string;
-					status: string;
-				}[];
-				return placed.every(id => list.some(o => o.id === id && o.status === "FINISHED"));
-			},
-			"every order placed while Redis hung to be FINISHED",
-			30_000,
-			200,
-		);
+		await allFinished(userId, placed, "every order placed while Redis hung to be FINISHED");
 		assert.equal(
 			(await api("GET", "/api/accounts/me", { userId })).body.balance,
 			10_000 - placed.length,

@@ -1,13 +1,15 @@
 import { strict as assert } from "assert";
-import { exited, separatePayments, stopChild, TestCluster } from "../support/cluster";
-import { accountFacts, testDatabases } from "../support/db";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { exited, separatePayments, stopChild } from "../support/cluster";
+import { assertBalanced } from "../support/db";
+import { eventually } from "../support/http";
+import { clusterSuite } from "../support/suite";
 
 describe("A payments node killed after committing a refund, before its ack", () => {
 	// Payments runs in its own process here, so it can really die (SIGKILL) mid-message.
-	const cluster = new TestCluster({ nodes: ["gateway", "orders"], waitFor: [] });
-	const api = apiClient(cluster.apiUrl);
-	const db = testDatabases();
+	const { cluster, api, db, fundedUser } = clusterSuite(
+		{ nodes: ["gateway", "orders"], waitFor: [] },
+		{ beforeStop: () => payments.stopAll() },
+	);
 	const payments = separatePayments(cluster);
 
 	const statusOf = async (id: string) => (await db.orders("orders").where({ id }).first()).status;
@@ -15,18 +17,9 @@ describe("A payments node killed after committing a refund, before its ack", () 
 		(await db.payments("account_transactions").where({ user_id: userId, kind: "ORDER_REFUND" }))
 			.length;
 
-	before(() => cluster.start());
-	after(async () => {
-		await payments.stopAll();
-		await cluster.stop();
-		await db.close();
-	});
-
 	it("When the refund request comes back after the crash, then the account is credited once and the order ends REFUNDED", async () => {
-		const userId = newUserId();
 		const normal = await payments.start();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 1_000 } });
+		const userId = await fundedUser(1_000);
 		const order = (
 			await api("POST", "/api/orders", { userId, body: { amount: 400, description: "crash" } })
 		).body;
@@ -40,11 +33,7 @@ describe("A payments node killed after committing a refund, before its ack", () 
 		await payments.gone();
 
 		// The credit committed before the crash; the message was never acknowledged.
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 1_000,
-			ledgerSum: 1_000,
-			debits: 1,
-		});
+		await assertBalanced(db.payments, userId, 1_000, 1);
 		assert.equal(await refunds(userId), 1);
 		assert.equal(await statusOf(order.id), "REFUNDING");
 
@@ -55,11 +44,7 @@ describe("A payments node killed after committing a refund, before its ack", () 
 			30_000,
 			100,
 		);
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 1_000,
-			ledgerSum: 1_000,
-			debits: 1,
-		});
+		await assertBalanced(db.payments, userId, 1_000, 1);
 		assert.equal(await refunds(userId), 1);
 		const stats = await cluster.brokers[0].call<{ duplicatesSkipped: number }, object>(
 			"payments.stats",

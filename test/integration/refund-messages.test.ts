@@ -4,10 +4,12 @@ import { deadLetterQueue, Queues } from "../../lib/messaging";
 import { sweepStuckOrders } from "../../services/orders/stuck-orders.sweeper";
 import { drainQueue, publishRaw } from "../support/amqp";
 import { TestCluster } from "../support/cluster";
-import { accountFacts, testDatabases } from "../support/db";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { accountFacts, untilWaitingOnLocks, whileAccountLocked } from "../support/db";
+import { TestDatabases } from "../support/footprint";
+import { eventually } from "../support/http";
+import { clusterSuite } from "../support/suite";
 
-type Db = ReturnType<typeof testDatabases>;
+type Db = TestDatabases;
 
 /** Balance, ledger sum, debits, and the refund credits of an account. */
 async function moneyOf(db: Db, userId: number) {
@@ -17,8 +19,7 @@ async function moneyOf(db: Db, userId: number) {
 	return { ...(await accountFacts(db.payments, userId)), refunds: refunds.length };
 }
 
-const resultsFor = (db: Db, orderId: string) =>
-	db.payments("outbox_messages").whereRaw("payload->>'orderId' = ?", [orderId]).orderBy("id");
+const resultsFor = (db: Db, orderId: string) => db.outboxOf("payments", orderId);
 
 /** Counters summed over the consumers of a service's nodes in the cluster. */
 async function consumerStats(cluster: TestCluster, service: "orders" | "payments") {
@@ -36,67 +37,17 @@ async function consumerStats(cluster: TestCluster, service: "orders" | "payments
 	return total;
 }
 
-function helpers(cluster: TestCluster, db: Db) {
-	const api = apiClient(cluster.apiUrl);
-	const statusOf = async (id: string) => (await db.orders("orders").where({ id }).first())?.status;
-	return {
-		api,
-		statusOf,
-		async fundedUser(amount: number) {
-			const userId = newUserId();
-			await api("POST", "/api/accounts", { userId });
-			await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount } });
-			return userId;
-		},
-		async settled(userId: number, amount: number, status = "FINISHED") {
-			const order = (
-				await api("POST", "/api/orders", { userId, body: { amount, description: "m" } })
-			).body;
-			await eventually(
-				async () => (await statusOf(order.id)) === status,
-				`the order to be ${status}`,
-			);
-			return order.id as string;
-		},
-		reaches: (id: string, status: string) =>
-			eventually(async () => (await statusOf(id)) === status, `the order to be ${status}`, 30_000),
-		/** Publishes copies and waits until the service's consumers have handled every one. */
-		async deliver(
-			queue: string,
-			service: "orders" | "payments",
-			copies: { content: string; messageId: string }[],
-		) {
-			const before = (await consumerStats(cluster, service)).handled;
-			await publishRaw(queue, copies);
-			await eventually(
-				async () => (await consumerStats(cluster, service)).handled >= before + copies.length,
-				`${service} to handle the copies`,
-			);
-		},
-	};
-}
-
 describe("Refund messages", () => {
-	const cluster = new TestCluster({ nodes: ["gateway", "orders", "orders", "payments"] });
-	const db = testDatabases();
-	const h = helpers(cluster, db);
-
-	before(() => cluster.start());
-	after(async () => {
-		await cluster.stop();
-		await db.close();
+	const { cluster, api, db, fundedUser, orderReaches, settledOrder } = clusterSuite({
+		nodes: ["gateway", "orders", "orders", "payments"],
 	});
 
 	async function refundedOrder() {
-		const userId = await h.fundedUser(1_000);
-		const id = await h.settled(userId, 300);
-		assert.equal((await h.api("POST", `/api/orders/${id}/refund`, { userId })).status, 202);
-		await h.reaches(id, "REFUNDED");
-		const request = await db
-			.orders("outbox_messages")
-			.where({ queue: Queues.ordersToRefund })
-			.whereRaw("payload->>'orderId' = ?", [id])
-			.first();
+		const userId = await fundedUser(1_000);
+		const id = await settledOrder(userId, 300);
+		assert.equal((await api("POST", `/api/orders/${id}/refund`, { userId })).status, 202);
+		await orderReaches(id, "REFUNDED");
+		const request = await db.outboxOf("orders", id, Queues.ordersToRefund).first();
 		return { userId, id, request };
 	}
 
@@ -105,11 +56,11 @@ describe("Refund messages", () => {
 		const money = await moneyOf(db, userId);
 		assert.deepEqual(money, { balance: 1_000, ledgerSum: 1_000, debits: 1, refunds: 1 });
 
-		await h.deliver(Queues.ordersToRefund, "payments", [
+		await cluster.deliver(Queues.ordersToRefund, "payments", [
 			{ content: JSON.stringify(request.payload), messageId: request.message_id },
 			{ content: JSON.stringify(request.payload), messageId: request.message_id },
 		]);
-		await h.deliver(Queues.ordersToRefund, "payments", [
+		await cluster.deliver(Queues.ordersToRefund, "payments", [
 			{ content: JSON.stringify(request.payload), messageId: randomUUID() },
 		]);
 
@@ -122,15 +73,15 @@ describe("Refund messages", () => {
 			async () => (await resultsFor(db, id)).every(r => r.sent_at),
 			"the results to be published",
 		);
-		assert.equal(await h.statusOf(id), "REFUNDED");
+		assert.equal(await db.orderStatus(id), "REFUNDED");
 	});
 
 	it("When a REFUNDED result is delivered again, or a forged REFUNDED for a FINISHED order, then no order moves", async () => {
 		const { id } = await refundedOrder();
-		const userId = await h.fundedUser(1_000);
-		const finished = await h.settled(userId, 100);
+		const userId = await fundedUser(1_000);
+		const finished = await settledOrder(userId, 100);
 
-		await h.deliver(Queues.paymentResults, "orders", [
+		await cluster.deliver(Queues.paymentResults, "orders", [
 			{
 				content: JSON.stringify({ orderId: id, userId, status: "REFUNDED" }),
 				messageId: randomUUID(),
@@ -141,15 +92,19 @@ describe("Refund messages", () => {
 			},
 		]);
 
-		assert.equal(await h.statusOf(id), "REFUNDED");
-		assert.equal(await h.statusOf(finished), "FINISHED", "REFUNDED applies only from REFUNDING");
+		assert.equal(await db.orderStatus(id), "REFUNDED");
+		assert.equal(
+			await db.orderStatus(finished),
+			"FINISHED",
+			"REFUNDED applies only from REFUNDING",
+		);
 	});
 
 	it("When a refund message names an order payments never debited (or not for that user and amount), then nothing is credited, payments answers REFUND_REFUSED and the order is not moved", async () => {
-		const userId = await h.fundedUser(1_000);
-		const cancelled = await h.settled(userId, 5_000, "CANCELLED");
-		const finished = await h.settled(userId, 100);
-		const stranger = await h.fundedUser(1_000);
+		const userId = await fundedUser(1_000);
+		const cancelled = await settledOrder(userId, 5_000, "CANCELLED");
+		const finished = await settledOrder(userId, 100);
+		const stranger = await fundedUser(1_000);
 		// REFUNDING in orders, as if its refund had been asked, but payments never debited it.
 		const refunding = randomUUID();
 		await db.orders("orders").insert({
@@ -170,7 +125,7 @@ describe("Refund messages", () => {
 		];
 		const ordersBefore = (await consumerStats(cluster, "orders")).handled;
 
-		await h.deliver(
+		await cluster.deliver(
 			Queues.ordersToRefund,
 			"payments",
 			forged.map(f => ({ content: JSON.stringify(f), messageId: randomUUID() })),
@@ -199,10 +154,10 @@ describe("Refund messages", () => {
 				[{ orderId, userId, status: "REFUND_REFUSED", reason: "NOT_DEBITED" }],
 			);
 		}
-		assert.equal(await h.statusOf(cancelled), "CANCELLED");
-		assert.equal(await h.statusOf(refunding), "REFUNDING");
-		assert.equal(await h.statusOf(finished), "FINISHED");
-		assert.equal(await h.statusOf(unknown), undefined, "nothing created");
+		assert.equal(await db.orderStatus(cancelled), "CANCELLED");
+		assert.equal(await db.orderStatus(refunding), "REFUNDING");
+		assert.equal(await db.orderStatus(finished), "FINISHED");
+		assert.equal(await db.orderStatus(unknown), undefined, "nothing created");
 		assert.equal((await consumerStats(cluster, "payments")).deadLettered, 0);
 		await db.orders("orders").where({ id: refunding }).delete();
 	});
@@ -210,64 +165,28 @@ describe("Refund messages", () => {
 
 describe("Refund messages racing each other", () => {
 	// Batches of one on two payments nodes: the copies are handled in separate transactions at once.
-	const cluster = new TestCluster({
+	const { cluster, api, db, fundedUser, orderReaches, settledOrder } = clusterSuite({
 		nodes: ["gateway", "orders", "payments", "payments"],
 		overrides: { payments: { consumerBatchSize: 1 } },
 	});
-	const db = testDatabases();
-	const h = helpers(cluster, db);
-
-	before(() => cluster.start());
-	after(async () => {
-		await cluster.stop();
-		await db.close();
-	});
-
-	const waitingOnLocks = async () =>
-		Number(
-			(
-				await db.payments.raw(
-					`SELECT count(*) AS n FROM pg_stat_activity
-					  WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-				)
-			).rows[0].n,
-		);
 
 	it("When a refund and a copy under a new message id are in flight at once, then one credits, the other answers REFUNDED again, and neither fails", async () => {
-		const userId = await h.fundedUser(1_000);
-		const id = await h.settled(userId, 400);
+		const userId = await fundedUser(1_000);
+		const id = await settledOrder(userId, 400);
 		const before = await consumerStats(cluster, "payments");
 
 		// Hold the account: the refund and its copy both wait for it inside their transactions.
-		const lock = await db.payments.transaction();
-		try {
-			await lock("accounts").where({ user_id: userId }).forUpdate();
-			assert.equal((await h.api("POST", `/api/orders/${id}/refund`, { userId })).status, 202);
-			await eventually(
-				async () => (await waitingOnLocks()) === 1,
-				"the refund to wait on the account",
-				20_000,
-				20,
-			);
-			const request = await db
-				.orders("outbox_messages")
-				.where({ queue: Queues.ordersToRefund })
-				.whereRaw("payload->>'orderId' = ?", [id])
-				.first();
+		await whileAccountLocked(db.payments, userId, async () => {
+			assert.equal((await api("POST", `/api/orders/${id}/refund`, { userId })).status, 202);
+			await untilWaitingOnLocks(db.payments, 1, "the refund to wait on the account");
+			const request = await db.outboxOf("orders", id, Queues.ordersToRefund).first();
 			await publishRaw(Queues.ordersToRefund, [
 				{ content: JSON.stringify(request.payload), messageId: randomUUID() },
 			]);
-			await eventually(
-				async () => (await waitingOnLocks()) === 2,
-				"both to wait on the account",
-				20_000,
-				20,
-			);
-		} finally {
-			await lock.commit();
-		}
+			await untilWaitingOnLocks(db.payments, 2, "both to wait on the account");
+		});
 
-		await h.reaches(id, "REFUNDED");
+		await orderReaches(id, "REFUNDED");
 		await eventually(
 			async () => (await consumerStats(cluster, "payments")).handled >= before.handled + 2,
 			"both copies handled",
@@ -293,22 +212,19 @@ describe("Refund messages racing each other", () => {
 describe("Refunds stuck in REFUNDING", () => {
 	// Orders gives up on a failing result after two attempts (dead-letters it) and does not sweep
 	// by itself: the test runs the sweep when it wants it.
-	const cluster = new TestCluster({
-		nodes: ["gateway", "orders", "payments"],
-		overrides: { orders: { maxDeliveries: 2, sweepIntervalMs: 3_600_000 } },
-	});
-	const db = testDatabases();
-	const h = helpers(cluster, db);
+	const { api, db, fundedUser, orderReaches, settledOrder } = clusterSuite(
+		{
+			nodes: ["gateway", "orders", "payments"],
+			overrides: { orders: { maxDeliveries: 2, sweepIntervalMs: 3_600_000 } },
+		},
+		{
+			// Should a test stop half-way, the constraint it adds must not outlive it.
+			beforeStop: () =>
+				db.orders.raw("ALTER TABLE orders DROP CONSTRAINT IF EXISTS test_refunds_blocked"),
+		},
+	);
 
-	before(async () => {
-		await cluster.start();
-		await drainQueue(deadLetterQueue(Queues.paymentResults));
-	});
-	after(async () => {
-		await cluster.stop();
-		await db.orders.raw("ALTER TABLE orders DROP CONSTRAINT IF EXISTS test_refunds_blocked");
-		await db.close();
-	});
+	before(() => drainQueue(deadLetterQueue(Queues.paymentResults)));
 
 	/** Runs the sweep as if the refund had been asked `ageS` ago; returns the orders it asked again for. */
 	async function sweepAsIfOld(id: string, ageS = 120) {
@@ -320,13 +236,13 @@ describe("Refunds stuck in REFUNDING", () => {
 	}
 
 	it("When a REFUNDED result is dead-lettered, then the order stays REFUNDING until the sweeper asks again, and then it is REFUNDED with one credit", async () => {
-		const userId = await h.fundedUser(1_000);
-		const id = await h.settled(userId, 300);
+		const userId = await fundedUser(1_000);
+		const id = await settledOrder(userId, 300);
 		// Orders cannot apply this user's refund result: it fails twice and is dead-lettered.
 		await db.orders.raw(
 			`ALTER TABLE orders ADD CONSTRAINT test_refunds_blocked CHECK (status <> 'REFUNDED' OR user_id <> ${userId})`,
 		);
-		assert.equal((await h.api("POST", `/api/orders/${id}/refund`, { userId })).status, 202);
+		assert.equal((await api("POST", `/api/orders/${id}/refund`, { userId })).status, 202);
 		const dead = await eventually(async () => {
 			const got = await drainQueue(deadLetterQueue(Queues.paymentResults));
 			return got.find(m => JSON.parse(m.content.toString()).orderId === id);
@@ -335,7 +251,7 @@ describe("Refunds stuck in REFUNDING", () => {
 
 		// The state the sweeper exists for: credited, yet REFUNDING.
 		assert.equal(JSON.parse(dead.content.toString()).status, "REFUNDED");
-		assert.equal(await h.statusOf(id), "REFUNDING");
+		assert.equal(await db.orderStatus(id), "REFUNDING");
 		assert.deepEqual(await moneyOf(db, userId), {
 			balance: 1_000,
 			ledgerSum: 1_000,
@@ -344,7 +260,7 @@ describe("Refunds stuck in REFUNDING", () => {
 		});
 
 		const swept = await sweepAsIfOld(id);
-		await h.reaches(id, "REFUNDED");
+		await orderReaches(id, "REFUNDED");
 
 		assert.deepEqual(
 			swept.map(o => [o.status, o.attempt, o.amount]),
@@ -356,17 +272,14 @@ describe("Refunds stuck in REFUNDING", () => {
 			debits: 1,
 			refunds: 1,
 		});
-		const requests = await db
-			.orders("outbox_messages")
-			.where({ queue: Queues.ordersToRefund })
-			.whereRaw("payload->>'orderId' = ?", [id]);
+		const requests = await db.outboxOf("orders", id, Queues.ordersToRefund);
 		assert.equal(requests.length, 2, "the first request and the sweeper's");
 	});
 
 	it("When a refund request is lost before payments saw it, then the sweeper's request credits it once; a young refund is left alone", async () => {
-		const userId = await h.fundedUser(1_000);
-		const id = await h.settled(userId, 250);
-		const young = await h.settled(userId, 50);
+		const userId = await fundedUser(1_000);
+		const id = await settledOrder(userId, 250);
+		const young = await settledOrder(userId, 50);
 		// REFUNDING with no request anywhere: as if the message had been purged from the queue.
 		await db
 			.orders("orders")
@@ -379,10 +292,10 @@ describe("Refunds stuck in REFUNDING", () => {
 			"neither is stuck yet",
 		);
 		const swept = await sweepAsIfOld(id);
-		await h.reaches(id, "REFUNDED");
+		await orderReaches(id, "REFUNDED");
 
 		assert.equal(swept.length, 1);
-		assert.equal(await h.statusOf(young), "REFUNDING");
+		assert.equal(await db.orderStatus(young), "REFUNDING");
 		assert.deepEqual(await moneyOf(db, userId), {
 			balance: 950,
 			ledgerSum: 950,

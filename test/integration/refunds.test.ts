@@ -3,59 +3,35 @@ import { randomUUID } from "crypto";
 import Redis from "ioredis";
 import type { Socket } from "socket.io-client";
 import { assertError } from "../support/assertions";
-import { TestCluster } from "../support/cluster";
-import { accountFacts } from "../support/db";
+import { accountFacts, assertBalanced } from "../support/db";
 import { testEnv } from "../support/env";
-import { TestDatabases } from "../support/footprint";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { eventually, newUserId } from "../support/http";
 import { connectUserSocket } from "../support/sockets";
+import { clusterSuite } from "../support/suite";
 
 describe("Refunds over HTTP", () => {
-	const cluster = new TestCluster({ nodes: ["gateway", "orders", "orders", "payments"] });
-	const api = apiClient(cluster.apiUrl);
-	const db = new TestDatabases();
+	const { cluster, api, db, fundedUser, orderReaches, settledOrder } = clusterSuite(
+		{ nodes: ["gateway", "orders", "orders", "payments"] },
+		{
+			async beforeStop() {
+				for (const s of sockets) s.disconnect();
+				await db.orders("orders").whereIn("id", inserted).delete();
+			},
+		},
+	);
 	const sockets: Socket[] = [];
 	/** Rows the tests stored directly: removed at the end, so no later sweep acts on them. */
 	const inserted: string[] = [];
 
-	before(() => cluster.start());
-	after(async () => {
-		for (const s of sockets) s.disconnect();
-		await db.orders("orders").whereIn("id", inserted).delete();
-		await cluster.stop();
-		await db.close();
-	});
-
-	async function fundedUser(amount: number) {
-		const userId = newUserId();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount } });
-		return userId;
-	}
-
-	const statusOf = async (id: string) => (await db.orders("orders").where({ id }).first())?.status;
-
-	async function settled(userId: number, amount: number, status = "FINISHED") {
-		const order = (
-			await api("POST", "/api/orders", { userId, body: { amount, description: "refund me" } })
-		).body;
-		await eventually(
-			async () => (await statusOf(order.id)) === status,
-			`the order to be ${status}`,
-		);
-		return order.id as string;
-	}
-
 	const refund = (userId: number, id: string, headers: Record<string, string> = {}) =>
 		api("POST", `/api/orders/${id}/refund`, { userId, headers });
 
-	const refunded = (id: string) =>
-		eventually(async () => (await statusOf(id)) === "REFUNDED", "the order to be REFUNDED", 30_000);
+	const refunded = (id: string) => orderReaches(id, "REFUNDED");
 
 	it("When a FINISHED order is refunded, then it answers 202 REFUNDING, ends REFUNDED, and the balance is back exactly with the ledger summing to it", async () => {
 		const userId = await fundedUser(1_000);
 		const { events } = await connectUserSocket(cluster.apiUrl, userId, sockets);
-		const id = await settled(userId, 300);
+		const id = await settledOrder(userId, 300);
 
 		const res = await fetch(`${cluster.apiUrl}/api/orders/${id}/refund`, {
 			method: "POST",
@@ -69,11 +45,7 @@ describe("Refunds over HTTP", () => {
 		assert.equal(body.amount, 300);
 		await refunded(id);
 
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 1_000,
-			ledgerSum: 1_000,
-			debits: 1,
-		});
+		await assertBalanced(db.payments, userId, 1_000, 1);
 		const ledger = (await api("GET", "/api/accounts/me/transactions", { userId })).body;
 		assert.deepEqual(
 			ledger.map((e: any) => [e.kind, e.amount, e.balanceAfter, e.orderId]),
@@ -110,8 +82,8 @@ describe("Refunds over HTTP", () => {
 				status: "REFUNDING",
 			},
 		]);
-		const cancelled = await settled(userId, 5_000, "CANCELLED");
-		const done = await settled(userId, 200);
+		const cancelled = await settledOrder(userId, 5_000, "CANCELLED");
+		const done = await settledOrder(userId, 200);
 		assert.equal((await refund(userId, done)).status, 202);
 		await refunded(done);
 		const before = await accountFacts(db.payments, userId);
@@ -126,7 +98,7 @@ describe("Refunds over HTTP", () => {
 			const res = await refund(userId, id);
 			assertError(res, 409, "ORDER_NOT_REFUNDABLE");
 			assert.deepEqual(res.body.data, { orderId: id, status });
-			assert.equal(await statusOf(id), status);
+			assert.equal(await db.orderStatus(id), status);
 		}
 		assert.deepEqual(await accountFacts(db.payments, userId), before);
 		assert.equal((await db.ordersOutboxRows(userId)).length, outbox, "no refund request written");
@@ -134,7 +106,7 @@ describe("Refunds over HTTP", () => {
 
 	it("When the order is another user's, unknown, or not a UUID, then a refund is 404 ORDER_NOT_FOUND and changes nothing", async () => {
 		const owner = await fundedUser(1_000);
-		const id = await settled(owner, 100);
+		const id = await settledOrder(owner, 100);
 		const stranger = await fundedUser(1_000);
 
 		assertError(await refund(stranger, id), 404, "ORDER_NOT_FOUND");
@@ -147,22 +119,14 @@ describe("Refunds over HTTP", () => {
 		});
 		assertError(sneaky, 404, "ORDER_NOT_FOUND");
 
-		assert.equal(await statusOf(id), "FINISHED");
-		assert.deepEqual(await accountFacts(db.payments, owner), {
-			balance: 900,
-			ledgerSum: 900,
-			debits: 1,
-		});
-		assert.deepEqual(await accountFacts(db.payments, stranger), {
-			balance: 1_000,
-			ledgerSum: 1_000,
-			debits: 0,
-		});
+		assert.equal(await db.orderStatus(id), "FINISHED");
+		await assertBalanced(db.payments, owner, 900, 1);
+		await assertBalanced(db.payments, stranger, 1_000, 0);
 	});
 
 	it("When 20 refunds of one order race, then exactly one is 202, the rest 409, and the account is credited once", async () => {
 		const userId = await fundedUser(1_000);
-		const id = await settled(userId, 400);
+		const id = await settledOrder(userId, 400);
 
 		const answers = await Promise.all(Array.from({ length: 20 }, () => refund(userId, id)));
 
@@ -174,26 +138,19 @@ describe("Refunds over HTTP", () => {
 		for (const a of answers.filter(a => a.status !== 202))
 			assertError(a, 409, "ORDER_NOT_REFUNDABLE");
 		await refunded(id);
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 1_000,
-			ledgerSum: 1_000,
-			debits: 1,
-		});
+		await assertBalanced(db.payments, userId, 1_000, 1);
 		const credits = await db
 			.payments("account_transactions")
 			.where({ order_id: id, kind: "ORDER_REFUND" });
 		assert.equal(credits.length, 1);
-		const requests = await db
-			.orders("outbox_messages")
-			.where({ queue: "orders.to_refund" })
-			.whereRaw("payload->>'orderId' = ?", [id]);
+		const requests = await db.outboxOf("orders", id, "orders.to_refund");
 		assert.equal(requests.length, 1, "one refund request");
 	});
 
 	it("When a refund is repeated with its Idempotency-Key, then the first answer comes back with no second effect; the key on another order is 422", async () => {
 		const userId = await fundedUser(1_000);
-		const id = await settled(userId, 250);
-		const other = await settled(userId, 50);
+		const id = await settledOrder(userId, 250);
+		const other = await settledOrder(userId, 50);
 		const key = { "Idempotency-Key": `refund-${randomUUID()}` };
 
 		const first = await refund(userId, id, key);
@@ -205,12 +162,8 @@ describe("Refunds over HTTP", () => {
 		assert.equal(again.status, 202);
 		assert.deepEqual(again.body, first.body, "the stored first answer (REFUNDING)");
 		assertError(reused, 422, "IDEMPOTENCY_KEY_REUSED");
-		assert.equal(await statusOf(other), "FINISHED");
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 950,
-			ledgerSum: 950,
-			debits: 2,
-		});
+		assert.equal(await db.orderStatus(other), "FINISHED");
+		await assertBalanced(db.payments, userId, 950, 2);
 		const refunds = await db
 			.payments("account_transactions")
 			.where({ user_id: userId, kind: "ORDER_REFUND" });
@@ -231,11 +184,11 @@ describe("Refunds over HTTP", () => {
 
 		it("When a user has orders in every status, then the summary matches a hand count, and a refund moves it at once", async () => {
 			const userId = await fundedUser(1_000);
-			const a = await settled(userId, 100);
-			await settled(userId, 200);
-			await settled(userId, 300);
-			await settled(userId, 5_000, "CANCELLED");
-			const r = await settled(userId, 50);
+			const a = await settledOrder(userId, 100);
+			await settledOrder(userId, 200);
+			await settledOrder(userId, 300);
+			await settledOrder(userId, 5_000, "CANCELLED");
+			const r = await settledOrder(userId, 50);
 			assert.equal((await refund(userId, r)).status, 202);
 			await refunded(r);
 			const waiting = randomUUID();
@@ -244,7 +197,7 @@ describe("Refunds over HTTP", () => {
 				.orders("orders")
 				.insert({ id: waiting, user_id: userId, amount: 7, description: "waiting" });
 			// Another user's orders count for them only.
-			await settled(await fundedUser(100), 100);
+			await settledOrder(await fundedUser(100), 100);
 
 			const first = await api("GET", "/api/orders/summary", { userId });
 			assert.equal(first.status, 200);

@@ -8,13 +8,14 @@ import { Sweeper } from "../../lib/db/sweeper";
 import { sweepStuckOrders } from "../../services/orders/stuck-orders.sweeper";
 import { drainQueue, publishRaw } from "../support/amqp";
 import { TestCluster } from "../support/cluster";
-import { accountFacts, testDatabases } from "../support/db";
+import { assertBalanced } from "../support/db";
+import { TestDatabases } from "../support/footprint";
 import { apiClient, eventually, newUserId } from "../support/http";
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 describe("Stuck orders", () => {
-	const db = testDatabases();
+	const db = new TestDatabases();
 	after(() => db.close());
 
 	describe("in the running system", () => {
@@ -104,11 +105,7 @@ describe("Stuck orders", () => {
 			// The state the sweeper exists for: debited, yet NEW, and counted as stuck.
 			assert.equal(JSON.parse(dead.content.toString()).status, "PAID");
 			assert.equal((await db.orders("orders").where({ id: order.id }).first()).status, "NEW");
-			assert.deepEqual(await accountFacts(db.payments, userId), {
-				balance: 700,
-				ledgerSum: 700,
-				debits: 1,
-			});
+			await assertBalanced(db.payments, userId, 700, 1);
 			const stuckBefore = await stuckGauge(cluster.brokers[1].nodeID);
 			assert.ok(stuckBefore! >= 1, `gozon_orders_stuck is ${stuckBefore}`);
 
@@ -119,18 +116,10 @@ describe("Stuck orders", () => {
 				"the swept order to finish",
 			);
 
-			assert.deepEqual(await accountFacts(db.payments, userId), {
-				balance: 700,
-				ledgerSum: 700,
-				debits: 1,
-			});
-			const requests = await db
-				.orders("outbox_messages")
-				.whereRaw("payload->>'orderId' = ?", [order.id]);
+			await assertBalanced(db.payments, userId, 700, 1);
+			const requests = await db.outboxOf("orders", order.id);
 			assert.equal(requests.length, 2, "the first request and the sweeper's");
-			const results = await db
-				.payments("outbox_messages")
-				.whereRaw("payload->>'orderId' = ?", [order.id]);
+			const results = await db.outboxOf("payments", order.id);
 			assert.deepEqual(
 				results.map(r => r.payload.status),
 				["PAID", "PAID"],
@@ -172,9 +161,7 @@ describe("Stuck orders", () => {
 			]);
 
 			const results = await eventually(async () => {
-				const rows = await db
-					.payments("outbox_messages")
-					.whereRaw("payload->>'orderId' = ?", [order.id]);
+				const rows = await db.outboxOf("payments", order.id);
 				return rows.length === 2 && rows;
 			}, "the refusal sent again");
 			assert.deepEqual(
@@ -184,11 +171,7 @@ describe("Stuck orders", () => {
 					["REFUSED", "INSUFFICIENT_FUNDS"],
 				],
 			);
-			assert.deepEqual(await accountFacts(db.payments, userId), {
-				balance: 1_000,
-				ledgerSum: 1_000,
-				debits: 0,
-			});
+			await assertBalanced(db.payments, userId, 1_000, 0);
 			assert.equal((await db.orders("orders").where({ id: order.id }).first()).status, "CANCELLED");
 		});
 	});
@@ -249,9 +232,7 @@ describe("Stuck orders", () => {
 			);
 			assert.ok(firstWait > 9 && firstWait <= 10, `first delay ${firstWait} s`);
 			assert.ok(secondWait > 19 && secondWait <= 20, `second delay ${secondWait} s`);
-			const requests = await db
-				.orders("outbox_messages")
-				.whereRaw("payload->>'orderId' = ?", [stuck]);
+			const requests = await db.outboxOf("orders", stuck);
 			assert.equal(requests.length, 2);
 			assert.deepEqual(requests[0].payload, {
 				orderId: stuck,

@@ -2,20 +2,12 @@ import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
 import { gzipSync } from "zlib";
 import { assertError, assertInvalidField } from "../support/assertions";
-import { TestCluster } from "../support/cluster";
-import { NOTHING, TestDatabases } from "../support/footprint";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { NOTHING } from "../support/footprint";
+import { eventually, newUserId } from "../support/http";
+import { clusterSuite } from "../support/suite";
 
 describe("Bad input through the HTTP API", () => {
-	const cluster = new TestCluster({ nodes: ["gateway", "orders", "payments"] });
-	const api = apiClient(cluster.apiUrl);
-	const db = new TestDatabases();
-
-	before(() => cluster.start());
-	after(async () => {
-		await cluster.stop();
-		await db.close();
-	});
+	const { cluster, api, db } = clusterSuite({ nodes: ["gateway", "orders", "payments"] });
 
 	async function userWithAccount(): Promise<number> {
 		const userId = newUserId();

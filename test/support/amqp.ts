@@ -2,10 +2,13 @@ import * as amqp from "amqplib";
 import { testEnv } from "./env";
 
 /** Publishes raw messages to a queue of the test vhost, waiting for the broker's confirms. */
-export async function publishRaw(
-	queue: string,
-	messages: { content: string | Buffer; messageId?: string; headers?: Record<string, unknown> }[],
-): Promise<void> {
+export interface RawMessage {
+	content: string | Buffer;
+	messageId?: string;
+	headers?: Record<string, unknown>;
+}
+
+export async function publishRaw(queue: string, messages: RawMessage[]): Promise<void> {
 	const conn = await amqp.connect(testEnv.AMQP_URL);
 	try {
 		const ch = await conn.createConfirmChannel();

@@ -4,6 +4,7 @@ import type { ServiceBroker } from "moleculer";
 import { Config, loadConfig } from "../../lib/config";
 import { createNode, Role } from "../../services/node";
 import { projectRoot } from "../../lib/paths";
+import { publishRaw, RawMessage } from "./amqp";
 import { eventually } from "./http";
 
 export interface ClusterOptions {
@@ -49,6 +50,16 @@ export class TestCluster {
 			total += stats.consumers.reduce((n, c) => n + c.handled, 0);
 		}
 		return total;
+	}
+
+	/** Publishes copies to a queue and waits until the service's consumers here have handled every one. */
+	async deliver(queue: string, service: "orders" | "payments", copies: RawMessage[]): Promise<void> {
+		const before = await this.handled(service);
+		await publishRaw(queue, copies);
+		await eventually(
+			async () => (await this.handled(service)) >= before + copies.length,
+			`${service} to handle the copies`,
+		);
 	}
 
 	get apiUrl(): string {

@@ -1,5 +1,7 @@
+import { strict as assert } from "assert";
 import knexFactory, { Knex } from "knex";
 import { types } from "pg";
+import { eventually } from "./http";
 
 // bigint columns (amounts, balances, ids) as numbers, as the services read them.
 types.setTypeParser(types.builtins.INT8, value => Number(value));
@@ -28,5 +30,47 @@ export async function accountFacts(payments: Knex, userId: number) {
 			payments.raw("count(*) FILTER (WHERE kind = 'ORDER_PAYMENT')::int AS debits"),
 		)
 		.first();
-	return { balance: account?.balance, ledgerSum: Number(row?.sum ?? 0), debits: Number(row?.debits ?? 0) };
+	return {
+		balance: account?.balance,
+		ledgerSum: Number(row?.sum ?? 0),
+		debits: Number(row?.debits ?? 0),
+	};
+}
+
+/** Asserts the account holds `balance`, its ledger sums to exactly that, and it has `debits` order debits. */
+export async function assertBalanced(
+	payments: Knex,
+	userId: number,
+	balance: number,
+	debits: number,
+) {
+	assert.deepEqual(await accountFacts(payments, userId), { balance, ledgerSum: balance, debits });
+}
+
+/** Transactions of this database waiting for a lock (a row or an inbox key), other than our own. */
+export async function waitingOnLocks(knex: Knex): Promise<number> {
+	const { rows } = await knex.raw(
+		`SELECT count(*) AS n FROM pg_stat_activity
+		  WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+	);
+	return Number(rows[0].n);
+}
+
+/** Waits until `n` transactions of this database (other than our own) wait for a lock. */
+export const untilWaitingOnLocks = (knex: Knex, n: number, what: string) =>
+	eventually(async () => (await waitingOnLocks(knex)) === n, what, 20_000, 20);
+
+/** Runs `f` while a transaction of ours holds the account's row (FOR UPDATE), then lets it go. */
+export async function whileAccountLocked<T>(
+	payments: Knex,
+	userId: number,
+	f: () => Promise<T>,
+): Promise<T> {
+	const lock = await payments.transaction();
+	try {
+		await lock("accounts").where({ user_id: userId }).forUpdate();
+		return await f();
+	} finally {
+		await lock.commit();
+	}
 }

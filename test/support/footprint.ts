@@ -28,43 +28,19 @@ export class TestDatabases {
 	}
 
 	/** Every row any write of this user could have left, per table. */
-	async footprint(userId: number): Promise<Record<string, number>> {
-		const count = async (q: Knex.QueryBuilder) =>
-			Number((await q.count({ n: "*" }).first())?.n ?? 0);
-		const [
-			orders,
-			ordersOutbox,
-			ordersKeys,
-			accounts,
-			ledger,
-			payments,
-			refunds,
-			paymentsOutbox,
-			paymentsKeys,
-		] = await Promise.all([
-			count(this.orders("orders").where({ user_id: userId })),
-			count(this.orders("outbox_messages").whereRaw("(payload->>'userId')::bigint = ?", [userId])),
-			count(this.orders("idempotency_keys").where({ user_id: userId })),
-			count(this.payments("accounts").where({ user_id: userId })),
-			count(this.payments("account_transactions").where({ user_id: userId })),
-			count(this.payments("order_payments").where({ user_id: userId })),
-			count(this.payments("order_refunds").where({ user_id: userId })),
-			count(
-				this.payments("outbox_messages").whereRaw("(payload->>'userId')::bigint = ?", [userId]),
-			),
-			count(this.payments("idempotency_keys").where({ user_id: userId })),
-		]);
-		return {
-			orders,
-			ordersOutbox,
-			ordersKeys,
-			accounts,
-			ledger,
-			payments,
-			refunds,
-			paymentsOutbox,
-			paymentsKeys,
-		};
+	footprint(userId: number): Promise<Record<string, number>> {
+		const byPayload = "(payload->>'userId')::bigint = ?";
+		return rowCounts({
+			orders: this.orders("orders").where({ user_id: userId }),
+			ordersOutbox: this.orders("outbox_messages").whereRaw(byPayload, [userId]),
+			ordersKeys: this.orders("idempotency_keys").where({ user_id: userId }),
+			accounts: this.payments("accounts").where({ user_id: userId }),
+			ledger: this.payments("account_transactions").where({ user_id: userId }),
+			payments: this.payments("order_payments").where({ user_id: userId }),
+			refunds: this.payments("order_refunds").where({ user_id: userId }),
+			paymentsOutbox: this.payments("outbox_messages").whereRaw(byPayload, [userId]),
+			paymentsKeys: this.payments("idempotency_keys").where({ user_id: userId }),
+		});
 	}
 
 	/**
@@ -72,18 +48,28 @@ export class TestDatabases {
 	 * valid user (the payment flow also writes the ledger, so tests comparing totals must not
 	 * have funded orders in flight).
 	 */
-	async totals(): Promise<Record<string, number>> {
-		const count = async (q: Knex.QueryBuilder) =>
-			Number((await q.count({ n: "*" }).first())?.n ?? 0);
-		const [orders, ordersOutbox, ordersKeys, accounts, ledger, paymentsKeys] = await Promise.all([
-			count(this.orders("orders")),
-			count(this.orders("outbox_messages")),
-			count(this.orders("idempotency_keys")),
-			count(this.payments("accounts")),
-			count(this.payments("account_transactions")),
-			count(this.payments("idempotency_keys")),
-		]);
-		return { orders, ordersOutbox, ordersKeys, accounts, ledger, paymentsKeys };
+	totals(): Promise<Record<string, number>> {
+		return rowCounts({
+			orders: this.orders("orders"),
+			ordersOutbox: this.orders("outbox_messages"),
+			ordersKeys: this.orders("idempotency_keys"),
+			accounts: this.payments("accounts"),
+			ledger: this.payments("account_transactions"),
+			paymentsKeys: this.payments("idempotency_keys"),
+		});
+	}
+
+	/** The rows a service's outbox holds about the order, oldest first; only those to `queue` if given. */
+	outboxOf(service: "orders" | "payments", orderId: string, queue?: string) {
+		const rows = this[service]("outbox_messages")
+			.whereRaw("payload->>'orderId' = ?", [orderId])
+			.orderBy("id");
+		return queue ? rows.where({ queue }) : rows;
+	}
+
+	/** The order's status as stored, or undefined where there is no such order. */
+	async orderStatus(id: string): Promise<string | undefined> {
+		return (await this.orders("orders").where({ id }).first())?.status;
 	}
 
 	async orderRows(userId: number) {
@@ -112,6 +98,16 @@ export class TestDatabases {
 			.first();
 		return Number(row?.s ?? 0);
 	}
+}
+
+/** The number of rows of each query, under the same names, counted at once. */
+async function rowCounts(
+	queries: Record<string, Knex.QueryBuilder>,
+): Promise<Record<string, number>> {
+	const counts = await Promise.all(
+		Object.values(queries).map(async q => Number((await q.count({ n: "*" }).first())?.n ?? 0)),
+	);
+	return Object.fromEntries(Object.keys(queries).map((name, i) => [name, counts[i]]));
 }
 
 /** Footprint of a user who never wrote anything. */

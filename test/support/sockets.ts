@@ -32,3 +32,27 @@ export async function connectedWithUpdates(
 	});
 	return { socket, events };
 }
+
+/**
+ * A header-mode socket of `userId` on the gateway at `url`, over WebSocket only and never
+ * reconnecting, handshake under way; pushed onto `open` so the test's cleanup disconnects it.
+ */
+export function openUserSocket(url: string, userId: number, open: Socket[]): Socket {
+	const socket = io(url, {
+		path: "/socket.io",
+		auth: { userId },
+		forceNew: true,
+		reconnection: false,
+		transports: ["websocket"],
+	});
+	open.push(socket);
+	return socket;
+}
+
+/** Resolves with undefined once the socket connects, or with its connect_error's message. */
+export function handshake(socket: Socket): Promise<string | undefined> {
+	return new Promise(resolve => {
+		socket.once("connect", () => resolve(undefined));
+		socket.once("connect_error", err => resolve(err.message));
+	});
+}

@@ -1,4 +1,3 @@
-import { createPinia, setActivePinia } from "pinia";
 import type { Socket } from "socket.io-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { effectScope, nextTick, type EffectScope } from "vue";
@@ -11,6 +10,7 @@ import { useToastsStore } from "../stores/toasts";
 import { apiError, mockFetch, routes, type RecordedRequest } from "../testing/fetch";
 import { anAccount, anOrder, aSummary } from "../testing/fixtures";
 import { useLiveUpdates, type Connect } from "./useLiveUpdates";
+import { freshStores } from "../testing/stores";
 
 /** Just enough of a socket.io client socket: listeners, a trigger, and the calls we assert on. */
 class FakeSocket {
@@ -47,14 +47,20 @@ const connect: Connect = (url, options) => {
 	return socket as unknown as Socket;
 };
 
+/** The paths requested since the first `before` requests, sorted. */
+const pathsSince = (before: number) =>
+	requests
+		.slice(before)
+		.map(r => r.path)
+		.sort();
+
 function start() {
 	scope = effectScope();
 	scope.run(() => useLiveUpdates(connect));
 }
 
 beforeEach(() => {
-	localStorage.clear();
-	setActivePinia(createPinia());
+	freshStores();
 	sockets = [];
 	({ requests } = mockFetch(
 		routes({
@@ -116,12 +122,11 @@ describe("useLiveUpdates", () => {
 
 		expect(useConnectionStore().state).toBe("connected");
 		await vi.waitFor(() =>
-			expect(
-				requests
-					.slice(before)
-					.map(r => r.path)
-					.sort(),
-			).toEqual(["/api/accounts/me", "/api/orders", "/api/orders/summary"]),
+			expect(pathsSince(before)).toEqual([
+				"/api/accounts/me",
+				"/api/orders",
+				"/api/orders/summary",
+			]),
 		);
 	});
 
@@ -170,12 +175,11 @@ describe("useLiveUpdates", () => {
 		});
 
 		await vi.waitFor(() =>
-			expect(
-				requests
-					.slice(before)
-					.map(r => r.path)
-					.sort(),
-			).toEqual(["/api/accounts/me", "/api/accounts/me/transactions", "/api/orders/summary"]),
+			expect(pathsSince(before)).toEqual([
+				"/api/accounts/me",
+				"/api/accounts/me/transactions",
+				"/api/orders/summary",
+			]),
 		);
 		expect(useOrdersStore().orders[0]?.status).toBe("REFUNDED");
 	});

@@ -1,4 +1,3 @@
-import { createPinia, setActivePinia } from "pinia";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { apiError, mockFetch, routes } from "../testing/fetch";
 import { PAGE_SIZE } from "../lib/paging";
@@ -8,12 +7,12 @@ import { plain } from "../testing/text";
 import { useAccountStore } from "./account";
 import { useSessionStore } from "./session";
 import { useToastsStore } from "./toasts";
+import { freshStores } from "../testing/stores";
 
 const notFound = apiError(404, "ACCOUNT_NOT_FOUND", "Account not found: create it first");
 
 beforeEach(() => {
-	localStorage.clear();
-	setActivePinia(createPinia());
+	freshStores();
 	useSessionStore().setUserId(5);
 });
 

@@ -5,7 +5,7 @@ import { errorText, money } from "../i18n/format";
 import * as api from "../lib/api";
 import { coalesce } from "../lib/coalesce";
 import { ApiError } from "../lib/http";
-import { appendPage, mayHaveMore, PAGE_SIZE, reloadLimit } from "../lib/paging";
+import { loadNextPage, mayHaveMore, PAGE_SIZE, reloadLimit } from "../lib/paging";
 import type { Account, LedgerEntry } from "../lib/types";
 import { useSessionStore } from "./session";
 import { useToastsStore } from "./toasts";
@@ -76,21 +76,19 @@ export const useAccountStore = defineStore("account", () => {
 	});
 
 	/** The next older page of the ledger, after the last entry shown. */
-	async function loadMoreTransactions(): Promise<void> {
-		const last = transactions.value.at(-1);
-		if (loadingMoreTransactions.value || !hasMoreTransactions.value || !last) return;
-		loadingMoreTransactions.value = true;
+	function loadMoreTransactions(): Promise<void> {
 		const started = epoch;
-		try {
-			const page = await api.fetchTransactions(session.userId, PAGE_SIZE, last.id);
-			if (started !== epoch) return;
-			transactions.value = appendPage(transactions.value, page);
-			hasMoreTransactions.value = mayHaveMore(page.length, PAGE_SIZE);
-		} catch (err) {
-			if (started === epoch) toasts.error(errorText(err));
-		} finally {
-			if (started === epoch) loadingMoreTransactions.value = false;
-		}
+		const ledger = {
+			items: transactions,
+			hasMore: hasMoreTransactions,
+			loadingMore: loadingMoreTransactions,
+		};
+		return loadNextPage(
+			ledger,
+			before => api.fetchTransactions(session.userId, PAGE_SIZE, before),
+			() => started === epoch,
+			err => toasts.error(errorText(err)),
+		);
 	}
 
 	async function create(): Promise<void> {

@@ -1,4 +1,3 @@
-import { createPinia, setActivePinia } from "pinia";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { setLocale } from "../i18n";
 import { PAGE_SIZE } from "../lib/paging";
@@ -10,6 +9,7 @@ import { useOrdersStore } from "./orders";
 import { useSessionStore } from "./session";
 import { useSummaryStore } from "./summary";
 import { useToastsStore } from "./toasts";
+import { freshStores } from "../testing/stores";
 
 const ORDER_ID = "1a2b3c4d-0000-4000-8000-000000000001";
 
@@ -34,8 +34,7 @@ async function storeWithOneNewOrder() {
 const toastMessages = () => useToastsStore().toasts.map(t => plain(`${t.kind}: ${t.message}`));
 
 beforeEach(() => {
-	localStorage.clear();
-	setActivePinia(createPinia());
+	freshStores();
 	useSessionStore().setUserId(1);
 });
 

@@ -7,7 +7,7 @@ import { coalesce } from "../lib/coalesce";
 import { ApiError } from "../lib/http";
 import { FormIdempotencyKey, IdempotencyKeys } from "../lib/idempotency";
 import { shortId } from "../lib/labels";
-import { appendPage, mayHaveMore, PAGE_SIZE, reloadLimit } from "../lib/paging";
+import { loadNextPage, mayHaveMore, PAGE_SIZE, reloadLimit } from "../lib/paging";
 import type { Order, OrderStatus, OrderUpdatedEvent } from "../lib/types";
 import { useSessionStore } from "./session";
 import { useSummaryStore } from "./summary";
@@ -105,21 +105,14 @@ export const useOrdersStore = defineStore("orders", () => {
 	});
 
 	/** The next older page, after the last order shown. */
-	async function loadMore(): Promise<void> {
-		const last = orders.value.at(-1);
-		if (loadingMore.value || !hasMore.value || !last) return;
-		loadingMore.value = true;
+	function loadMore(): Promise<void> {
 		const started = epoch;
-		try {
-			const page = await api.fetchOrders(session.userId, PAGE_SIZE, last.id);
-			if (started !== epoch) return;
-			orders.value = appendPage(orders.value, page);
-			hasMore.value = mayHaveMore(page.length, PAGE_SIZE);
-		} catch (err) {
-			if (started === epoch) toasts.error(errorText(err));
-		} finally {
-			if (started === epoch) loadingMore.value = false;
-		}
+		return loadNextPage(
+			{ items: orders, hasMore, loadingMore },
+			before => api.fetchOrders(session.userId, PAGE_SIZE, before),
+			() => started === epoch,
+			err => toasts.error(errorText(err)),
+		);
 	}
 
 	async function create(amount: number, description: string): Promise<boolean> {

@@ -1,10 +1,10 @@
-import { createPinia, setActivePinia } from "pinia";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { fetchAccount } from "../lib/api";
 import { setCredentials } from "../lib/http";
 import { mockFetch, routes, type FakeAnswer, type RecordedRequest } from "../testing/fetch";
 import { fakeToken } from "../testing/tokens";
 import { REFRESH_MARGIN_MS, useSessionStore } from "./session";
+import { freshStores } from "../testing/stores";
 
 const HOUR = 3600_000;
 const account = (userId: number): FakeAnswer => [
@@ -39,8 +39,7 @@ function gateway(config: object, ttlMs = HOUR) {
 const lastCall = () => requests.filter(r => r.path === "/api/accounts/me").at(-1)!;
 
 beforeEach(() => {
-	localStorage.clear();
-	setActivePinia(createPinia());
+	freshStores();
 });
 afterEach(() => {
 	setCredentials(null);

@@ -1,14 +1,13 @@
-import { createPinia, setActivePinia } from "pinia";
 import { beforeEach, describe, expect, it } from "vitest";
 import { mockFetch, routes } from "../testing/fetch";
 import { aSummary } from "../testing/fixtures";
 import { useSessionStore } from "./session";
 import { useSummaryStore } from "./summary";
 import { useToastsStore } from "./toasts";
+import { freshStores } from "../testing/stores";
 
 beforeEach(() => {
-	localStorage.clear();
-	setActivePinia(createPinia());
+	freshStores();
 	useSessionStore().setUserId(7);
 });
 

@@ -6,6 +6,7 @@ import { apiClient, eventually } from "../../support/http";
 import {
 	buildOnce,
 	expectAttribute,
+	expectText,
 	launchBrowser,
 	SCREENSHOTS,
 	textOf,
@@ -154,7 +155,10 @@ export class Dashboard {
 	}
 
 	/** Types a fresh user id into the header and waits for its empty account and live socket. */
-	async switchUser(userId: number, noAccountText: (id: number) => string): Promise<void> {
+	async switchUser(
+		userId: number,
+		noAccountText = (id: number) => `Create an account for user #${id} `,
+	): Promise<void> {
 		await this.byId("tab-account").click();
 		const socketsBefore = this.gate.count;
 		await this.byId("user-id").fill(String(userId));
@@ -172,6 +176,25 @@ export class Dashboard {
 		await this.gate.waitForNewSocket(socketsBefore);
 		await expectAttribute(this.byId("connection"), "data-state", "connected", "the indicator");
 		assert.equal(await this.storageItem("gozon.userId"), String(userId));
+	}
+
+	/** Clicks the theme toggle (from light) and waits until the page is dark. */
+	async toggleToDark(): Promise<void> {
+		await this.byId("theme-toggle").click();
+		await until(
+			() => this.page.getAttribute("html", "data-theme"),
+			theme => theme === "dark",
+			'<html data-theme="dark">',
+		);
+	}
+
+	/** Creates the shown user's account on its card, then tops it up by 100.00 ₽ through the form. */
+	async createAccountWith100(): Promise<void> {
+		await this.byId("create-account").click();
+		await expectText(this.byId("balance"), "0.00 ₽", "the balance");
+		await this.byId("topup-amount").fill("100");
+		await this.byId("topup-submit").click();
+		await expectText(this.byId("balance"), "100.00 ₽", "the balance");
 	}
 
 	/** Fills the order form and submits it with pushes held; returns the new order's id. */
@@ -206,6 +229,9 @@ export class Dashboard {
 }
 
 /** The mocha hooks of one e2e file: start the world before, stop it after, a picture on failure. */
+/** A user id no other run has used (the database is recreated for every run); short, to fit the header box. */
+export const shortUserId = () => 1000 + Math.floor(Math.random() * 8000);
+
 export function useDashboard(opts: DashboardOptions = {}): Dashboard {
 	const dashboard = new Dashboard(opts);
 	before(async function () {

@@ -1,16 +1,15 @@
 import { mount } from "@vue/test-utils";
-import { createPinia, setActivePinia } from "pinia";
+import { type Pinia } from "pinia";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { mockFetch, routes } from "../../testing/fetch";
 import { anAccount } from "../../testing/fixtures";
 import TopUpForm from "./TopUpForm.vue";
+import { freshStores } from "../../testing/stores";
 
-let pinia: ReturnType<typeof createPinia>;
+let pinia: Pinia;
 
 beforeEach(() => {
-	localStorage.clear();
-	pinia = createPinia();
-	setActivePinia(pinia);
+	pinia = freshStores();
 });
 
 function mountForm() {

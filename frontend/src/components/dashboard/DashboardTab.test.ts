@@ -1,5 +1,5 @@
 import { mount } from "@vue/test-utils";
-import { createPinia, setActivePinia } from "pinia";
+import { type Pinia } from "pinia";
 import { beforeEach, describe, expect, it } from "vitest";
 import { nextTick } from "vue";
 import { setLocale } from "../../i18n";
@@ -9,12 +9,12 @@ import { useSummaryStore } from "../../stores/summary";
 import { anAccount, anOrder, aSummary } from "../../testing/fixtures";
 import { plain } from "../../testing/text";
 import DashboardTab from "./DashboardTab.vue";
+import { freshStores } from "../../testing/stores";
 
-let pinia: ReturnType<typeof createPinia>;
+let pinia: Pinia;
 
 beforeEach(() => {
-	pinia = createPinia();
-	setActivePinia(pinia);
+	pinia = freshStores();
 });
 
 const mountTab = () => mount(DashboardTab, { global: { plugins: [pinia] } });

@@ -1,15 +1,14 @@
 import { mount } from "@vue/test-utils";
-import { createPinia, setActivePinia } from "pinia";
+import { type Pinia } from "pinia";
 import { beforeEach, describe, expect, it } from "vitest";
 import { useSessionStore } from "../../stores/session";
 import UserIdInput from "./UserIdInput.vue";
+import { freshStores } from "../../testing/stores";
 
-let pinia: ReturnType<typeof createPinia>;
+let pinia: Pinia;
 
 beforeEach(() => {
-	localStorage.clear();
-	pinia = createPinia();
-	setActivePinia(pinia);
+	pinia = freshStores();
 });
 
 describe("UserIdInput", () => {

@@ -1,17 +1,16 @@
 import { mount } from "@vue/test-utils";
-import { createPinia, setActivePinia } from "pinia";
+import { type Pinia } from "pinia";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { useOrdersStore } from "../../stores/orders";
 import { apiError, type FakeAnswer, mockFetch, routes } from "../../testing/fetch";
 import { anOrder } from "../../testing/fixtures";
 import OrderForm from "./OrderForm.vue";
+import { freshStores } from "../../testing/stores";
 
-let pinia: ReturnType<typeof createPinia>;
+let pinia: Pinia;
 
 beforeEach(() => {
-	localStorage.clear();
-	pinia = createPinia();
-	setActivePinia(pinia);
+	pinia = freshStores();
 });
 
 describe("OrderForm", () => {

@@ -1,5 +1,5 @@
 import { mount } from "@vue/test-utils";
-import { createPinia, setActivePinia } from "pinia";
+import { type Pinia } from "pinia";
 import { beforeEach, describe, expect, it } from "vitest";
 import { setLocale } from "../../i18n";
 import type { Order } from "../../lib/types";
@@ -9,13 +9,12 @@ import { mockFetch, routes } from "../../testing/fetch";
 import { anOrder } from "../../testing/fixtures";
 import { plain } from "../../testing/text";
 import OrderRow from "./OrderRow.vue";
+import { freshStores } from "../../testing/stores";
 
-let pinia: ReturnType<typeof createPinia>;
+let pinia: Pinia;
 
 beforeEach(() => {
-	localStorage.clear();
-	pinia = createPinia();
-	setActivePinia(pinia);
+	pinia = freshStores();
 	useSessionStore().setUserId(1);
 });
 
