@@ -26,18 +26,18 @@ export interface Order {
 	updatedAt: string;
 }
 
+/** The one mapping of an order row to what the API returns, for reads and writes alike. */
 export function toOrder(row: OrderRow): Order {
-	const order: Order = {
+	return {
 		id: row.id,
 		userId: row.user_id,
 		amount: row.amount,
 		description: row.description,
 		status: row.status,
+		...(row.cancel_reason ? { cancelReason: row.cancel_reason } : {}),
 		createdAt: row.created_at.toISOString(),
 		updatedAt: row.updated_at.toISOString(),
 	};
-	if (row.cancel_reason) order.cancelReason = row.cancel_reason;
-	return order;
 }
 
 /** An order row as json_agg gives it back: its timestamps as text. */
@@ -69,12 +69,6 @@ export async function insertOrdersWithRequests(
 		), m AS (${requests})
 		SELECT * FROM o`,
 	);
-}
-
-/** The insertion position of a user's order, for "older than" pages; undefined if not theirs. */
-export async function findOrderSeq(knex: Knex, userId: number, id: string): Promise<number | undefined> {
-	const row = await knex("orders").where({ id, user_id: userId }).first("seq");
-	return row?.seq;
 }
 
 /**

@@ -1,20 +1,17 @@
-import type { Knex } from "knex";
 import type { Context, Service } from "moleculer";
 import { cachedPage, DEFAULT_PAGE_SIZE, invalidate, UserPageCache, userKeygen } from "../../lib/cache";
 import type { Config } from "../../lib/config";
-import { decodePaymentResult, isUuid, MAX_AMOUNT, OrderUpdated, PaymentResult, RefundResult } from "../../lib/contracts";
+import { decodePaymentResult, MAX_AMOUNT, OrderUpdated, PaymentResult, RefundResult } from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
 import { retentionSweeper } from "../../lib/db/retention.sweeper";
 import type { Sweeper } from "../../lib/db/sweeper";
-import { KnexAdapter } from "../../lib/db/knex-adapter";
-import { ReadSide, ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
-import { InvalidCursorError, OrderNotFoundError } from "../../lib/errors";
+import { ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
 import { observabilityActions } from "../../lib/observability/service-actions";
 import { applyPaymentResults } from "./apply-payment-results.use-case";
 import { OrderIntake } from "./create-order.use-case";
-import { findOrderSeq } from "./order.repository";
+import { getOrder, listOrders, orderReader } from "./order.queries";
 import { orderSummary } from "./order-summary.query";
 import { refundOrder } from "./refund-order.use-case";
 import { OrderStatusPublisher } from "./order-status.publisher";
@@ -53,7 +50,9 @@ export const pageParams = {
  * them, relays and consumers share the work.
  */
 export function ordersService(config: Config): ReadSideSchema {
-	let db: Knex;
+	// The pool opens no connection before the first query (after the service started).
+	const db = createKnex({ url: config.ordersDatabaseUrl, poolMax: config.dbPoolMax, applicationName: "gozon-orders" });
+	const orders = orderReader(db);
 	let intake: OrderIntake;
 	let messaging: MessagingRuntime;
 	let statusEvents: OrderStatusPublisher;
@@ -90,11 +89,7 @@ export function ordersService(config: Config): ReadSideSchema {
 	return {
 		name: "orders",
 		mixins: [ReadSideMixin],
-		adapter: new KnexAdapter("orders"),
-		settings: {
-			idField: "id",
-			fields: ["id", "userId", "amount", "description", "status", "cancelReason", "createdAt", "updatedAt"],
-		},
+		adapter: orders,
 
 		actions: {
 			create: {
@@ -139,19 +134,10 @@ export function ordersService(config: Config): ReadSideSchema {
 				params: { ...pageParams, before: { type: "uuid", optional: true } },
 				retryPolicy: { enabled: true },
 				// Its first page is cached per user and generation (see UserPageCache and cachedPage).
-				async handler(this: ReadSide, ctx: Context<ListParams, RequestMeta>) {
+				async handler(ctx: Context<ListParams, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					const { limit = DEFAULT_PAGE_SIZE, before } = ctx.params;
-					return pages.read(userId, cachedPage(limit, before), async () => {
-						const query: Record<string, unknown> = { user_id: userId };
-						if (before) {
-							const seq = await findOrderSeq(db, userId, before);
-							if (seq === undefined) throw new InvalidCursorError();
-							query.seq = { $lt: seq };
-						}
-						const rows = await this.adapter.find({ query, sort: "-seq", limit });
-						return this.transformDocuments(ctx, {}, rows);
-					});
+					return pages.read(userId, cachedPage(limit, before), () => listOrders(orders, userId, { limit, before }));
 				},
 			},
 
@@ -162,13 +148,9 @@ export function ordersService(config: Config): ReadSideSchema {
 				cache: {
 					keygen: userKeygen<{ id: string }>((u, p) => getKey(u, p.id)),
 				},
-				async handler(this: ReadSide, ctx: Context<{ id: string }, RequestMeta>) {
+				async handler(ctx: Context<{ id: string }, RequestMeta>) {
 					const userId = requireUserId(ctx);
-					const id = ctx.params.id;
-					// Another user's order is "not found" too: ids are not secrets, but orders are.
-					const row = isUuid(id) ? await this.adapter.findOne({ id, user_id: userId }) : undefined;
-					if (!row) throw new OrderNotFoundError(id);
-					return this.transformDocuments(ctx, {}, row);
+					return getOrder(orders, userId, ctx.params.id);
 				},
 			},
 
@@ -196,11 +178,9 @@ export function ordersService(config: Config): ReadSideSchema {
 		},
 
 		created(this: Service) {
-			db = createKnex({ url: config.ordersDatabaseUrl, poolMax: config.dbPoolMax, applicationName: "gozon-orders" });
-			(this as Service & { db: Knex }).db = db;
-			intake = new OrderIntake(db, async orders => {
+			intake = new OrderIntake(db, async placed => {
 				messaging.relay.wake();
-				await pages.bump(orders.map(o => o.userId));
+				await pages.bump(placed.map(o => o.userId));
 			});
 			pages = new UserPageCache(this.broker, "orders.list", 60);
 			statusEvents = new OrderStatusPublisher(

@@ -1,4 +1,3 @@
-import type { Knex } from "knex";
 import type { Context, Service } from "moleculer";
 import { cachedPage, DEFAULT_PAGE_SIZE, invalidate, UserPageCache, userKeygen } from "../../lib/cache";
 import type { Config } from "../../lib/config";
@@ -6,13 +5,11 @@ import { decodeOrderToPay, decodeOrderToRefund, MAX_AMOUNT, OrderToPay, OrderToR
 import { createKnex } from "../../lib/db/knex";
 import { retentionSweeper } from "../../lib/db/retention.sweeper";
 import type { Sweeper } from "../../lib/db/sweeper";
-import { KnexAdapter } from "../../lib/db/knex-adapter";
-import { ReadSide, ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
-import { AccountNotFoundError, InvalidCursorError } from "../../lib/errors";
+import { ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
 import { observabilityActions } from "../../lib/observability/service-actions";
-import { ledgerEntryExists } from "./account.repository";
+import { accountReader, getAccount, ledgerReader, listTransactions } from "./account.queries";
 import { createAccount } from "./create-account.use-case";
 import { payOrders } from "./pay-orders.use-case";
 import { paymentBatchDuration } from "./payments.metrics";
@@ -25,7 +22,6 @@ interface LedgerPage {
 }
 
 const accountKey = (userId: number) => `payments.getAccount:${userId}`;
-const ledgerFields = ["id", "kind", "amount", "balanceAfter", "orderId", "createdAt"] as const;
 
 /**
  * Payments: accounts, top-ups, the ledger, the debit of every order that arrives on
@@ -33,9 +29,15 @@ const ledgerFields = ["id", "kind", "amount", "balanceAfter", "orderId", "create
  * answered on payment.results through its own outbox).
  */
 export function paymentsService(config: Config): ReadSideSchema {
-	let db: Knex;
+	// The pool opens no connection before the first query (after the service started).
+	const db = createKnex({
+		url: config.paymentsDatabaseUrl,
+		poolMax: config.dbPoolMax,
+		applicationName: "gozon-payments",
+	});
+	const accounts = accountReader(db);
+	const ledger = ledgerReader(db);
 	let messaging: MessagingRuntime;
-	const ledger = new KnexAdapter("account_transactions");
 	let pages: UserPageCache;
 	let retention: Sweeper<unknown>;
 	const stats = { duplicatesSkipped: 0 };
@@ -81,11 +83,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 	return {
 		name: "payments",
 		mixins: [ReadSideMixin],
-		adapter: new KnexAdapter("accounts", "user_id"),
-		settings: {
-			idField: "userId",
-			fields: ["userId", "balance", "currency", "createdAt", "updatedAt"],
-		},
+		adapter: accounts,
 
 		actions: {
 			createAccount: {
@@ -100,12 +98,9 @@ export function paymentsService(config: Config): ReadSideSchema {
 			getAccount: {
 				retryPolicy: { enabled: true },
 				cache: { keygen: userKeygen(u => accountKey(u)) },
-				async handler(this: ReadSide, ctx: Context<unknown, RequestMeta>) {
+				async handler(ctx: Context<unknown, RequestMeta>) {
 					const userId = requireUserId(ctx);
-					const row = await this.adapter.findById(userId);
-					if (!row) throw new AccountNotFoundError(userId);
-					const account = await this.transformDocuments(ctx, {}, row);
-					return { ...account, currency: String(account.currency).trim() };
+					return getAccount(accounts, userId);
 				},
 			},
 
@@ -132,22 +127,12 @@ export function paymentsService(config: Config): ReadSideSchema {
 				},
 				retryPolicy: { enabled: true },
 				// Its first page is cached per user and generation (see UserPageCache and cachedPage).
-				async handler(this: ReadSide, ctx: Context<LedgerPage, RequestMeta>) {
+				async handler(ctx: Context<LedgerPage, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					const { limit = DEFAULT_PAGE_SIZE, before } = ctx.params;
-					return pages.read(userId, cachedPage(limit, before), async () => {
-						if (!(await this.adapter.findById(userId))) throw new AccountNotFoundError(userId);
-						const query: Record<string, unknown> = { user_id: userId };
-						if (before !== undefined) {
-							if (!(await ledgerEntryExists(db, userId, before))) throw new InvalidCursorError();
-							query.id = { $lt: before };
-						}
-						const rows = await ledger.find({ query, sort: "-id", limit });
-						return rows.map(row => {
-							const entry = ledger.entityToObject(row);
-							return Object.fromEntries(ledgerFields.filter(f => f in entry).map(f => [f, entry[f]]));
-						});
-					});
+					return pages.read(userId, cachedPage(limit, before), () =>
+						listTransactions(accounts, ledger, userId, { limit, before }),
+					);
 				},
 			},
 
@@ -173,13 +158,6 @@ export function paymentsService(config: Config): ReadSideSchema {
 		},
 
 		created(this: Service) {
-			db = createKnex({
-				url: config.paymentsDatabaseUrl,
-				poolMax: config.dbPoolMax,
-				applicationName: "gozon-payments",
-			});
-			(this as Service & { db: Knex }).db = db;
-			ledger.init(this.broker, this);
 			pages = new UserPageCache(this.broker, "payments.listTransactions", 60);
 			messaging = new MessagingRuntime(
 				db,
