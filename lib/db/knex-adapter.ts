@@ -1,42 +1,39 @@
 import type { Knex } from "knex";
-import type { ServiceBroker, Service } from "moleculer";
 
 type Where = Record<string, unknown>;
 
 export interface FindParams {
 	query?: Where;
 	/** Column names; a leading "-" sorts descending. */
-	sort?: string | string[];
+	sort?: string;
 	limit?: number;
-	offset?: number;
+}
+
+/** A table and the one mapping of its rows to what the API returns (writes map their rows with it too). */
+export interface EntityTable<Row, Entity> {
+	table: string;
+	toEntity(row: Row): Entity;
 }
 
 const OPERATORS: Record<string, string> = { $lt: "<", $lte: "<=", $gt: ">", $gte: ">=", $ne: "<>" };
 
-const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
 /**
- * A small moleculer-db adapter on Knex (the registry has none for moleculer-db 0.8). It reads
- * the table of the service's own Knex instance (`service.db`), so reads share the pool with
- * the transactional writes. Queries take column equality or {$lt,$lte,$gt,$gte,$ne}.
- * Entities come out camelCased, with dates as ISO strings and null columns left out.
+ * moleculer-db's adapter for one table on Knex (moleculer-db ships none for Knex),
+ * read-only: every write needs a transaction with outbox or ledger rows, which the use cases
+ * run on Knex directly. It is given the service's own pool, so reads share it with the writes.
+ * Queries take column equality or {$lt,$lte,$gt,$gte,$ne}; `entityToObject` is the table's
+ * mapping.
  */
-export class KnexAdapter {
-	private service!: Service & { db: Knex };
-
+export class KnexAdapter<Row extends object, Entity extends object> {
 	constructor(
-		private readonly table: string,
-		private readonly idColumn = "id",
+		private readonly knex: Knex,
+		private readonly entity: EntityTable<Row, Entity>,
 	) {}
 
-	init(_broker: ServiceBroker, service: Service): void {
-		this.service = service as Service & { db: Knex };
-	}
+	/** moleculer-db passes the broker and the service here; the pool came with the constructor. */
+	init(): void {}
 
-	private get knex(): Knex {
-		return this.service.db;
-	}
-
+	/** moleculer-db's `started` retries this every second until the database answers. */
 	async connect(): Promise<void> {
 		await this.knex.raw("SELECT 1");
 	}
@@ -45,7 +42,8 @@ export class KnexAdapter {
 		// The service owns the pool and destroys it when it stops.
 	}
 
-	private applyQuery(qb: Knex.QueryBuilder, query: Where = {}): Knex.QueryBuilder {
+	private select(query: Where = {}, columns: string[] = ["*"]): Knex.QueryBuilder {
+		const qb = this.knex(this.entity.table).select(columns);
 		for (const [column, cond] of Object.entries(query)) {
 			if (cond && typeof cond === "object" && !Array.isArray(cond) && !(cond instanceof Date)) {
 				for (const [op, value] of Object.entries(cond as Record<string, unknown>)) {
@@ -59,81 +57,23 @@ export class KnexAdapter {
 		return qb;
 	}
 
-	find(params: FindParams = {}): Promise<Record<string, unknown>[]> {
-		const qb = this.applyQuery(this.knex(this.table).select("*"), params.query);
-		const sort = typeof params.sort === "string" ? params.sort.split(/[\s,]+/) : (params.sort ?? []);
-		for (const s of sort.filter(Boolean))
+	find(params: FindParams = {}): Promise<Row[]> {
+		const qb = this.select(params.query);
+		for (const s of (params.sort ?? "").split(/[\s,]+/).filter(Boolean))
 			qb.orderBy(s.replace(/^-/, ""), s.startsWith("-") ? "desc" : "asc");
 		if (params.limit) qb.limit(params.limit);
-		if (params.offset) qb.offset(params.offset);
 		return qb;
 	}
 
-	async findOne(query: Where): Promise<Record<string, unknown> | undefined> {
-		return this.applyQuery(this.knex(this.table).select("*"), query).first();
+	/** The first row that matches; with `columns`, only those (a cursor check can then read the index alone). */
+	findOne<K extends keyof Row & string = keyof Row & string>(
+		query: Where,
+		columns?: K[],
+	): Promise<Pick<Row, K> | undefined> {
+		return this.select(query, columns).first();
 	}
 
-	findById(id: unknown) {
-		return this.findOne({ [this.idColumn]: id });
-	}
-
-	findByIds(ids: unknown[]) {
-		return this.knex(this.table).whereIn(this.idColumn, ids as Knex.Value[]).select("*");
-	}
-
-	async count(params: FindParams = {}): Promise<number> {
-		const row = await this.applyQuery(this.knex(this.table), params.query).count({ n: "*" }).first();
-		return Number(row?.n ?? 0);
-	}
-
-	async insert(entity: Record<string, unknown>) {
-		const [row] = await this.knex(this.table).insert(entity).returning("*");
-		return row;
-	}
-
-	insertMany(entities: Record<string, unknown>[]) {
-		return this.knex(this.table).insert(entities).returning("*");
-	}
-
-	updateMany(query: Where, update: Record<string, unknown>) {
-		return this.applyQuery(this.knex(this.table), query).update(update);
-	}
-
-	async updateById(id: unknown, update: { $set?: Record<string, unknown> }) {
-		const [row] = await this.knex(this.table)
-			.where(this.idColumn, id as Knex.Value)
-			.update(update.$set ?? update)
-			.returning("*");
-		return row;
-	}
-
-	removeMany(query: Where) {
-		return this.applyQuery(this.knex(this.table), query).delete();
-	}
-
-	async removeById(id: unknown) {
-		const [row] = await this.knex(this.table).where(this.idColumn, id as Knex.Value).delete().returning("*");
-		return row;
-	}
-
-	clear() {
-		return this.knex(this.table).delete();
-	}
-
-	entityToObject(entity: Record<string, unknown>): Record<string, unknown> {
-		const out: Record<string, unknown> = {};
-		for (const [key, value] of Object.entries(entity)) {
-			if (value === null || value === undefined) continue;
-			out[camel(key)] = value instanceof Date ? value.toISOString() : value;
-		}
-		return out;
-	}
-
-	beforeSaveTransformID(entity: Record<string, unknown>) {
-		return entity;
-	}
-
-	afterRetrieveTransformID(entity: Record<string, unknown>) {
-		return entity;
+	entityToObject(row: Row): Entity {
+		return this.entity.toEntity(row);
 	}
 }

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { PoolClient, QueryResult } from "pg";
+import type { Sql } from "./sql";
 
 /**
  * A named prepared statement for the hot path. Knex sends every query unnamed, so PostgreSQL
@@ -46,4 +47,10 @@ export function prepared<Row = Record<string, unknown>>(name: string, sql: strin
 		statements.set(sql, statement);
 	}
 	return statement as unknown as PreparedStatement<Row>;
+}
+
+/** Runs a statement built with `sql` (its fragments spliced in) as the prepared statement of its text. */
+export function runPrepared<Row = Record<string, unknown>>(db: Knex | Knex.Transaction, name: string, statement: Sql): Promise<Row[]> {
+	const { sql, bindings } = statement.render();
+	return prepared<Row>(name, sql).rows(db, bindings);
 }

@@ -1,21 +1,19 @@
 import DbService, { type DbServiceSettings } from "moleculer-db";
-import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { KnexAdapter } from "./knex-adapter";
 
 /**
- * moleculer-db's DbService without its generic CRUD actions: the services keep its adapter
- * lifecycle and entity transforms (`this.adapter`, `this.transformDocuments`) for their
- * reads, and define their own user-scoped actions. Writes go through Knex transactions.
+ * moleculer-db's DbService without its generic CRUD actions: every read is scoped to the
+ * caller, so the services define their own actions, which call read queries on the adapter
+ * (`*.queries.ts`). The mixin keeps the adapter's lifecycle: the service starts once its
+ * database answers. moleculer-db's typings declare the mixin a class; it is a schema.
  */
-export const ReadSideMixin: ServiceSchema = { ...(DbService as unknown as ServiceSchema), actions: {} };
-
-/** `this` in a read action of a service that uses the mixin. */
-export type ReadSide = Service & {
-	adapter: KnexAdapter;
-	transformDocuments(ctx: Context, params: object, docs: unknown): Promise<any>;
+export const ReadSideMixin: ServiceSchema = {
+	...(DbService as unknown as ServiceSchema),
+	actions: {},
 };
 
 /** A service on the mixin: moleculer-db's adapter and settings beside Moleculer's own schema. */
-export type ReadSideSchema = ServiceSchema<ServiceSettingSchema & DbServiceSettings, Record<string, any>, Record<string, any>, ReadSide> & {
-	adapter: KnexAdapter;
+export type ReadSideSchema = ServiceSchema<ServiceSettingSchema & DbServiceSettings> & {
+	adapter: KnexAdapter<object, object>;
 };

@@ -1,3 +1,5 @@
+import { Sql, sql, trustedSql } from "../db/sql";
+
 /**
  * Remembers which messages a consumer has handled. Recording happens in the same transaction
  * as the business write, so a redelivered message is recognised whether it came before or
@@ -14,13 +16,10 @@ export class InboxStore {
 	 * (duplicates are left out), so a consumer records its messages and applies the new ones
 	 * in ONE statement.
 	 */
-	recordNewFragment(messageIds: string[]): { sql: string; bindings: unknown[] } {
-		return {
-			sql: `INSERT INTO ${this.table} (message_id, consumer)
-			      SELECT DISTINCT id, ? FROM unnest(?::text[]) AS id
+	recordNewFragment(messageIds: string[]): Sql {
+		return sql`INSERT INTO ${trustedSql(this.table)} (message_id, consumer)
+			      SELECT DISTINCT id, ${this.consumer} FROM unnest(${messageIds}::text[]) AS id
 			      ON CONFLICT DO NOTHING
-			      RETURNING message_id`,
-			bindings: [this.consumer, messageIds],
-		};
+			      RETURNING message_id`;
 	}
 }

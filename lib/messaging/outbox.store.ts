@@ -1,6 +1,7 @@
 import { randomUUID } from "crypto";
 import type { Knex } from "knex";
 import { prepared } from "../db/prepared";
+import { Sql, sql, trustedSql } from "../db/sql";
 
 export interface OutboxMessage {
 	id: number;
@@ -18,14 +19,11 @@ export class OutboxStore {
 	 * Messages' insert as SQL to embed in a data-modifying CTE, so that business rows and their
 	 * messages are written by ONE statement (one round trip, atomic without BEGIN/COMMIT).
 	 */
-	insertFragment(queue: string, payloads: unknown[]): { sql: string; bindings: unknown[]; messageIds: string[] } {
+	insertFragment(queue: string, payloads: unknown[]): Sql {
 		const messageIds = payloads.map(() => randomUUID());
-		return {
-			sql: `INSERT INTO ${this.table} (message_id, queue, payload)
-			      SELECT m.id, ?, m.payload FROM unnest(?::uuid[], ?::jsonb[]) AS m(id, payload)`,
-			bindings: [queue, messageIds, payloads.map(p => JSON.stringify(p))],
-			messageIds,
-		};
+		const json = payloads.map(p => JSON.stringify(p));
+		return sql`INSERT INTO ${trustedSql(this.table)} (message_id, queue, payload)
+			      SELECT m.id, ${queue}, m.payload FROM unnest(${messageIds}::uuid[], ${json}::jsonb[]) AS m(id, payload)`;
 	}
 
 	/**

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import type { CancelReason, OrderStatus, PaymentResult } from "../../lib/contracts";
-import { prepared } from "../../lib/db/prepared";
+import { runPrepared } from "../../lib/db/prepared";
+import { Sql, sql } from "../../lib/db/sql";
 
 export interface OrderRow {
 	seq: number;
@@ -25,19 +26,24 @@ export interface Order {
 	updatedAt: string;
 }
 
+/** The one mapping of an order row to what the API returns, for reads and writes alike. */
 export function toOrder(row: OrderRow): Order {
-	const order: Order = {
+	return {
 		id: row.id,
 		userId: row.user_id,
 		amount: row.amount,
 		description: row.description,
 		status: row.status,
+		...(row.cancel_reason ? { cancelReason: row.cancel_reason } : {}),
 		createdAt: row.created_at.toISOString(),
 		updatedAt: row.updated_at.toISOString(),
 	};
-	if (row.cancel_reason) order.cancelReason = row.cancel_reason;
-	return order;
 }
+
+/** An order row as json_agg gives it back: its timestamps as text. */
+export type OrderJson = Omit<OrderRow, "created_at" | "updated_at"> & { created_at: string; updated_at: string };
+
+export const fromJson = (r: OrderJson): OrderRow => ({ ...r, created_at: new Date(r.created_at), updated_at: new Date(r.updated_at) });
 
 /**
  * Inserts orders and their payment requests (outbox rows, one per order, in the same order) in
@@ -47,30 +53,22 @@ export function toOrder(row: OrderRow): Order {
 export async function insertOrdersWithRequests(
 	db: Knex | Knex.Transaction,
 	orders: { id: string; userId: number; amount: number; description: string }[],
-	requests: { sql: string; bindings: unknown[] },
+	requests: Sql,
 ): Promise<OrderRow[]> {
-	const statement = prepared<OrderRow>(
+	const ids = orders.map(o => o.id);
+	const userIds = orders.map(o => o.userId);
+	const amounts = orders.map(o => o.amount);
+	const descriptions = orders.map(o => o.description);
+	return runPrepared<OrderRow>(
+		db,
 		"orders.insert",
-		`WITH o AS (
+		sql`WITH o AS (
 			INSERT INTO orders (id, user_id, amount, description)
-			SELECT * FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[])
+			SELECT * FROM unnest(${ids}::uuid[], ${userIds}::bigint[], ${amounts}::bigint[], ${descriptions}::text[])
 			RETURNING *
-		), m AS (${requests.sql})
+		), m AS (${requests})
 		SELECT * FROM o`,
 	);
-	return statement.rows(db, [
-		orders.map(o => o.id),
-		orders.map(o => o.userId),
-		orders.map(o => o.amount),
-		orders.map(o => o.description),
-		...requests.bindings,
-	]);
-}
-
-/** The insertion position of a user's order, for "older than" pages; undefined if not theirs. */
-export async function findOrderSeq(knex: Knex, userId: number, id: string): Promise<number | undefined> {
-	const row = await knex("orders").where({ id, user_id: userId }).first("seq");
-	return row?.seq;
 }
 
 /**
@@ -81,14 +79,19 @@ export async function findOrderSeq(knex: Knex, userId: number, id: string): Prom
 export async function applyResults(
 	db: Knex,
 	messages: { messageId: string; result: PaymentResult }[],
-	inbox: { sql: string; bindings: unknown[] },
+	inbox: Sql,
 ): Promise<{ fresh: number; changed: OrderRow[] }> {
 	if (!messages.length) return { fresh: 0, changed: [] };
-	const rows = await prepared<Record<string, any>>(
+	const messageIds = messages.map(m => m.messageId);
+	const orderIds = messages.map(m => m.result.orderId);
+	const statuses = messages.map(m => (m.result.status === "PAID" ? "FINISHED" : "CANCELLED"));
+	const reasons = messages.map(m => m.result.reason ?? null);
+	const rows = await runPrepared<{ fresh: number; changed: OrderJson[] }>(
+		db,
 		"orders.apply-results",
-		`WITH fresh AS (${inbox.sql}),
+		sql`WITH fresh AS (${inbox}),
 		r AS (
-			SELECT r.* FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[]) AS r(message_id, id, status, reason)
+			SELECT r.* FROM unnest(${messageIds}::text[], ${orderIds}::uuid[], ${statuses}::text[], ${reasons}::text[]) AS r(message_id, id, status, reason)
 			 WHERE r.message_id IN (SELECT message_id FROM fresh)
 		),
 		changed AS (
@@ -97,17 +100,6 @@ export async function applyResults(
 			RETURNING o.*
 		)
 		SELECT (SELECT count(*) FROM fresh)::int AS fresh, (SELECT coalesce(json_agg(changed), '[]') FROM changed) AS changed`,
-	).rows(db, [
-		...inbox.bindings,
-		messages.map(m => m.messageId),
-		messages.map(m => m.result.orderId),
-		messages.map(m => (m.result.status === "PAID" ? "FINISHED" : "CANCELLED")),
-		messages.map(m => m.result.reason ?? null),
-	]);
-	const changed = (rows[0].changed as Record<string, any>[]).map(r => ({
-		...r,
-		created_at: new Date(r.created_at),
-		updated_at: new Date(r.updated_at),
-	})) as OrderRow[];
-	return { fresh: rows[0].fresh, changed };
+	);
+	return { fresh: rows[0].fresh, changed: rows[0].changed.map(fromJson) };
 }

@@ -1,4 +1,3 @@
-import type { Knex } from "knex";
 import type { Context, Service } from "moleculer";
 import { cachedPage, DEFAULT_PAGE_SIZE, UserCache } from "../../lib/cache";
 import type { Config } from "../../lib/config";
@@ -7,15 +6,14 @@ import { decodePaymentResult, isUuid, OrderUpdated, PaymentResult, RefundResult 
 import { createKnex } from "../../lib/db/knex";
 import { retentionSweeper } from "../../lib/db/retention.sweeper";
 import type { Sweeper } from "../../lib/db/sweeper";
-import { KnexAdapter } from "../../lib/db/knex-adapter";
-import { ReadSide, ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
-import { InvalidCursorError, OrderNotFoundError } from "../../lib/errors";
+import { ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
+import { OrderNotFoundError } from "../../lib/errors";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
 import { observabilityActions } from "../../lib/observability/service-actions";
 import { applyPaymentResults } from "./apply-payment-results.use-case";
 import { OrderIntake } from "./create-order.use-case";
-import { findOrderSeq } from "./order.repository";
+import { getOrder, listOrders, orderReader } from "./order.queries";
 import { orderSummary } from "./order-summary.query";
 import { refundOrder } from "./refund-order.use-case";
 import { OrderStatusPublisher } from "./order-status.publisher";
@@ -36,7 +34,9 @@ const SUMMARY_ENTRY = "summary";
  * them, relays and consumers share the work.
  */
 export function ordersService(config: Config): ReadSideSchema {
-	let db: Knex;
+	// The pool opens no connection before the first query (after the service started).
+	const db = createKnex({ url: config.ordersDatabaseUrl, poolMax: config.dbPoolMax, applicationName: "gozon-orders" });
+	const orders = orderReader(db);
 	let intake: OrderIntake;
 	let messaging: MessagingRuntime;
 	let statusEvents: OrderStatusPublisher;
@@ -70,11 +70,7 @@ export function ordersService(config: Config): ReadSideSchema {
 	return {
 		name: "orders",
 		mixins: [ReadSideMixin],
-		adapter: new KnexAdapter("orders"),
-		settings: {
-			idField: "id",
-			fields: ["id", "userId", "amount", "description", "status", "cancelReason", "createdAt", "updatedAt"],
-		},
+		adapter: orders,
 
 		actions: {
 			create: {
@@ -118,19 +114,12 @@ export function ordersService(config: Config): ReadSideSchema {
 				params: ordersParams.list,
 				retryPolicy: { enabled: true },
 				// Its first page is cached under the user's generation (see UserCache and cachedPage).
-				async handler(this: ReadSide, ctx: Context<ListParams, RequestMeta>) {
+				async handler(ctx: Context<ListParams, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					const { limit = DEFAULT_PAGE_SIZE, before } = ctx.params;
-					return reads.read(userId, cachedPage("list", limit, before), async () => {
-						const query: Record<string, unknown> = { user_id: userId };
-						if (before) {
-							const seq = await findOrderSeq(db, userId, before);
-							if (seq === undefined) throw new InvalidCursorError();
-							query.seq = { $lt: seq };
-						}
-						const rows = await this.adapter.find({ query, sort: "-seq", limit });
-						return this.transformDocuments(ctx, {}, rows);
-					});
+					return reads.read(userId, cachedPage("list", limit, before), () =>
+						listOrders(orders, userId, { limit, before }),
+					);
 				},
 			},
 
@@ -138,16 +127,12 @@ export function ordersService(config: Config): ReadSideSchema {
 				params: ordersParams.get,
 				retryPolicy: { enabled: true },
 				// Cached under the user's generation (UserCache); a malformed id is never a key.
-				async handler(this: ReadSide, ctx: Context<{ id: string }, RequestMeta>) {
+				async handler(ctx: Context<{ id: string }, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					const id = ctx.params.id;
 					// Another user's order is "not found" too: ids are not secrets, but orders are.
 					if (!isUuid(id)) throw new OrderNotFoundError(id);
-					return reads.read(userId, `get:${id}`, async () => {
-						const row = await this.adapter.findOne({ id, user_id: userId });
-						if (!row) throw new OrderNotFoundError(id);
-						return this.transformDocuments(ctx, {}, row);
-					});
+					return reads.read(userId, `get:${id}`, () => getOrder(orders, userId, id));
 				},
 			},
 
@@ -175,11 +160,9 @@ export function ordersService(config: Config): ReadSideSchema {
 		},
 
 		created(this: Service) {
-			db = createKnex({ url: config.ordersDatabaseUrl, poolMax: config.dbPoolMax, applicationName: "gozon-orders" });
-			(this as Service & { db: Knex }).db = db;
-			intake = new OrderIntake(db, async orders => {
+			intake = new OrderIntake(db, async placed => {
 				messaging.relay.wake();
-				await reads.bump(orders.map(o => o.userId));
+				await reads.bump(placed.map(o => o.userId));
 			});
 			reads = new UserCache(this.broker, "orders", 60);
 			statusEvents = new OrderStatusPublisher(

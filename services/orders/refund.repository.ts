@@ -1,7 +1,6 @@
 import type { Knex } from "knex";
-import type { OrderRow } from "./order.repository";
-
-type Fragment = { sql: string; bindings: unknown[] };
+import { runSql, Sql, sql } from "../../lib/db/sql";
+import { fromJson, OrderJson, OrderRow } from "./order.repository";
 
 /**
  * Locks one of the user's orders for a status change. Concurrent refunds of the same order
@@ -23,16 +22,16 @@ export async function lockUserOrder(
 export async function markRefunding(
 	trx: Knex.Transaction,
 	id: string,
-	request: Fragment,
+	request: Sql,
 ): Promise<OrderRow> {
-	const { rows } = await trx.raw(
-		`WITH o AS (
+	const rows = await runSql<OrderRow>(
+		trx,
+		sql`WITH o AS (
 			UPDATE orders SET status = 'REFUNDING', updated_at = now(), sweep_attempts = 0, next_sweep_at = NULL
-			 WHERE id = ? AND status = 'FINISHED'
+			 WHERE id = ${id} AND status = 'FINISHED'
 			RETURNING *
-		), m AS (${request.sql})
+		), m AS (${request})
 		SELECT * FROM o`,
-		[id, ...request.bindings] as Knex.RawBinding[],
 	);
 	return rows[0];
 }
@@ -45,14 +44,17 @@ export async function markRefunding(
 export async function applyRefundResults(
 	db: Knex,
 	messages: { messageId: string; refundedOrderId?: string }[],
-	inbox: Fragment,
+	inbox: Sql,
 ): Promise<{ fresh: Set<string>; changed: OrderRow[] }> {
 	if (!messages.length) return { fresh: new Set(), changed: [] };
-	const refunded = messages.filter(m => m.refundedOrderId !== undefined);
-	const { rows } = await db.raw(
-		`WITH fresh AS (${inbox.sql}),
+	const refunded = messages.flatMap(m => (m.refundedOrderId === undefined ? [] : [{ ...m, orderId: m.refundedOrderId }]));
+	const messageIds = refunded.map(m => m.messageId);
+	const orderIds = refunded.map(m => m.orderId);
+	const rows = await runSql<{ fresh: string[]; changed: OrderJson[] }>(
+		db,
+		sql`WITH fresh AS (${inbox}),
 		r AS (
-			SELECT r.* FROM unnest(?::text[], ?::uuid[]) AS r(message_id, id)
+			SELECT r.* FROM unnest(${messageIds}::text[], ${orderIds}::uuid[]) AS r(message_id, id)
 			 WHERE r.message_id IN (SELECT message_id FROM fresh)
 		),
 		changed AS (
@@ -62,16 +64,6 @@ export async function applyRefundResults(
 		)
 		SELECT (SELECT coalesce(array_agg(message_id), '{}') FROM fresh) AS fresh,
 		       (SELECT coalesce(json_agg(changed), '[]') FROM changed) AS changed`,
-		[
-			...inbox.bindings,
-			refunded.map(m => m.messageId),
-			refunded.map(m => m.refundedOrderId),
-		] as Knex.RawBinding[],
 	);
-	const changed = (rows[0].changed as Record<string, any>[]).map(r => ({
-		...r,
-		created_at: new Date(r.created_at),
-		updated_at: new Date(r.updated_at),
-	})) as OrderRow[];
-	return { fresh: new Set(rows[0].fresh as string[]), changed };
+	return { fresh: new Set(rows[0].fresh), changed: rows[0].changed.map(fromJson) };
 }

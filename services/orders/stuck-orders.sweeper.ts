@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import type { Logger } from "moleculer";
 import type { Config } from "../../lib/config";
 import type { OrderToPay } from "../../lib/contracts";
+import { runSql } from "../../lib/db/sql";
 import { Sweeper } from "../../lib/db/sweeper";
 import { OutboxStore, Queues } from "../../lib/messaging";
 
@@ -79,8 +80,7 @@ export async function sweepStuckOrders(knex: Knex, stuckAfterS: number): Promise
 				userId,
 				amount,
 			}));
-			const insert = outbox.insertFragment(queue, requests);
-			await trx.raw(insert.sql, insert.bindings as Knex.RawBinding[]);
+			await runSql(trx, outbox.insertFragment(queue, requests));
 			swept.push(...found);
 		}
 		return swept;

@@ -16,6 +16,7 @@ export interface Account {
 	updatedAt: string;
 }
 
+/** The one mapping of an account row to what the API returns, for reads and writes alike. */
 export const toAccount = (row: AccountRow): Account => ({
 	userId: row.user_id,
 	balance: row.balance,
@@ -24,9 +25,41 @@ export const toAccount = (row: AccountRow): Account => ({
 	updatedAt: row.updated_at.toISOString(),
 });
 
-export interface LedgerEntry {
+type LedgerKind = "TOP_UP" | "ORDER_PAYMENT" | "ORDER_REFUND";
+
+export interface LedgerRow {
+	id: number;
 	user_id: number;
-	kind: "TOP_UP" | "ORDER_PAYMENT" | "ORDER_REFUND";
+	kind: LedgerKind;
+	amount: number;
+	balance_after: number;
+	order_id: string | null;
+	created_at: Date;
+}
+
+export interface LedgerEntry {
+	id: number;
+	kind: LedgerKind;
+	amount: number;
+	balanceAfter: number;
+	orderId?: string;
+	createdAt: string;
+}
+
+/** The one mapping of a ledger row to what the API returns. */
+export const toLedgerEntry = (row: LedgerRow): LedgerEntry => ({
+	id: row.id,
+	kind: row.kind,
+	amount: row.amount,
+	balanceAfter: row.balance_after,
+	...(row.order_id !== null ? { orderId: row.order_id } : {}),
+	createdAt: row.created_at.toISOString(),
+});
+
+/** A ledger row to insert: the database numbers and dates it. */
+export interface NewLedgerRow {
+	user_id: number;
+	kind: LedgerKind;
 	amount: number;
 	balance_after: number;
 	order_id?: string;
@@ -60,11 +93,6 @@ export async function saveBalances(trx: Knex.Transaction, accounts: AccountRow[]
 	return rows;
 }
 
-export async function insertLedgerEntries(trx: Knex.Transaction, entries: LedgerEntry[]): Promise<void> {
+export async function insertLedgerEntries(trx: Knex.Transaction, entries: NewLedgerRow[]): Promise<void> {
 	if (entries.length) await trx("account_transactions").insert(entries);
-}
-
-/** The id of a user's ledger entry, for "older than" pages; undefined if not theirs. */
-export async function ledgerEntryExists(knex: Knex, userId: number, id: number): Promise<boolean> {
-	return Boolean(await knex("account_transactions").where({ id, user_id: userId }).first("id"));
 }

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { OrderToPay, PaymentResult } from "../../lib/contracts";
+import { runSql } from "../../lib/db/sql";
 import { IncomingMessage, InboxStore, OutboxStore, Queues } from "../../lib/messaging";
 import { Decision, recordAndLock, saveDecisions } from "./payment.repository";
 
@@ -44,10 +45,7 @@ export async function payOrders(knex: Knex, batch: IncomingMessage<OrderToPay>[]
 		const resent = [...resend.values()];
 		const duplicates = batch.length - requests.size;
 		if (!requests.size) {
-			if (resent.length) {
-				const insert = outbox.insertFragment(Queues.paymentResults, resent);
-				await trx.raw(insert.sql, insert.bindings as Knex.RawBinding[]);
-			}
+			if (resent.length) await runSql(trx, outbox.insertFragment(Queues.paymentResults, resent));
 			return { results: resent, resent, duplicates, changedUsers: [] };
 		}
 

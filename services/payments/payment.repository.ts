@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import type { PaymentResult } from "../../lib/contracts";
-import { prepared } from "../../lib/db/prepared";
+import { runPrepared } from "../../lib/db/prepared";
+import { Sql, sql } from "../../lib/db/sql";
 
 /** What a payment batch finds under its locks: which messages are new, which orders already decided. */
 export interface BatchState {
@@ -17,33 +18,37 @@ export interface BatchState {
  */
 export async function recordAndLock(
 	trx: Knex.Transaction,
-	inbox: { sql: string; bindings: unknown[] },
+	inbox: Sql,
 	orderIds: string[],
 	userIds: number[],
 ): Promise<BatchState> {
-	const rows = await prepared<Record<string, any>>(
+	const users = [...new Set(userIds)];
+	const rows = await runPrepared<{
+		fresh: string[];
+		decided: [string, number, PaymentResult["status"], PaymentResult["reason"] | null][];
+		balances: [number, number][];
+	}>(
+		trx,
 		"payments.record-and-lock",
-		`WITH fresh AS (${inbox.sql}),
+		sql`WITH fresh AS (${inbox}),
 		locked AS (
-			SELECT user_id, balance FROM accounts WHERE user_id = ANY(?::bigint[]) ORDER BY user_id FOR UPDATE
+			SELECT user_id, balance FROM accounts WHERE user_id = ANY(${users}::bigint[]) ORDER BY user_id FOR UPDATE
 		)
 		SELECT (SELECT coalesce(array_agg(message_id), '{}') FROM fresh) AS fresh,
 		       (SELECT coalesce(json_agg(json_build_array(order_id, user_id, status, reason)), '[]')
-		          FROM order_payments WHERE order_id = ANY(?::uuid[])) AS decided,
+		          FROM order_payments WHERE order_id = ANY(${orderIds}::uuid[])) AS decided,
 		       (SELECT coalesce(json_agg(json_build_array(user_id, balance)), '[]') FROM locked) AS balances`,
-	).rows(trx, [...inbox.bindings, [...new Set(userIds)], orderIds]);
+	);
 	const row = rows[0];
 	return {
 		fresh: new Set(row.fresh),
 		decided: new Map(
-			(row.decided as [string, number, PaymentResult["status"], PaymentResult["reason"] | null][]).map(
-				([orderId, userId, status, reason]) => [
-					orderId,
-					reason ? { orderId, userId: Number(userId), status, reason } : { orderId, userId: Number(userId), status },
-				],
-			),
+			row.decided.map(([orderId, userId, status, reason]) => [
+				orderId,
+				reason ? { orderId, userId: Number(userId), status, reason } : { orderId, userId: Number(userId), status },
+			]),
 		),
-		balances: new Map((row.balances as [number, number][]).map(([u, b]) => [Number(u), Number(b)])),
+		balances: new Map(row.balances.map(([u, b]) => [Number(u), Number(b)])),
 	};
 }
 
@@ -63,37 +68,38 @@ export async function saveDecisions(
 	trx: Knex.Transaction,
 	decisions: Decision[],
 	balances: Map<number, number>,
-	outbox: { sql: string; bindings: unknown[] },
+	outbox: Sql,
 ): Promise<void> {
 	const paid = decisions.filter(d => d.result.status === "PAID");
-	await prepared(
+	const decided = {
+		orderIds: decisions.map(d => d.result.orderId),
+		userIds: decisions.map(d => d.result.userId),
+		amounts: decisions.map(d => d.amount),
+		statuses: decisions.map(d => d.result.status),
+		reasons: decisions.map(d => d.result.reason ?? null),
+	};
+	const debits = {
+		userIds: paid.map(d => d.result.userId),
+		amounts: paid.map(d => -d.amount),
+		balancesAfter: paid.map(d => d.balanceAfter!),
+		orderIds: paid.map(d => d.result.orderId),
+	};
+	await runPrepared(
+		trx,
 		"payments.save-decisions",
-		`WITH decided AS (
+		sql`WITH decided AS (
 			INSERT INTO order_payments (order_id, user_id, amount, status, reason)
-			SELECT * FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
+			SELECT * FROM unnest(${decided.orderIds}::uuid[], ${decided.userIds}::bigint[], ${decided.amounts}::bigint[], ${decided.statuses}::text[], ${decided.reasons}::text[])
 		), balances AS (
 			UPDATE accounts a SET balance = v.balance, updated_at = now()
-			  FROM unnest(?::bigint[], ?::bigint[]) AS v(user_id, balance)
+			  FROM unnest(${[...balances.keys()]}::bigint[], ${[...balances.values()]}::bigint[]) AS v(user_id, balance)
 			 WHERE a.user_id = v.user_id
 		), ledger AS (
 			INSERT INTO account_transactions (user_id, kind, amount, balance_after, order_id)
 			SELECT e.user_id, 'ORDER_PAYMENT', e.amount, e.balance_after, e.order_id
-			  FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::uuid[]) WITH ORDINALITY AS e(user_id, amount, balance_after, order_id, n)
+			  FROM unnest(${debits.userIds}::bigint[], ${debits.amounts}::bigint[], ${debits.balancesAfter}::bigint[], ${debits.orderIds}::uuid[]) WITH ORDINALITY AS e(user_id, amount, balance_after, order_id, n)
 			 ORDER BY e.n
-		), messages AS (${outbox.sql})
+		), messages AS (${outbox})
 		SELECT 1`,
-	).rows(trx, [
-		decisions.map(d => d.result.orderId),
-		decisions.map(d => d.result.userId),
-		decisions.map(d => d.amount),
-		decisions.map(d => d.result.status),
-		decisions.map(d => d.result.reason ?? null),
-		[...balances.keys()],
-		[...balances.values()],
-		paid.map(d => d.result.userId),
-		paid.map(d => -d.amount),
-		paid.map(d => d.balanceAfter!),
-		paid.map(d => d.result.orderId),
-		...outbox.bindings,
-	]);
+	);
 }

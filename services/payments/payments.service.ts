@@ -1,4 +1,3 @@
-import type { Knex } from "knex";
 import type { Context, Service } from "moleculer";
 import { cachedPage, DEFAULT_PAGE_SIZE, UserCache } from "../../lib/cache";
 import type { Config } from "../../lib/config";
@@ -7,14 +6,12 @@ import { decodeOrderToPay, decodeOrderToRefund, OrderToPay, OrderToRefund } from
 import { createKnex } from "../../lib/db/knex";
 import { retentionSweeper } from "../../lib/db/retention.sweeper";
 import type { Sweeper } from "../../lib/db/sweeper";
-import { KnexAdapter } from "../../lib/db/knex-adapter";
-import { ReadSide, ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
-import { AccountNotFoundError, InvalidCursorError } from "../../lib/errors";
+import { ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
 import { requireUserId, RequestMeta } from "../../lib/identity";
 import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
 import { snapshot, startTimer } from "../../lib/observability/node-metrics";
 import { observabilityActions } from "../../lib/observability/service-actions";
-import { ledgerEntryExists } from "./account.repository";
+import { accountReader, getAccount, ledgerReader, listTransactions } from "./account.queries";
 import { createAccount } from "./create-account.use-case";
 import { payOrders } from "./pay-orders.use-case";
 import { paymentBatchDuration } from "./payments.metrics";
@@ -26,7 +23,6 @@ interface LedgerPage {
 	before?: number;
 }
 
-const ledgerFields = ["id", "kind", "amount", "balanceAfter", "orderId", "createdAt"] as const;
 
 /**
  * Payments: accounts, top-ups, the ledger, the debit of every order that arrives on
@@ -34,9 +30,15 @@ const ledgerFields = ["id", "kind", "amount", "balanceAfter", "orderId", "create
  * answered on payment.results through its own outbox).
  */
 export function paymentsService(config: Config): ReadSideSchema {
-	let db: Knex;
+	// The pool opens no connection before the first query (after the service started).
+	const db = createKnex({
+		url: config.paymentsDatabaseUrl,
+		poolMax: config.dbPoolMax,
+		applicationName: "gozon-payments",
+	});
+	const accounts = accountReader(db);
+	const ledger = ledgerReader(db);
 	let messaging: MessagingRuntime;
-	const ledger = new KnexAdapter("account_transactions");
 	let reads: UserCache;
 	let retention: Sweeper<unknown>;
 	const stats = { duplicatesSkipped: 0 };
@@ -82,11 +84,7 @@ export function paymentsService(config: Config): ReadSideSchema {
 	return {
 		name: "payments",
 		mixins: [ReadSideMixin],
-		adapter: new KnexAdapter("accounts", "user_id"),
-		settings: {
-			idField: "userId",
-			fields: ["userId", "balance", "currency", "createdAt", "updatedAt"],
-		},
+		adapter: accounts,
 
 		actions: {
 			createAccount: {
@@ -101,14 +99,9 @@ export function paymentsService(config: Config): ReadSideSchema {
 			getAccount: {
 				retryPolicy: { enabled: true },
 				// Cached under the user's generation (UserCache), like the first ledger page.
-				async handler(this: ReadSide, ctx: Context<unknown, RequestMeta>) {
+				async handler(ctx: Context<unknown, RequestMeta>) {
 					const userId = requireUserId(ctx);
-					return reads.read(userId, "account", async () => {
-						const row = await this.adapter.findById(userId);
-						if (!row) throw new AccountNotFoundError(userId);
-						const account = await this.transformDocuments(ctx, {}, row);
-						return { ...account, currency: String(account.currency).trim() };
-					});
+					return reads.read(userId, "account", () => getAccount(accounts, userId));
 				},
 			},
 
@@ -131,22 +124,12 @@ export function paymentsService(config: Config): ReadSideSchema {
 				params: paymentsParams.listTransactions,
 				retryPolicy: { enabled: true },
 				// Its first page is cached under the user's generation (see UserCache and cachedPage).
-				async handler(this: ReadSide, ctx: Context<LedgerPage, RequestMeta>) {
+				async handler(ctx: Context<LedgerPage, RequestMeta>) {
 					const userId = requireUserId(ctx);
 					const { limit = DEFAULT_PAGE_SIZE, before } = ctx.params;
-					return reads.read(userId, cachedPage("transactions", limit, before), async () => {
-						if (!(await this.adapter.findById(userId))) throw new AccountNotFoundError(userId);
-						const query: Record<string, unknown> = { user_id: userId };
-						if (before !== undefined) {
-							if (!(await ledgerEntryExists(db, userId, before))) throw new InvalidCursorError();
-							query.id = { $lt: before };
-						}
-						const rows = await ledger.find({ query, sort: "-id", limit });
-						return rows.map(row => {
-							const entry = ledger.entityToObject(row);
-							return Object.fromEntries(ledgerFields.filter(f => f in entry).map(f => [f, entry[f]]));
-						});
-					});
+					return reads.read(userId, cachedPage("transactions", limit, before), () =>
+						listTransactions(accounts, ledger, userId, { limit, before }),
+					);
 				},
 			},
 
@@ -172,13 +155,6 @@ export function paymentsService(config: Config): ReadSideSchema {
 		},
 
 		created(this: Service) {
-			db = createKnex({
-				url: config.paymentsDatabaseUrl,
-				poolMax: config.dbPoolMax,
-				applicationName: "gozon-payments",
-			});
-			(this as Service & { db: Knex }).db = db;
-			ledger.init(this.broker, this);
 			batchDuration = paymentBatchDuration(this.broker);
 			reads = new UserCache(this.broker, "payments", 60);
 			messaging = new MessagingRuntime(

@@ -1,6 +1,5 @@
 import type { Knex } from "knex";
-
-type Fragment = { sql: string; bindings: unknown[] };
+import { runSql, Sql, sql } from "../../lib/db/sql";
 
 /** What a refund batch finds once it holds its locks. */
 export interface RefundState {
@@ -11,7 +10,8 @@ export interface RefundState {
 	balances: Map<number, number>;
 }
 
-const paidOwners = `SELECT user_id FROM order_payments WHERE order_id = ANY(?::uuid[]) AND status = 'PAID'`;
+const paidOwners = (orderIds: string[]) =>
+	sql`SELECT user_id FROM order_payments WHERE order_id = ANY(${orderIds}::uuid[]) AND status = 'PAID'`;
 
 /**
  * Round trip 1 of a refund batch: records the messages in the inbox and locks the accounts
@@ -20,19 +20,19 @@ const paidOwners = `SELECT user_id FROM order_payments WHERE order_id = ANY(?::u
  */
 export async function recordAndLockRefunds(
 	trx: Knex.Transaction,
-	inbox: Fragment,
+	inbox: Sql,
 	orderIds: string[],
 ): Promise<Set<string>> {
-	const { rows } = await trx.raw(
-		`WITH fresh AS (${inbox.sql}),
+	const rows = await runSql<{ fresh: string[] }>(
+		trx,
+		sql`WITH fresh AS (${inbox}),
 		locked AS (
-			SELECT user_id FROM accounts WHERE user_id IN (${paidOwners}) ORDER BY user_id FOR UPDATE
+			SELECT user_id FROM accounts WHERE user_id IN (${paidOwners(orderIds)}) ORDER BY user_id FOR UPDATE
 		)
 		SELECT (SELECT coalesce(array_agg(message_id), '{}') FROM fresh) AS fresh,
 		       (SELECT count(*) FROM locked) AS locked`,
-		[...inbox.bindings, orderIds] as Knex.RawBinding[],
 	);
-	return new Set(rows[0].fresh as string[]);
+	return new Set(rows[0].fresh);
 }
 
 /**
@@ -44,24 +44,21 @@ export async function readRefundState(
 	trx: Knex.Transaction,
 	orderIds: string[],
 ): Promise<RefundState> {
-	const { rows } = await trx.raw(
-		`SELECT (SELECT coalesce(json_agg(json_build_array(order_id, user_id, amount)), '[]')
-		           FROM order_payments WHERE order_id = ANY(?::uuid[]) AND status = 'PAID') AS debits,
-		        (SELECT coalesce(json_agg(order_id), '[]') FROM order_refunds WHERE order_id = ANY(?::uuid[])) AS refunded,
+	const rows = await runSql<{ debits: [string, number, number][]; refunded: string[]; balances: [number, number][] }>(
+		trx,
+		sql`SELECT (SELECT coalesce(json_agg(json_build_array(order_id, user_id, amount)), '[]')
+		           FROM order_payments WHERE order_id = ANY(${orderIds}::uuid[]) AND status = 'PAID') AS debits,
+		        (SELECT coalesce(json_agg(order_id), '[]') FROM order_refunds WHERE order_id = ANY(${orderIds}::uuid[])) AS refunded,
 		        (SELECT coalesce(json_agg(json_build_array(user_id, balance)), '[]')
-		           FROM accounts WHERE user_id IN (${paidOwners})) AS balances`,
-		[orderIds, orderIds, orderIds],
+		           FROM accounts WHERE user_id IN (${paidOwners(orderIds)})) AS balances`,
 	);
 	const row = rows[0];
 	return {
 		debits: new Map(
-			(row.debits as [string, number, number][]).map(([orderId, userId, amount]) => [
-				orderId,
-				{ userId: Number(userId), amount: Number(amount) },
-			]),
+			row.debits.map(([orderId, userId, amount]) => [orderId, { userId: Number(userId), amount: Number(amount) }]),
 		),
-		refunded: new Set(row.refunded as string[]),
-		balances: new Map((row.balances as [number, number][]).map(([u, b]) => [Number(u), Number(b)])),
+		refunded: new Set(row.refunded),
+		balances: new Map(row.balances.map(([u, b]) => [Number(u), Number(b)])),
 	};
 }
 
@@ -80,34 +77,26 @@ export async function saveRefunds(
 	trx: Knex.Transaction,
 	credits: Credit[],
 	balances: Map<number, number>,
-	outbox: Fragment,
+	outbox: Sql,
 ): Promise<void> {
-	await trx.raw(
-		`WITH refunds AS (
+	const orderIds = credits.map(c => c.orderId);
+	const userIds = credits.map(c => c.userId);
+	const amounts = credits.map(c => c.amount);
+	await runSql(
+		trx,
+		sql`WITH refunds AS (
 			INSERT INTO order_refunds (order_id, user_id, amount)
-			SELECT * FROM unnest(?::uuid[], ?::bigint[], ?::bigint[])
+			SELECT * FROM unnest(${orderIds}::uuid[], ${userIds}::bigint[], ${amounts}::bigint[])
 		), balances AS (
 			UPDATE accounts a SET balance = v.balance, updated_at = now()
-			  FROM unnest(?::bigint[], ?::bigint[]) AS v(user_id, balance)
+			  FROM unnest(${[...balances.keys()]}::bigint[], ${[...balances.values()]}::bigint[]) AS v(user_id, balance)
 			 WHERE a.user_id = v.user_id
 		), ledger AS (
 			INSERT INTO account_transactions (user_id, kind, amount, balance_after, order_id)
 			SELECT e.user_id, 'ORDER_REFUND', e.amount, e.balance_after, e.order_id
-			  FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::uuid[]) WITH ORDINALITY AS e(user_id, amount, balance_after, order_id, n)
+			  FROM unnest(${userIds}::bigint[], ${amounts}::bigint[], ${credits.map(c => c.balanceAfter)}::bigint[], ${orderIds}::uuid[]) WITH ORDINALITY AS e(user_id, amount, balance_after, order_id, n)
 			 ORDER BY e.n
-		), messages AS (${outbox.sql})
+		), messages AS (${outbox})
 		SELECT 1`,
-		[
-			credits.map(c => c.orderId),
-			credits.map(c => c.userId),
-			credits.map(c => c.amount),
-			[...balances.keys()],
-			[...balances.values()],
-			credits.map(c => c.userId),
-			credits.map(c => c.amount),
-			credits.map(c => c.balanceAfter),
-			credits.map(c => c.orderId),
-			...outbox.bindings,
-		] as Knex.RawBinding[],
 	);
 }
