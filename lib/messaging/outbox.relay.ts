@@ -1,6 +1,5 @@
 import type { Knex } from "knex";
 import type { Logger } from "moleculer";
-import type { PoolClient } from "pg";
 import { faultPoint } from "../faults";
 import { defaultRelayOptions, RelayOptions } from "./options";
 import { OutboxStore } from "./outbox.store";
@@ -161,16 +160,12 @@ export class OutboxRelay {
 
 	/**
 	 * One claimed batch: publish, wait for confirms, mark sent (all but the rows the broker
-	 * returned), commit. Returns the batch size and the messageIds returned. Two round trips to
-	 * PostgreSQL: BEGIN with the claim, and the mark with COMMIT (OutboxStore.beginAndClaim).
+	 * returned), commit. Returns the batch size and the messageIds returned.
 	 */
-	private async round(): Promise<{ claimed: number; returned: string[] }> {
-		const client = this.knex.client as Knex.Client;
-		const conn = (await client.acquireConnection()) as PoolClient;
-		try {
-			const rows = await this.store.beginAndClaim(conn, this.opts.batchSize);
+	private round(): Promise<{ claimed: number; returned: string[] }> {
+		return this.knex.transaction(async trx => {
+			const rows = await this.store.claim(trx, this.opts.batchSize);
 			if (!rows.length) {
-				await conn.query("COMMIT");
 				this.emptyRounds++;
 				return { claimed: 0, returned: [] };
 			}
@@ -186,23 +181,13 @@ export class OutboxRelay {
 			faultPoint("relay.after-publish-before-mark-sent");
 			const lost = new Set(returned);
 			const sent = rows.filter(r => !lost.has(r.messageId));
-			await this.store.markSentAndCommit(
-				conn,
+			await this.store.markSent(
+				trx,
 				sent.map(r => r.id),
 			);
 			this.published += sent.length;
 			return { claimed: rows.length, returned };
-		} catch (err) {
-			// Whatever failed, the transaction is open, aborted or already over: ROLLBACK ends the
-			// first two and is a no-op on the last. A connection that cannot even roll back (it
-			// was lost) is destroyed on release instead of going back to the pool.
-			await conn.query("ROLLBACK").catch((rollbackErr: Error) => {
-				(conn as PoolClient & { __knex__disposed?: Error }).__knex__disposed = rollbackErr;
-			});
-			throw err;
-		} finally {
-			await client.releaseConnection(conn);
-		}
+		});
 	}
 }
 

@@ -1,6 +1,5 @@
 import { randomUUID } from "crypto";
 import type { Knex } from "knex";
-import type { PoolClient, QueryResult } from "pg";
 import { prepared } from "../db/prepared";
 
 export interface OutboxMessage {
@@ -58,38 +57,6 @@ export class OutboxStore {
 			`SELECT EXISTS (SELECT 1 FROM ${this.table} WHERE sent_at IS NULL) AS pending`,
 		).rows(knex, []);
 		return row.pending;
-	}
-
-	/**
-	 * BEGIN and the claim of `claim` in one round trip: one simple query of two statements. The
-	 * transaction stays open on `conn` until `markSentAndCommit`, or the caller's ROLLBACK. A
-	 * lone row's round was four round trips (BEGIN, claim, mark sent, COMMIT), each waking this
-	 * node and a PostgreSQL backend; this and `markSentAndCommit` make it two. The price: the
-	 * claim is parsed on every round instead of once per connection.
-	 */
-	async beginAndClaim(conn: PoolClient, limit: number): Promise<OutboxMessage[]> {
-		if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`Bad claim limit: ${limit}`);
-		const results = (await conn.query(
-			`BEGIN; SELECT id, message_id, queue, payload, headers FROM ${this.table}
-			  WHERE sent_at IS NULL ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
-		)) as unknown as QueryResult[];
-		return results[1].rows.map(r => ({
-			id: r.id,
-			messageId: r.message_id,
-			queue: r.queue,
-			payload: r.payload,
-			headers: r.headers,
-		}));
-	}
-
-	/** Marks the rows sent and commits the transaction `beginAndClaim` opened, in one round trip. */
-	async markSentAndCommit(conn: PoolClient, ids: number[]): Promise<void> {
-		if (!ids.every(id => Number.isSafeInteger(id))) throw new Error("Bad outbox row id");
-		await conn.query(
-			ids.length
-				? `UPDATE ${this.table} SET sent_at = now() WHERE id = ANY('{${ids.join(",")}}'::bigint[]); COMMIT`
-				: "COMMIT",
-		);
 	}
 
 	async markSent(trx: Knex.Transaction, ids: number[]): Promise<void> {
