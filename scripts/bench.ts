@@ -12,6 +12,7 @@
  * for 30 s (the low-load cost); one hot account closed loop. --orders-nodes and --payments-nodes
  * shape the cluster (default two orders nodes and one payments node, as `npm start`).
  *
+ * Before the runs it measures the idle system's CPU ms per second by component (15 s, no load).
  * Per run it prints CPU ms per order by component (scripts/support/cpu-sampler.ts) and the
  * batching figures behind them: PostgreSQL transactions and statements, relay rounds and rows
  * per round, consumer batch sizes, AMQP messages, per order (scripts/support/bench-batching.ts).
@@ -50,7 +51,7 @@ import {
 	BatchingProbe,
 	batchingTable,
 } from "./support/bench-batching";
-import { CpuCost, cpuCost, cpuSnapshot } from "./support/cpu-sampler";
+import { CpuCost, cpuCost, cpuSnapshot, idleCost } from "./support/cpu-sampler";
 import {
 	Check,
 	checkRefusals,
@@ -64,6 +65,8 @@ import {
 	checkLines,
 	clearLatest,
 	cpuTable,
+	cpuTarget,
+	idleLine,
 	notMeasured,
 	table,
 	Target,
@@ -87,6 +90,8 @@ const benchEnv: Record<string, string> = {
 /** The low-load run: a fixed rate, long enough that its cost per order is a stable figure. */
 const LOW_RATE = 20;
 const LOW_SECONDS = 30;
+/** The idle window before the runs: the system's CPU with nothing to do. */
+const IDLE_SECONDS = 15;
 const LIMITS_NOTE =
 	"rate limit off in the bench's cluster (RATE_LIMIT_PER_USER_PER_S=0) for its hot-account run";
 const REPORT_ONLY_BANNER =
@@ -159,6 +164,8 @@ async function measure(
 	for (const offset of [0, 100_000, 200_000, 400_000])
 		await fundUsers(base, spread(offset), funding);
 	await fundUsers(base, hotUsers, hotFunding);
+	const idle = supervisor === undefined ? undefined : await idleCost(supervisor, IDLE_SECONDS);
+	if (idle) console.log(idleLine(idle, LOW_RATE));
 	let last = await probe?.snapshot();
 	const place = async (
 		name: string,
@@ -210,14 +217,8 @@ async function measure(
 	await place("one hot account", hotUsers, hotFunding, AMOUNT, args.orders, {
 		concurrency: args.concurrency,
 	});
-	return { planned, half: { rate, rateBasis, targetRate, halfMeasured } };
+	return { planned, idle, half: { rate, rateBasis, targetRate, halfMeasured } };
 }
-
-/** Server CPU per order of a run against its limit; not measured against --url. */
-const cpuTarget = (name: string, cpu: CpuCost | undefined, limit: number, run: string) =>
-	cpu
-		? target(name, cpu.serverPerOrder, "<=", limit, run)
-		: notMeasured(name, "<=", limit, "--url: the cluster's processes are not ours to read");
 
 // ---------- main ----------
 
@@ -261,7 +262,7 @@ async function main() {
 		await probe?.destroy();
 		agent.destroy();
 	}
-	const { planned, half } = measured;
+	const { planned, idle, half } = measured;
 	const results: RunResult[] = planned.map(p => p.run.result);
 	const [, closed, open, low, hot] = results;
 	const [, closedCpu, , lowCpu] = planned.map(p => p.cpu);
@@ -368,6 +369,7 @@ async function main() {
 				"",
 				"Batching figures: not measured (--url: the cluster's databases and vhost are not known)",
 			];
+	if (idle) cpuMd.push("", idleLine(idle, LOW_RATE));
 	const md = [table(results), ...cpuMd, ...batchingMd, "", ...summary.map(l => `- ${l}`)].join(
 		"\n",
 	);
@@ -389,6 +391,7 @@ async function main() {
 			checks,
 			results,
 			cpu: cpuRuns,
+			idleCpuMsPerSecond: idle ?? null,
 			batching: batchingRuns,
 		},
 		md,

@@ -45,6 +45,18 @@ export class OutboxStore {
 		}));
 	}
 
+	/**
+	 * Whether any row is unsent: one statement on its own, for the relay's fallback poll, which
+	 * at idle finds nothing and so need not pay a transaction (BEGIN, claim, COMMIT) to say so.
+	 */
+	async hasPending(knex: Knex): Promise<boolean> {
+		const [row] = await prepared<{ pending: boolean }>(
+			"outbox.has-pending",
+			`SELECT EXISTS (SELECT 1 FROM ${this.table} WHERE sent_at IS NULL) AS pending`,
+		).rows(knex, []);
+		return row.pending;
+	}
+
 	async markSent(trx: Knex.Transaction, ids: number[]): Promise<void> {
 		await prepared("outbox.mark-sent", `UPDATE ${this.table} SET sent_at = now() WHERE id = ANY(?::bigint[])`).rows(trx, [ids]);
 	}

@@ -9,13 +9,23 @@ export const EVENT_LOOP_METRICS = {
 } as const;
 
 /**
+ * How often the histogram's timer samples the loop. Each sample wakes an idle process, and a
+ * wake costs about 0.1 ms of CPU on the 2-core VM of docs/benchmark.md: an idle Node process
+ * with the histogram at Node's usual 10 ms spent 9.9 ms of CPU a second, at 100 ms 2.2, without
+ * it 0.3 (four nodes at 10 ms: a third of the whole system's idle cost). At 100 ms a blocked
+ * loop still shows in full in the next sample; a window of 5 s holds 50 samples, so p99 is
+ * close to the max.
+ */
+export const EVENT_LOOP_RESOLUTION_MS = 100;
+
+/**
  * Event-loop delay in Moleculer's metrics registry. Moleculer 0.15 dropped its event-loop
  * (and GC) metrics with the native `event-loop-stats` module; Node's own perf_hooks histogram
  * measures the same thing without a native module. Every node's registry carries these, so
  * GET /metrics shows them per node (`process_eventloop_delay_p99{nodeID=…}`).
  */
 export function eventLoopMetrics(intervalMs = 5000): Middleware {
-	const histogram = monitorEventLoopDelay({ resolution: 10 });
+	const histogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
 	let timer: NodeJS.Timeout | undefined;
 	return {
 		name: "EventLoopMetrics",

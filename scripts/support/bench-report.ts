@@ -102,3 +102,18 @@ export function cpuTable(runs: { name: string; cpu: CpuCost }[]): string {
 	]);
 	return [head, head.map(() => "---"), ...rows].map(cells => `| ${cells.join(" | ")} |`).join("\n");
 }
+
+/** The idle window's CPU ms per second, and what it makes per order at a low rate. */
+export function idleLine(idle: CpuCost, lowRate: number): string {
+	const parts = Object.entries(idle.perOrder)
+		.filter(([n]) => n !== "load generator")
+		.map(([n, ms]) => `${n} ${ms}`);
+	const perOrder = Math.round((idle.serverPerOrder / lowRate) * 100) / 100;
+	return `Idle, no load, CPU ms per second: ${parts.join(", ")}; server total **${idle.serverPerOrder}** (${perOrder} ms per order at ${lowRate} orders/s)`;
+}
+
+/** Server CPU per order of a run against its limit; not measured against --url. */
+export const cpuTarget = (name: string, cpu: CpuCost | undefined, limit: number, run: string) =>
+	cpu
+		? target(name, cpu.serverPerOrder, "<=", limit, run)
+		: notMeasured(name, "<=", limit, "--url: the cluster's processes are not ours to read");

@@ -179,3 +179,14 @@ export function cpuCost(before: CpuSnapshot, after: CpuSnapshot, orders: number)
 		serverPerOrder: orders > 0 ? Math.round((server / orders) * 100) / 100 : Infinity,
 	};
 }
+
+/**
+ * CPU ms per second of each component over `seconds` with no load: the system's fixed cost
+ * (timers, polls, heartbeats, the servers' own ticks). At a low rate R each order carries
+ * 1/R of it: at 20 orders/s, a twentieth.
+ */
+export async function idleCost(supervisor: number, seconds: number): Promise<CpuCost> {
+	const before = cpuSnapshot(supervisor);
+	await new Promise(r => setTimeout(r, seconds * 1000));
+	return cpuCost(before, cpuSnapshot(supervisor), seconds);
+}
