@@ -8,7 +8,16 @@ import globals from "globals";
 import prettier from "eslint-config-prettier";
 
 export default tseslint.config(
-	{ ignores: ["node_modules/", "dist/", "frontend/dist/", "bench-results/", "test-results/", "coverage/"] },
+	{
+		ignores: [
+			"node_modules/",
+			"dist/",
+			"frontend/dist/",
+			"bench-results/",
+			"test-results/",
+			"coverage/",
+		],
+	},
 	js.configs.recommended,
 	...tseslint.configs.recommended,
 	{
@@ -33,7 +42,10 @@ export default tseslint.config(
 	},
 	{
 		rules: {
-			"@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+			"@typescript-eslint/no-unused-vars": [
+				"error",
+				{ argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+			],
 		},
 	},
 	prettier,

@@ -98,6 +98,7 @@ export class RpcTransporter extends Transporters.AMQP {
 	 *   transporter without a channel for good: Moleculer only reconnects on a connection close
 	 *   (moleculer issue #692). Its connection is closed then, which reconnects.
 	 */
+	// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- Moleculer's BaseTransporter declares connect(errorHandler: Function)
 	connect(errorCallback?: Function): Promise<void> {
 		const base = (Transporters.AMQP.prototype as unknown as AmqpConnect).connect;
 		const attempt = (onLoss: (err: unknown) => void) =>
@@ -192,7 +193,7 @@ export class RpcTransporter extends Transporters.AMQP {
 		);
 	}
 
-	send(topic: string, data: Buffer, meta: Record<string, any>): Promise<void> {
+	send(topic: string, data: Buffer, meta: { packet?: { type?: string } }): Promise<void> {
 		this.watchBlocked();
 		if (meta?.packet?.type === "REQ") {
 			const why = this.unavailable;

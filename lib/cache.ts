@@ -37,7 +37,9 @@ export const DEFAULT_PAGE_SIZE = 100;
  * 1000 sizes × every cursor of their history; those go to PostgreSQL.
  */
 export function cachedPage(name: string, limit: number, before: unknown): string | undefined {
-	return limit === DEFAULT_PAGE_SIZE && (before === undefined || before === "") ? `${name}:${limit}:` : undefined;
+	return limit === DEFAULT_PAGE_SIZE && (before === undefined || before === "")
+		? `${name}:${limit}:`
+		: undefined;
 }
 
 /**

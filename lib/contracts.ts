@@ -64,8 +64,7 @@ export interface OrderUpdated {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const isUuid = (v: unknown): v is string => typeof v === "string" && UUID.test(v);
-export const isUserId = (v: unknown): v is number =>
-	Number.isSafeInteger(v) && (v as number) >= 1;
+export const isUserId = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1;
 export const isAmount = (v: unknown): v is number =>
 	Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_AMOUNT;
 
@@ -79,7 +78,8 @@ export function decodeOrderToPay(body: unknown): OrderToPay {
 	const b = object(body);
 	if (!isUuid(b.orderId)) throw new PoisonMessageError("orderId is not a UUID");
 	if (!isUserId(b.userId)) throw new PoisonMessageError("userId is not a positive integer");
-	if (!isAmount(b.amount)) throw new PoisonMessageError(`amount is not an integer in 1..${MAX_AMOUNT}`);
+	if (!isAmount(b.amount))
+		throw new PoisonMessageError(`amount is not an integer in 1..${MAX_AMOUNT}`);
 	return { orderId: b.orderId, userId: b.userId, amount: b.amount };
 }
 
@@ -97,7 +97,12 @@ export function decodePaymentResult(body: unknown): PaymentResult | RefundResult
 	if (b.status === "REFUNDED" && b.reason === undefined)
 		return { orderId: b.orderId, userId: b.userId, status: "REFUNDED" };
 	if (b.status === "REFUND_REFUSED" && b.reason === "NOT_DEBITED")
-		return { orderId: b.orderId, userId: b.userId, status: "REFUND_REFUSED", reason: "NOT_DEBITED" };
+		return {
+			orderId: b.orderId,
+			userId: b.userId,
+			status: "REFUND_REFUSED",
+			reason: "NOT_DEBITED",
+		};
 	throw new PoisonMessageError(
 		"status/reason is not PAID, REFUSED with a known reason, REFUNDED, or REFUND_REFUSED NOT_DEBITED",
 	);
@@ -112,7 +117,8 @@ export function parseOrderUpdated(raw: string): OrderUpdated {
 	if (!b || typeof b !== "object" || Array.isArray(b)) throw new Error("not a JSON object");
 	if (!isUuid(b.orderId)) throw new Error("orderId is not a UUID");
 	if (!isUserId(b.userId)) throw new Error("userId is not a positive integer");
-	if (!isOneOf(ORDER_STATUSES, b.status)) throw new Error(`status is not one of ${ORDER_STATUSES.join(", ")}`);
+	if (!isOneOf(ORDER_STATUSES, b.status))
+		throw new Error(`status is not one of ${ORDER_STATUSES.join(", ")}`);
 	if (!isAmount(b.amount)) throw new Error("amount is out of range");
 	if (typeof b.updatedAt !== "string" || Number.isNaN(Date.parse(b.updatedAt)))
 		throw new Error("updatedAt is not a date");

@@ -148,12 +148,9 @@ export class RateLimitedError extends MoleculerClientError {
 	readonly headers: Record<string, string>;
 
 	constructor(retryAfterSeconds: number) {
-		super(
-			`Too many requests: try again in ${retryAfterSeconds} s`,
-			429,
-			ErrorTypes.RATE_LIMITED,
-			{ retryAfter: retryAfterSeconds },
-		);
+		super(`Too many requests: try again in ${retryAfterSeconds} s`, 429, ErrorTypes.RATE_LIMITED, {
+			retryAfter: retryAfterSeconds,
+		});
 		this.headers = { "Retry-After": String(retryAfterSeconds) };
 	}
 }

@@ -13,7 +13,9 @@ export const USER_ID_PATTERN = /^[1-9][0-9]{0,15}$/;
 
 /** The user id the text writes out, or undefined when it is not one (USER_ID_PATTERN, a safe integer). */
 export function parseUserId(text: string): number | undefined {
-	return USER_ID_PATTERN.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
+	return USER_ID_PATTERN.test(text) && Number.isSafeInteger(Number(text))
+		? Number(text)
+		: undefined;
 }
 
 /** The caller's user id; actions refuse to run without one (e.g. a bare REPL call). */

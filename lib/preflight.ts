@@ -6,13 +6,16 @@ import { connectFirst } from "./messaging/connection";
 const HOW_TO_START = {
 	PostgreSQL: "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
 	RabbitMQ: "rabbitmq-server -detached",
-	Redis:
-		'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no',
+	Redis: 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no',
 };
 
 type Dependency = keyof typeof HOW_TO_START;
 
-async function reach(name: Dependency, url: string, probe: () => Promise<void>): Promise<string | null> {
+async function reach(
+	name: Dependency,
+	url: string,
+	probe: () => Promise<void>,
+): Promise<string | null> {
 	try {
 		await probe();
 		return null;
@@ -27,7 +30,10 @@ export function checkPostgres(url: string) {
 	return reach("PostgreSQL", url, async () => {
 		const admin = new URL(url);
 		admin.pathname = "/postgres";
-		const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 3000 });
+		const client = new Client({
+			connectionString: admin.toString(),
+			connectionTimeoutMillis: 3000,
+		});
 		await client.connect();
 		await client.end();
 	});
@@ -43,7 +49,12 @@ export function checkRabbitMq(urls: string) {
 
 export function checkRedis(url: string) {
 	return reach("Redis", url, async () => {
-		const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+		const redis = new Redis(url, {
+			lazyConnect: true,
+			maxRetriesPerRequest: 0,
+			retryStrategy: () => null,
+			connectTimeout: 3000,
+		});
 		let cause: Error | undefined;
 		redis.on("error", err => (cause = err));
 		try {

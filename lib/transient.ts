@@ -37,4 +37,3 @@ export function isTransientError(err: unknown): boolean {
 		e.message ?? "",
 	);
 }
-

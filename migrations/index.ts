@@ -23,8 +23,16 @@ class ListedMigrations implements Knex.MigrationSource<string> {
 }
 
 export const migrationSources = {
-	orders: new ListedMigrations({ "001_init": orders001, "002_sweeps": orders002, "003_refunds": orders003 }),
-	payments: new ListedMigrations({ "001_init": payments001, "002_retention": payments002, "003_refunds": payments003 }),
+	orders: new ListedMigrations({
+		"001_init": orders001,
+		"002_sweeps": orders002,
+		"003_refunds": orders003,
+	}),
+	payments: new ListedMigrations({
+		"001_init": payments001,
+		"002_retention": payments002,
+		"003_refunds": payments003,
+	}),
 };
 
 export type DatabaseName = keyof typeof migrationSources;

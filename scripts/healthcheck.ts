@@ -38,8 +38,12 @@ interface ServiceInstance {
 
 async function checkNode(service: "orders" | "payments", nodeName: string): Promise<string> {
 	// Loaded here, not at the top: the gateway's check needs only fetch.
+	// Not import(): the check also runs from source under tsx's CommonJS hook, where import() of
+	// an extensionless TypeScript path does not resolve.
+	/* eslint-disable @typescript-eslint/no-require-imports */
 	const { ServiceBroker } = require("moleculer") as typeof import("moleculer");
 	const { brokerOptions } = require("../moleculer.config") as typeof import("../moleculer.config");
+	/* eslint-enable @typescript-eslint/no-require-imports */
 	const config = loadConfig();
 	const prefix = `${nodeName}-${hostname()}-`;
 	const broker = new ServiceBroker({

@@ -20,18 +20,33 @@ async function main() {
 	if (tooOld) throw new ConfigError(tooOld);
 	const config = loadConfig();
 	const role = process.argv[2] ?? process.env.NODE_ROLE ?? "";
-	if (!isRole(role)) throw new ConfigError(`NODE_ROLE must be one of ${roles.join(", ")}, got "${role}"`);
-	const databases = role === "orders" ? [config.ordersDatabaseUrl] : role === "payments" ? [config.paymentsDatabaseUrl] : [];
-	const down = await preflight({ postgres: databases, amqp: config.transporterUrl.startsWith("amqp") ? config.transporterUrl : config.amqpUrl, redis: config.redisUrl });
+	if (!isRole(role))
+		throw new ConfigError(`NODE_ROLE must be one of ${roles.join(", ")}, got "${role}"`);
+	const databases =
+		role === "orders"
+			? [config.ordersDatabaseUrl]
+			: role === "payments"
+				? [config.paymentsDatabaseUrl]
+				: [];
+	const down = await preflight({
+		postgres: databases,
+		amqp: config.transporterUrl.startsWith("amqp") ? config.transporterUrl : config.amqpUrl,
+		redis: config.redisUrl,
+	});
 	if (down.length) throw new ConfigError(down.join("\n"));
 	if (config.runMigrations && (role === "orders" || role === "payments"))
 		await migrateDatabase(role, databases[0]);
 	const broker = createNode(config, role, process.env.NODE_NAME ?? role);
-	broker.logger.info(`Starting on Node.js ${process.version}, Moleculer ${ServiceBroker.MOLECULER_VERSION}`, { role, nodeID: broker.nodeID });
+	broker.logger.info(
+		`Starting on Node.js ${process.version}, Moleculer ${ServiceBroker.MOLECULER_VERSION}`,
+		{ role, nodeID: broker.nodeID },
+	);
 	await broker.start();
 }
 
 main().catch(err => {
-	console.error(err instanceof ConfigError ? err.message : `Start-up failed: ${(err as Error).stack ?? err}`);
+	console.error(
+		err instanceof ConfigError ? err.message : `Start-up failed: ${(err as Error).stack ?? err}`,
+	);
 	process.exit(1);
 });

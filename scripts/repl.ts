@@ -9,7 +9,10 @@ import { ConfigError, loadConfig } from "../lib/config";
 
 async function main() {
 	const config = loadConfig();
-	const broker = new ServiceBroker({ ...brokerOptions(config, "repl"), logger: { type: "Console", options: { level: "warn" } } });
+	const broker = new ServiceBroker({
+		...brokerOptions(config, "repl"),
+		logger: { type: "Console", options: { level: "warn" } },
+	});
 	await broker.start();
 	broker.repl();
 }

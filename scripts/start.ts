@@ -27,7 +27,8 @@ let stopping = false;
 function count(name: string, def: number): number {
 	const raw = process.env[name];
 	if (raw === undefined || raw === "") return def;
-	if (!/^\d+$/.test(raw) || Number(raw) > 16) throw new ConfigError(`${name} must be an integer from 0 to 16, got "${raw}"`);
+	if (!/^\d+$/.test(raw) || Number(raw) > 16)
+		throw new ConfigError(`${name} must be an integer from 0 to 16, got "${raw}"`);
 	return Number(raw);
 }
 
@@ -36,14 +37,18 @@ function prefixLines(stream: NodeJS.ReadableStream, prefix: string, out: NodeJS.
 }
 
 function launch(node: NodeSpec) {
-	const child = spawn(process.execPath, [...process.execArgv, require.resolve("./node"), node.role], {
-		env: { ...process.env, NODE_ROLE: node.role, NODE_NAME: node.name, RUN_MIGRATIONS: "false" },
-		// The IPC channel is how a node learns that this supervisor died (see lib/parent-watch.ts).
-		stdio: ["ignore", "pipe", "pipe", "ipc"],
-		// Own process group: a terminal's Ctrl-C reaches only this supervisor, which then
-		// stops the nodes one SIGTERM each.
-		detached: true,
-	});
+	const child = spawn(
+		process.execPath,
+		[...process.execArgv, require.resolve("./node"), node.role],
+		{
+			env: { ...process.env, NODE_ROLE: node.role, NODE_NAME: node.name, RUN_MIGRATIONS: "false" },
+			// The IPC channel is how a node learns that this supervisor died (see lib/parent-watch.ts).
+			stdio: ["ignore", "pipe", "pipe", "ipc"],
+			// Own process group: a terminal's Ctrl-C reaches only this supervisor, which then
+			// stops the nodes one SIGTERM each.
+			detached: true,
+		},
+	);
 	node.child = child;
 	node.startedAt = Date.now();
 	console.log(`[start]      ${node.name} started (pid ${child.pid})`);
@@ -56,7 +61,9 @@ function launch(node: NodeSpec) {
 		const next = nextRestart(node.restarts, Date.now() - (node.startedAt ?? 0));
 		node.restarts = next.restarts;
 		const delay = next.delayMs;
-		console.error(`[start]      ${node.name} exited (${signal ?? code}); starting it again in ${delay} ms`);
+		console.error(
+			`[start]      ${node.name} exited (${signal ?? code}); starting it again in ${delay} ms`,
+		);
 		setTimeout(() => !stopping && launch(node), delay);
 	});
 }
@@ -68,12 +75,15 @@ function stopAll(nodes: NodeSpec[], signal: string) {
 	const running = nodes.filter(n => n.child);
 	for (const n of running) n.child!.kill("SIGTERM");
 	const killer = setTimeout(() => {
-		for (const n of nodes) if (n.child) {
-			console.error(`[start]      ${n.name} did not stop in time, killing it`);
-			n.child.kill("SIGKILL");
-		}
+		for (const n of nodes)
+			if (n.child) {
+				console.error(`[start]      ${n.name} did not stop in time, killing it`);
+				n.child.kill("SIGKILL");
+			}
 	}, STOP_TIMEOUT_MS);
-	void Promise.all(running.map(n => new Promise(r => (n.child ? n.child.once("exit", r) : r(null))))).then(() => {
+	void Promise.all(
+		running.map(n => new Promise(r => (n.child ? n.child.once("exit", r) : r(null)))),
+	).then(() => {
 		clearTimeout(killer);
 		console.log("[start]      all nodes stopped");
 		process.exit(0);
@@ -94,14 +104,20 @@ async function main() {
 		redis: config.redisUrl,
 	});
 	if (down.length) throw new ConfigError(down.join("\n"));
-	for (const [db, url] of [["orders", config.ordersDatabaseUrl], ["payments", config.paymentsDatabaseUrl]] as const) {
+	for (const [db, url] of [
+		["orders", config.ordersDatabaseUrl],
+		["payments", config.paymentsDatabaseUrl],
+	] as const) {
 		const applied = await migrateDatabase(db, url);
-		console.log(`[start]      database ${db}: ${applied.length ? `applied ${applied.join(", ")}` : "up to date"}`);
+		console.log(
+			`[start]      database ${db}: ${applied.length ? `applied ${applied.join(", ")}` : "up to date"}`,
+		);
 	}
 
 	const nodes: NodeSpec[] = [];
 	const add = (role: string, n: number) => {
-		for (let i = 1; i <= n; i++) nodes.push({ name: n > 1 ? `${role}-${i}` : role, role, restarts: 0 });
+		for (let i = 1; i <= n; i++)
+			nodes.push({ name: n > 1 ? `${role}-${i}` : role, role, restarts: 0 });
 	};
 	add("gateway", gateways);
 	add("orders", orders);
@@ -115,6 +131,8 @@ async function main() {
 }
 
 main().catch(err => {
-	console.error(err instanceof ConfigError ? err.message : `Start-up failed: ${(err as Error).stack ?? err}`);
+	console.error(
+		err instanceof ConfigError ? err.message : `Start-up failed: ${(err as Error).stack ?? err}`,
+	);
 	process.exit(1);
 });

@@ -25,7 +25,10 @@ export async function createIdempotencyTable(knex: Knex): Promise<void> {
 	`);
 }
 
-const hash = (body: unknown) => createHash("sha256").update(JSON.stringify(body ?? null)).digest("hex");
+const hash = (body: unknown) =>
+	createHash("sha256")
+		.update(JSON.stringify(body ?? null))
+		.digest("hex");
 
 /**
  * Runs `work` in a transaction, at most once per (user, scope, Idempotency-Key). The key row

@@ -14,7 +14,10 @@ const MIGRATION_LOCK = 0x6d696772; // "migr"
  */
 export async function migrateDatabase(which: DatabaseName, url: string): Promise<string[]> {
 	await ensureDatabase(url);
-	const lock = new Client({ connectionString: url, application_name: `gozon-migrate-lock-${which}` });
+	const lock = new Client({
+		connectionString: url,
+		application_name: `gozon-migrate-lock-${which}`,
+	});
 	await lock.connect();
 	try {
 		await lock.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);

@@ -40,7 +40,10 @@ const statements = new Map<string, PreparedStatement<never>>();
  * fragments (an outbox insert embedded in a CTE) have a fixed text, so the text is the key; the
  * name only has to be unique on a connection.
  */
-export function prepared<Row = Record<string, unknown>>(name: string, sql: string): PreparedStatement<Row> {
+export function prepared<Row = Record<string, unknown>>(
+	name: string,
+	sql: string,
+): PreparedStatement<Row> {
 	let statement = statements.get(sql);
 	if (!statement) {
 		statement = new PreparedStatement<never>(`${name}#${statements.size}`, sql);
@@ -50,7 +53,11 @@ export function prepared<Row = Record<string, unknown>>(name: string, sql: strin
 }
 
 /** Runs a statement built with `sql` (its fragments spliced in) as the prepared statement of its text. */
-export function runPrepared<Row = Record<string, unknown>>(db: Knex | Knex.Transaction, name: string, statement: Sql): Promise<Row[]> {
+export function runPrepared<Row = Record<string, unknown>>(
+	db: Knex | Knex.Transaction,
+	name: string,
+	statement: Sql,
+): Promise<Row[]> {
 	const { sql, bindings } = statement.render();
 	return prepared<Row>(name, sql).rows(db, bindings);
 }

@@ -31,7 +31,13 @@ export class OutboxStore {
 	 * each claims rows the others have not, and a crashed relay's rows come back on rollback.
 	 */
 	async claim(trx: Knex.Transaction, limit: number): Promise<OutboxMessage[]> {
-		const rows = await prepared<Record<string, any>>(
+		const rows = await prepared<{
+			id: number;
+			message_id: string;
+			queue: string;
+			payload: unknown;
+			headers: Record<string, unknown> | null;
+		}>(
 			"outbox.claim",
 			`SELECT id, message_id, queue, payload, headers FROM ${this.table}
 			  WHERE sent_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
@@ -58,7 +64,10 @@ export class OutboxStore {
 	}
 
 	async markSent(trx: Knex.Transaction, ids: number[]): Promise<void> {
-		await prepared("outbox.mark-sent", `UPDATE ${this.table} SET sent_at = now() WHERE id = ANY(?::bigint[])`).rows(trx, [ids]);
+		await prepared(
+			"outbox.mark-sent",
+			`UPDATE ${this.table} SET sent_at = now() WHERE id = ANY(?::bigint[])`,
+		).rows(trx, [ids]);
 	}
 
 	/** Unsent rows and the age of the oldest, for metrics and tests. */
@@ -67,9 +76,7 @@ export class OutboxStore {
 			.whereNull("sent_at")
 			.select(
 				knex.raw("count(*)::int AS count"),
-				knex.raw(
-					"coalesce(extract(epoch from now() - min(created_at)) * 1000, 0)::float8 AS age",
-				),
+				knex.raw("coalesce(extract(epoch from now() - min(created_at)) * 1000, 0)::float8 AS age"),
 			)
 			.first();
 		return { count: Number(row?.count ?? 0), oldestAgeMs: Number(row?.age ?? 0) };

@@ -50,12 +50,19 @@ async function runProbe(probe: Probe, timeoutMs: number): Promise<CheckResult> {
 		const result = await Promise.race([
 			Promise.resolve().then(probe),
 			new Promise<never>((_, reject) => {
-				timer = setTimeout(() => reject(new CheckTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+				timer = setTimeout(
+					() => reject(new CheckTimeoutError(`no answer within ${timeoutMs} ms`)),
+					timeoutMs,
+				);
 			}),
 		]);
 		if (result === false) return { status: failed, error: "not connected" };
 		const state = (result as { state?: unknown } | null)?.state;
-		return { status: "up", latencyMs: Date.now() - start, ...(typeof state === "string" ? { state } : {}) };
+		return {
+			status: "up",
+			latencyMs: Date.now() - start,
+			...(typeof state === "string" ? { state } : {}),
+		};
 	} catch (err) {
 		return { status: failed, error: (err as Error)?.message || String(err) };
 	} finally {
@@ -64,7 +71,10 @@ async function runProbe(probe: Probe, timeoutMs: number): Promise<CheckResult> {
 }
 
 /** Runs every probe at once, each with its own deadline. */
-export async function runChecks(probes: Record<string, Probe>, timeoutMs: number): Promise<Record<string, CheckResult>> {
+export async function runChecks(
+	probes: Record<string, Probe>,
+	timeoutMs: number,
+): Promise<Record<string, CheckResult>> {
 	const names = Object.keys(probes);
 	const results = await Promise.all(names.map(n => runProbe(probes[n], timeoutMs)));
 	return Object.fromEntries(names.map((n, i) => [n, results[i]]));
@@ -77,7 +87,10 @@ export const allUp = (checks: Record<string, { status: CheckStatus }>): CheckSta
 };
 
 /** `select 1` on the service's own database (through its pool, as real queries go). */
-export const postgresProbe = (db: Knex): Probe => () => db.raw("select 1");
+export const postgresProbe =
+	(db: Knex): Probe =>
+	() =>
+		db.raw("select 1");
 
 interface RedisLike {
 	status?: string;
@@ -98,14 +111,20 @@ export const redisProbe = (broker: ServiceBroker): Probe =>
 	});
 
 /** Whether the Moleculer transporter (RPC between nodes) is connected and not blocked. */
-export const transporterProbe = (broker: ServiceBroker): Probe => () => {
-	const transit = (broker as unknown as { transit?: { connected?: boolean; tx?: { unavailable?: string | null } } }).transit;
-	if (!transit) return true; // a single-node broker without a transporter needs none
-	// RpcTransporter (lib/amqp-transporter.ts) says why it refuses requests: no channel, or blocked.
-	const why = transit.tx?.unavailable;
-	if (transit.connected && why) throw new Error(why);
-	return transit.connected === true;
-};
+export const transporterProbe =
+	(broker: ServiceBroker): Probe =>
+	() => {
+		const transit = (
+			broker as unknown as {
+				transit?: { connected?: boolean; tx?: { unavailable?: string | null } };
+			}
+		).transit;
+		if (!transit) return true; // a single-node broker without a transporter needs none
+		// RpcTransporter (lib/amqp-transporter.ts) says why it refuses requests: no channel, or blocked.
+		const why = transit.tx?.unavailable;
+		if (transit.connected && why) throw new Error(why);
+		return transit.connected === true;
+	};
 
 /** The health report of one service node. */
 export async function nodeHealth(

@@ -27,7 +27,8 @@ export function jsonLogFormatter(type: string, args: unknown[], bindings: Bindin
 	for (const arg of args) {
 		if (arg instanceof Error) fields.err = errorFields(arg);
 		else if (arg && typeof arg === "object" && !Array.isArray(arg)) {
-			for (const [k, v] of Object.entries(arg)) fields[RESERVED.has(k) ? `field_${k}` : k] = v instanceof Error ? errorFields(v) : v;
+			for (const [k, v] of Object.entries(arg))
+				fields[RESERVED.has(k) ? `field_${k}` : k] = v instanceof Error ? errorFields(v) : v;
 		} else if (typeof arg === "string") words.push(arg.trim());
 		else words.push(inspect(arg, { depth: 2, breakLength: Infinity }));
 	}
@@ -45,6 +46,11 @@ export function jsonLogFormatter(type: string, args: unknown[], bindings: Bindin
 		return [JSON.stringify(line)];
 	} catch {
 		// A field that cannot be serialized (a cycle): keep the line, inspect the fields.
-		return [JSON.stringify({ ...line, ...Object.fromEntries(Object.keys(fields).map(k => [k, inspect(fields[k], { depth: 2 })])) })];
+		return [
+			JSON.stringify({
+				...line,
+				...Object.fromEntries(Object.keys(fields).map(k => [k, inspect(fields[k], { depth: 2 })])),
+			}),
+		];
 	}
 }

@@ -15,7 +15,13 @@ interface SpanLike {
 	duration?: number | null;
 	service?: { name?: string };
 	error?: { message?: string; type?: string } | boolean | null;
-	tags?: Record<string, any>;
+	/** What Moleculer's tracer records of a call (only the fields read here). */
+	tags?: {
+		requestID?: string;
+		meta?: { userId?: unknown };
+		params?: { id?: unknown };
+		response?: { id?: unknown; status?: unknown };
+	};
 }
 
 /** The trace fields of a finished span, with the ids a reader searches for lifted to the top. */
@@ -26,7 +32,8 @@ export function spanFields(span: SpanLike): Record<string, unknown> {
 		spanId: span.id,
 		parentId: span.parentID ?? null,
 		span: span.name,
-		durationMs: typeof span.duration === "number" ? Math.round(span.duration * 100) / 100 : undefined,
+		durationMs:
+			typeof span.duration === "number" ? Math.round(span.duration * 100) / 100 : undefined,
 		requestId: tags.requestID,
 	};
 	if (span.service?.name) fields.service = span.service.name;
@@ -35,7 +42,8 @@ export function spanFields(span: SpanLike): Record<string, unknown> {
 	const orderId = tags.response?.id ?? tags.params?.id;
 	if (orderId !== undefined) fields.orderId = orderId;
 	if (tags.response?.status !== undefined) fields.status = tags.response.status;
-	if (span.error && typeof span.error === "object") fields.error = { message: span.error.message, type: span.error.type };
+	if (span.error && typeof span.error === "object")
+		fields.error = { message: span.error.message, type: span.error.type };
 	return fields;
 }
 

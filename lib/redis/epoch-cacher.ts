@@ -293,7 +293,12 @@ export class EpochRedisCacher extends Cachers.Redis<ScriptClient> {
 	 * with, and only while both are still current: a bump during the read (a change committed
 	 * meanwhile) leaves nothing behind, and nothing can land under a newer generation.
 	 */
-	async scopedSet(key: ScopedKey, read: ScopedRead, data: unknown, ttlSeconds: number): Promise<void> {
+	async scopedSet(
+		key: ScopedKey,
+		read: ScopedRead,
+		data: unknown,
+		ttlSeconds: number,
+	): Promise<void> {
 		if (!this.connected) return;
 		try {
 			await this.client.scopedSet(

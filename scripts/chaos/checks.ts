@@ -41,7 +41,9 @@ export class Outcomes {
 				stored.add(r.id);
 				// An order to be refunded is final only once REFUNDED (or if it was never paid).
 				const waiting =
-					r.status === "NEW" || r.status === "REFUNDING" || (refunding.has(r.id) && r.status === "FINISHED");
+					r.status === "NEW" ||
+					r.status === "REFUNDING" ||
+					(refunding.has(r.id) && r.status === "FINISHED");
 				if (waiting) notFinal++;
 				else this.final.set(r.id, r.status);
 			}
@@ -113,7 +115,10 @@ export async function invariants(
 			.groupBy("user_id")
 			.select("user_id", orders.raw("sum(amount)::bigint AS spent"));
 		const spentBy = new Map(
-			spent.map((r: { user_id: number | string; spent: number | string }) => [Number(r.user_id), Number(r.spent)]),
+			spent.map((r: { user_id: number | string; spent: number | string }) => [
+				Number(r.user_id),
+				Number(r.spent),
+			]),
 		);
 		const accounts = await payments("accounts")
 			.whereIn("user_id", settled.users)
@@ -141,12 +146,20 @@ async function refundProblems(orders: Knex, payments: Knex): Promise<string[]> {
 	).rows;
 	const notDone = asked.filter(r => r.status !== "REFUNDED");
 	if (notDone.length)
-		problems.push(`${notDone.length} accepted refunds not REFUNDED at the end, e.g. ${notDone[0].id} ${notDone[0].status}`);
+		problems.push(
+			`${notDone.length} accepted refunds not REFUNDED at the end, e.g. ${notDone[0].id} ${notDone[0].status}`,
+		);
 	const refunded = new Map<string, number>(
-		(await orders("orders").where("status", "REFUNDED").select("id", "amount")).map((r: { id: string; amount: number | string }) => [r.id, Number(r.amount)]),
+		(await orders("orders").where("status", "REFUNDED").select("id", "amount")).map(
+			(r: { id: string; amount: number | string }) => [r.id, Number(r.amount)],
+		),
 	);
-	const stillRefunding = await orders("orders").where("status", "REFUNDING").count({ n: "*" }).first();
-	if (Number(stillRefunding?.n)) problems.push(`${stillRefunding?.n} orders still REFUNDING at the end`);
+	const stillRefunding = await orders("orders")
+		.where("status", "REFUNDING")
+		.count({ n: "*" })
+		.first();
+	if (Number(stillRefunding?.n))
+		problems.push(`${stillRefunding?.n} orders still REFUNDING at the end`);
 	const credits: { order_id: string; n: number; sum: number }[] = (
 		await payments.raw(
 			`SELECT order_id, count(*)::int AS n, sum(amount)::bigint AS sum FROM account_transactions
@@ -157,10 +170,13 @@ async function refundProblems(orders: Knex, payments: Knex): Promise<string[]> {
 	for (const [id, amount] of refunded) {
 		const c = credited.get(id);
 		if (!c || c.n !== 1 || Number(c.sum) !== amount)
-			problems.push(`order ${id} REFUNDED with ${c?.n ?? 0} credits of ${c?.sum ?? 0} (amount ${amount})`);
+			problems.push(
+				`order ${id} REFUNDED with ${c?.n ?? 0} credits of ${c?.sum ?? 0} (amount ${amount})`,
+			);
 	}
 	for (const c of credits)
-		if (!refunded.has(c.order_id)) problems.push(`order ${c.order_id} credited back but not REFUNDED`);
+		if (!refunded.has(c.order_id))
+			problems.push(`order ${c.order_id} credited back but not REFUNDED`);
 	return problems;
 }
 

@@ -139,9 +139,12 @@ export class Load {
 			const wait = due - Date.now();
 			if (wait > 1) await sleep(wait);
 			while (inFlight.size > cap && this.running) await sleep(50);
-			const p = this.place(this.users[i % this.users.length], 100 + (i % 7), due, i % REFUND_EVERY === 0).finally(
-				() => inFlight.delete(p),
-			);
+			const p = this.place(
+				this.users[i % this.users.length],
+				100 + (i % 7),
+				due,
+				i % REFUND_EVERY === 0,
+			).finally(() => inFlight.delete(p));
 			inFlight.add(p);
 		}
 		await Promise.all(inFlight);
@@ -184,9 +187,14 @@ export class Load {
 		const headers = { "Idempotency-Key": ask.key };
 		for (let attempt = 0; this.running || attempt < 50; attempt++) {
 			await sleep(attempt ? Math.min(2000, 100 * 2 ** Math.min(attempt, 5)) : 200);
-			const r = await call(this.base, "POST", `/api/orders/${order.id}/refund`, order.userId, undefined, headers).catch(
-				(err: Error) => ({ status: 0, body: err.message }),
-			);
+			const r = await call(
+				this.base,
+				"POST",
+				`/api/orders/${order.id}/refund`,
+				order.userId,
+				undefined,
+				headers,
+			).catch((err: Error) => ({ status: 0, body: err.message }));
 			if (r.status === 202) {
 				ask.acceptedAt = Date.now();
 				return;
@@ -250,8 +258,7 @@ export class Load {
 	readFailuresOutside(windows: { from: number; to: number }[]): Read[] {
 		return this.reads.filter(
 			r =>
-				(r.status === 0 || r.status >= 500) &&
-				!windows.some(w => r.at < w.to && r.end >= w.from),
+				(r.status === 0 || r.status >= 500) && !windows.some(w => r.at < w.to && r.end >= w.from),
 		);
 	}
 }

@@ -132,7 +132,10 @@ export const closeConsumerChannel: Fault = {
 		const keys = ["consumer_timeout", "channel_tick_interval", "quorum_tick_interval"];
 		// One rabbitmqctl call each way: on a busy machine each takes seconds.
 		const got = await rabbitEval(`[application:get_env(rabbit, K) || K <- [${keys.join(", ")}]].`);
-		const values = got.replace(/\s+/g, "").replace(/^\[|\]$/g, "").split(/,(?=undefined|\{)/);
+		const values = got
+			.replace(/\s+/g, "")
+			.replace(/^\[|\]$/g, "")
+			.split(/,(?=undefined|\{)/);
 		if (values.length !== keys.length) throw new Error(`unexpected broker settings: ${got}`);
 		const saved = new Map(keys.map((k, i) => [k, values[i]]));
 		const payments = knexFactory({
@@ -147,7 +150,9 @@ export const closeConsumerChannel: Fault = {
 					await lock?.rollback().catch(() => undefined);
 					const steps = [...saved].map(([k, v]) => {
 						const m = /^\{ok,(\d+)\}$/.exec(v);
-						return m ? `application:set_env(rabbit, ${k}, ${m[1]})` : `application:unset_env(rabbit, ${k})`;
+						return m
+							? `application:set_env(rabbit, ${k}, ${m[1]})`
+							: `application:unset_env(rabbit, ${k})`;
 					});
 					await rabbitEval(`${steps.join(", ")}, ok.`);
 					// The channels opened meanwhile keep the short timeout: reconnect once more.
@@ -162,10 +167,14 @@ export const closeConsumerChannel: Fault = {
 					);
 					const before = await consumerChannels(BUSINESS_QUEUE);
 					await reconnectPayments();
-					const fresh = await until("payments to consume again on a new channel", 30_000, async () => {
-						const now = await consumerChannels(BUSINESS_QUEUE);
-						return now.length && now.every(p => !before.includes(p)) ? now : undefined;
-					});
+					const fresh = await until(
+						"payments to consume again on a new channel",
+						30_000,
+						async () => {
+							const now = await consumerChannels(BUSINESS_QUEUE);
+							return now.length && now.every(p => !before.includes(p)) ? now : undefined;
+						},
+					);
 					// Payments' batch now waits on the accounts table, its deliveries unacknowledged.
 					lock = await payments.transaction();
 					await lock.raw("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE");
@@ -231,7 +240,8 @@ export const stopRedis: Fault = {
 		const gets = ctx.load
 			.readsSent(window.from, window.to)
 			.filter(r => r.status === 0 || r.status >= 500);
-		if (posts.length) problems.push(`${posts.length} POSTs failed (5xx or no answer) with Redis down`);
+		if (posts.length)
+			problems.push(`${posts.length} POSTs failed (5xx or no answer) with Redis down`);
 		if (gets.length) problems.push(`${gets.length} GETs failed (5xx or no answer) with Redis down`);
 		if (!ctx.outage) return [...problems, "the outage was never marked"];
 		const { from, to } = ctx.outage;
@@ -241,7 +251,9 @@ export const stopRedis: Fault = {
 			0.99,
 		);
 		if (!(post < REDIS_DOWN_P99_MS))
-			problems.push(`POST p99 ${Math.round(post)} ms with Redis down, over ${REDIS_DOWN_P99_MS} ms`);
+			problems.push(
+				`POST p99 ${Math.round(post)} ms with Redis down, over ${REDIS_DOWN_P99_MS} ms`,
+			);
 		if (!(get < REDIS_DOWN_P99_MS))
 			problems.push(`GET p99 ${Math.round(get)} ms with Redis down, over ${REDIS_DOWN_P99_MS} ms`);
 		return problems;

@@ -56,7 +56,20 @@ export interface Run {
 }
 
 export async function report(run: Run): Promise<boolean> {
-	const { orders, payments, users, funding, outcomes, rows, windows, poison, load, probe, rate, readRate } = run;
+	const {
+		orders,
+		payments,
+		users,
+		funding,
+		outcomes,
+		rows,
+		windows,
+		poison,
+		load,
+		probe,
+		rate,
+		readRate,
+	} = run;
 	const placed = load.placed;
 	const fin = await outcomes.progress(placed);
 	const accepted = placed.filter(p => p.id);
@@ -115,13 +128,17 @@ export async function report(run: Run): Promise<boolean> {
 		...final.problems,
 		...refused.slice(0, 5).map(p => `a valid order was refused: ${p.refused}`),
 		...refunds.refused.slice(0, 5).map(r => `a refund of a finished order was refused: ${r}`),
-		...(refunds.accepted < refunds.asked ? [`${refunds.asked - refunds.accepted} refunds never accepted`] : []),
+		...(refunds.accepted < refunds.asked
+			? [`${refunds.asked - refunds.accepted} refunds never accepted`]
+			: []),
 		...(unaccepted.length
 			? [`${unaccepted.length} orders never accepted (their POSTs still failing at the end)`]
 			: []),
 		...(fin.missing ? [`${fin.missing} accepted orders were never stored (lost)`] : []),
 		...(fin.notFinal - unaccepted.length
-			? [`${fin.notFinal - unaccepted.length} accepted orders still NEW (or not yet REFUNDED) at the end`]
+			? [
+					`${fin.notFinal - unaccepted.length} accepted orders still NEW (or not yet REFUNDED) at the end`,
+				]
 			: []),
 		...(cancelled
 			? [`${cancelled} orders CANCELLED although every account was funded for all its orders`]
@@ -138,7 +155,8 @@ export async function report(run: Run): Promise<boolean> {
 		...readsOutside
 			.slice(0, 5)
 			.map(
-				r => `GET failed outside any fault window, ${after(windows, r.at)}: ${r.status || "no answer"}`,
+				r =>
+					`GET failed outside any fault window, ${after(windows, r.at)}: ${r.status || "no answer"}`,
 			),
 		...(final.doubled ? [`${final.doubled} orders debited twice`] : []),
 		...(unexpectedDead.length
@@ -152,7 +170,7 @@ export async function report(run: Run): Promise<boolean> {
 	return problems.length > 0;
 }
 
-export const seconds = (s?: number) => (s === undefined ? "—" : (Math.round(s * 10) / 10).toFixed(1));
+export const seconds = (s?: number) =>
+	s === undefined ? "—" : (Math.round(s * 10) / 10).toFixed(1);
 export const ms = (v: number) =>
 	Number.isFinite(v) ? `${Math.round(v)} ms` : Number.isNaN(v) ? "—" : "unanswered";
-

@@ -89,7 +89,11 @@ export const killSupervisor: Fault = {
 				} catch {
 					// gone meanwhile
 				}
-			if (node.supervisor && node.supervisor.exitCode === null && node.supervisor.signalCode === null)
+			if (
+				node.supervisor &&
+				node.supervisor.exitCode === null &&
+				node.supervisor.signalCode === null
+			)
 				node.supervisor.kill("SIGKILL");
 			node.supervisor = undefined;
 			node.supervisedPid = undefined;

@@ -71,7 +71,9 @@ export async function checkInvariants(
 	const name = run.result.name;
 	const problems: string[] = [];
 	const stored = await orders("orders").whereIn("user_id", userIds).select("id", "status");
-	const storedStatus = new Map(stored.map((o: any) => [String(o.id), String(o.status)]));
+	const storedStatus = new Map(
+		stored.map((o: { id: string; status: string }) => [String(o.id), String(o.status)]),
+	);
 	let missing = 0;
 	let mismatched = 0;
 	for (const id of run.acceptedBy.keys()) {
@@ -85,7 +87,7 @@ export async function checkInvariants(
 		problems.push(`"${name}": ${mismatched} orders stored with another status than pushed`);
 	if (stored.length > run.acceptedBy.size)
 		problems.push(`"${name}": ${stored.length} orders stored, ${run.acceptedBy.size} accepted`);
-	const stillNew = stored.filter((o: any) => o.status === "NEW").length;
+	const stillNew = stored.filter((o: { status: string }) => o.status === "NEW").length;
 	if (stillNew) problems.push(`"${name}": ${stillNew} orders still NEW`);
 
 	const spent = await orders("orders")
@@ -93,7 +95,12 @@ export async function checkInvariants(
 		.where("status", "FINISHED")
 		.groupBy("user_id")
 		.select("user_id", orders.raw("sum(amount)::bigint AS spent"));
-	const spentBy = new Map(spent.map((r: any) => [Number(r.user_id), Number(r.spent)]));
+	const spentBy = new Map(
+		spent.map((r: { user_id: number | string; spent: number | string }) => [
+			Number(r.user_id),
+			Number(r.spent),
+		]),
+	);
 	const accounts = await payments("accounts")
 		.whereIn("user_id", userIds)
 		.select("user_id", "balance");
@@ -103,7 +110,12 @@ export async function checkInvariants(
 		.whereIn("user_id", userIds)
 		.groupBy("user_id")
 		.select("user_id", payments.raw("sum(amount)::bigint AS sum"));
-	const ledgerBy = new Map(ledger.map((r: any) => [Number(r.user_id), Number(r.sum)]));
+	const ledgerBy = new Map(
+		ledger.map((r: { user_id: number | string; sum: number | string }) => [
+			Number(r.user_id),
+			Number(r.sum),
+		]),
+	);
 	for (const a of accounts) {
 		const user = Number(a.user_id);
 		const balance = Number(a.balance);

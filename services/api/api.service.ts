@@ -32,11 +32,12 @@ export const apiAliases = {
 } as const;
 
 /** Success codes other than 200, with the Location of what was created or accepted. */
-const successStatus: Record<string, { code: number; location: (data: any) => string }> = {
-	"payments.createAccount": { code: 201, location: () => "/api/accounts/me" },
-	"orders.create": { code: 202, location: order => `/api/orders/${order.id}` },
-	"orders.refund": { code: 202, location: order => `/api/orders/${order.id}` },
-};
+const successStatus: Record<string, { code: number; location: (data: { id?: string }) => string }> =
+	{
+		"payments.createAccount": { code: 201, location: () => "/api/accounts/me" },
+		"orders.create": { code: 202, location: order => `/api/orders/${order.id}` },
+		"orders.refund": { code: 202, location: order => `/api/orders/${order.id}` },
+	};
 
 /** How long a client may take to send its request headers (see createServer below). */
 export const HEADERS_TIMEOUT_MS = 10_000;
@@ -73,7 +74,12 @@ export function checkBodyDepth(body: unknown): void {
 	}
 }
 
-export function sendError(this: { logger?: Logger }, req: IncomingMessage, res: ServerResponse, err: unknown) {
+export function sendError(
+	this: { logger?: Logger },
+	req: IncomingMessage,
+	res: ServerResponse,
+	err: unknown,
+) {
 	const body = toPublicError(err);
 	if (body.code >= 500)
 		this.logger?.error("Request failed", {
@@ -85,7 +91,8 @@ export function sendError(this: { logger?: Logger }, req: IncomingMessage, res: 
 	res.statusCode = body.code;
 	// E.g. Retry-After of a 429 (RateLimitedError).
 	const headers = (err as { headers?: Record<string, string> } | undefined)?.headers;
-	if (headers && body.code < 500) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+	if (headers && body.code < 500)
+		for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
 	// A 503 is always worth a retry; say when.
 	if (body.code === 503) res.setHeader("Retry-After", String(UNAVAILABLE_RETRY_AFTER_S));
 	if (err instanceof InvalidTokenError) res.setHeader("WWW-Authenticate", err.challenge);
@@ -142,7 +149,11 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 					mappingPolicy: "restrict",
 					autoAliases: false,
 					bodyParsers: { json: { strict: true, limit: "16kb" }, urlencoded: false },
-					async onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { body?: unknown; $params?: unknown }) {
+					async onBeforeCall(
+						ctx: Context<unknown, RequestMeta>,
+						_route: unknown,
+						req: IncomingMessage & { body?: unknown; $params?: unknown },
+					) {
 						let identity: RequestMeta;
 						try {
 							const { userId } = await (await authenticator).fromHeaders(req.headers);
@@ -159,16 +170,25 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 						// must not override them (moleculer-web merges both by default), and the body
 						// must not override the path (POST /orders/:id/refund names its order there).
 						if (req.method === "POST") {
-							const body = req.body && typeof req.body === "object" && !Array.isArray(req.body) ? req.body : {};
+							const body =
+								req.body && typeof req.body === "object" && !Array.isArray(req.body)
+									? req.body
+									: {};
 							const path = pathParams(req);
 							req.$params = { ...body, ...path };
 						}
 					},
-					onAfterCall(ctx: Context<unknown, { $statusCode?: number; $location?: string }>, _route: unknown, req: ApiRequest, res: ServerResponse, data: unknown) {
+					onAfterCall(
+						ctx: Context<unknown, { $statusCode?: number; $location?: string }>,
+						_route: unknown,
+						req: ApiRequest,
+						res: ServerResponse,
+						data: unknown,
+					) {
 						const status = req.$action?.name ? successStatus[req.$action.name] : undefined;
 						if (status) {
 							ctx.meta.$statusCode = status.code;
-							ctx.meta.$location = status.location(data);
+							ctx.meta.$location = status.location(data as { id?: string });
 							// moleculer-web writes $location only for 201 and 3xx; a 202 needs it too.
 							res.setHeader("Location", ctx.meta.$location);
 						}
@@ -185,7 +205,13 @@ export function apiService(config: Config): ServiceSchema<ApiSettingsSchema> {
 			 * moleculer-web's own, for plain HTTP, with the timeouts given where Node reads them
 			 * (how often it checks them exists only as a constructor option).
 			 */
-			createServer(this: Service & { server?: Server; isHTTPS?: boolean; httpHandler: Parameters<typeof createServer>[1] }) {
+			createServer(
+				this: Service & {
+					server?: Server;
+					isHTTPS?: boolean;
+					httpHandler: Parameters<typeof createServer>[1];
+				},
+			) {
 				if (this.server) return;
 				this.server = createServer(
 					{

@@ -8,7 +8,12 @@ import type { IncomingMessage, ServerResponse } from "http";
 import { dirname, join } from "path";
 
 /** Files of swagger-ui-dist the /docs page loads (the OpenAPI document lists them too). */
-export const DOCS_ASSET_NAMES = ["swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"];
+export const DOCS_ASSET_NAMES = [
+	"swagger-ui.css",
+	"swagger-ui-bundle.js",
+	"favicon-32x32.png",
+	"favicon-16x16.png",
+];
 
 const CONTENT_TYPES: Record<string, string> = {
 	".css": "text/css; charset=utf-8",
@@ -60,7 +65,10 @@ export class DocsAssets {
 			body = await readFile(join(this.folder, name));
 			this.cache.set(name, body);
 		}
-		return { body, type: CONTENT_TYPES[name.slice(name.lastIndexOf("."))] ?? "application/octet-stream" };
+		return {
+			body,
+			type: CONTENT_TYPES[name.slice(name.lastIndexOf("."))] ?? "application/octet-stream",
+		};
 	}
 }
 
@@ -69,7 +77,12 @@ export function sendPage(res: ServerResponse, html: string): void {
 	res.end(html);
 }
 
-export async function sendAsset(assets: DocsAssets, req: IncomingMessage & { $params?: { file?: string } }, res: ServerResponse, notFound: () => void) {
+export async function sendAsset(
+	assets: DocsAssets,
+	req: IncomingMessage & { $params?: { file?: string } },
+	res: ServerResponse,
+	notFound: () => void,
+) {
 	const asset = await assets.get(req.$params?.file ?? "");
 	if (!asset) return notFound();
 	res.writeHead(200, {

@@ -22,12 +22,17 @@ import { checkReadiness } from "./readiness";
 import { summarizeReadiness } from "./readiness-summary";
 
 /** What the gateway passes in: its route table and header rules (api.service.ts). */
-export type GatewayDescription = Pick<OpenApiInput, "api" | "successStatus" | "userIdPattern" | "idempotencyKeyPattern" | "authMode" | "authAliases">;
+export type GatewayDescription = Pick<
+	OpenApiInput,
+	"api" | "successStatus" | "userIdPattern" | "idempotencyKeyPattern" | "authMode" | "authAliases"
+>;
 
-const version = (): string => JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")).version;
+const version = (): string =>
+	JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")).version;
 
 /** The services the gateway's routes call: every one of them must be up for /health/ready. */
-export const routedServices = (aliases: Record<string, string>) => [...new Set(Object.values(aliases).map(a => a.split(".")[0]))].sort();
+export const routedServices = (aliases: Record<string, string>) =>
+	[...new Set(Object.values(aliases).map(a => a.split(".")[0]))].sort();
 
 type Meta = { $statusCode?: number; $responseType?: string };
 
@@ -63,7 +68,12 @@ export function opsMixin(config: Config, gateway: GatewayDescription): Partial<S
 		},
 
 		created() {
-			spec = buildOpenApi({ ...gateway, actions: actionParams, maxBalance: config.maxBalance, version: version() });
+			spec = buildOpenApi({
+				...gateway,
+				actions: actionParams,
+				maxBalance: config.maxBalance,
+				version: version(),
+			});
 		},
 	};
 }
@@ -79,7 +89,9 @@ export function checkMetricsToken(token: string, req: IncomingMessage): void {
 	const header = req.headers.authorization ?? "";
 	const given = /^Bearer (.+)$/i.exec(header.trim())?.[1] ?? "";
 	if (!timingSafeEqual(digest(given), digest(token)))
-		throw new UnauthorizedError("GET /metrics needs the header Authorization: Bearer <METRICS_TOKEN>");
+		throw new UnauthorizedError(
+			"GET /metrics needs the header Authorization: Bearer <METRICS_TOKEN>",
+		);
 }
 
 /** Paths of the operational routes, as moleculer-web aliases (the OpenAPI test reads the live table). */
@@ -96,7 +108,11 @@ export function opsRoute(
 		autoAliases: false,
 		bodyParsers: { json: false, urlencoded: false },
 		logging: false,
-		onBeforeCall(_ctx: Context, _route: unknown, req: IncomingMessage & { $action?: { name?: string } }) {
+		onBeforeCall(
+			_ctx: Context,
+			_route: unknown,
+			req: IncomingMessage & { $action?: { name?: string } },
+		) {
 			if (req.$action?.name === "api.metrics") checkMetricsToken(config.metricsToken, req);
 		},
 		aliases: {
@@ -108,7 +124,13 @@ export function opsRoute(
 				sendPage(res, page);
 			},
 			"GET /docs/:file"(req: IncomingMessage, res: ServerResponse, next: Next) {
-				sendAsset(assets, req, res, () => next(new ApiGateway.Errors.NotFoundError(ErrorTypes.NOT_FOUND, { file: (req as { $params?: { file?: string } }).$params?.file }))).catch(next);
+				sendAsset(assets, req, res, () =>
+					next(
+						new ApiGateway.Errors.NotFoundError(ErrorTypes.NOT_FOUND, {
+							file: (req as { $params?: { file?: string } }).$params?.file,
+						}),
+					),
+				).catch(next);
 			},
 		},
 		onError,

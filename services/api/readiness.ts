@@ -41,17 +41,33 @@ interface ServiceInstance {
 }
 
 /** The available nodes of each named service, by the local registry. */
-export function serviceNodes(broker: ServiceBroker, services: readonly string[]): Record<string, string[]> {
-	const list = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as unknown as ServiceInstance[];
+export function serviceNodes(
+	broker: ServiceBroker,
+	services: readonly string[],
+): Record<string, string[]> {
+	const list = broker.registry.getServiceList({
+		onlyAvailable: true,
+		skipInternal: true,
+	}) as unknown as ServiceInstance[];
 	const out: Record<string, string[]> = {};
-	for (const s of services) out[s] = [...new Set(list.filter(i => i.name === s).map(i => i.nodeID))].sort();
+	for (const s of services)
+		out[s] = [...new Set(list.filter(i => i.name === s).map(i => i.nodeID))].sort();
 	return out;
 }
 
-async function askNode(broker: ServiceBroker, service: string, nodeID: string, timeoutMs: number): Promise<NodeHealth> {
+async function askNode(
+	broker: ServiceBroker,
+	service: string,
+	nodeID: string,
+	timeoutMs: number,
+): Promise<NodeHealth> {
 	try {
 		// The node's own checks run with timeoutMs each; give the call a little more.
-		return await broker.call<NodeHealth, object>(`${service}.health`, {}, { nodeID, timeout: timeoutMs + 1000, retries: 0 });
+		return await broker.call<NodeHealth, object>(
+			`${service}.health`,
+			{},
+			{ nodeID, timeout: timeoutMs + 1000, retries: 0 },
+		);
 	} catch (err) {
 		return {
 			nodeID,
@@ -74,7 +90,12 @@ export async function checkReadiness(
 		...services.map(s => Promise.all(nodes[s].map(n => askNode(broker, s, n, timeoutMs)))),
 	]);
 	const checks: ReadinessReport["checks"] = {
-		gateway: { nodeID: broker.nodeID, service: "api", status: allUp(gatewayChecks), checks: gatewayChecks },
+		gateway: {
+			nodeID: broker.nodeID,
+			service: "api",
+			status: allUp(gatewayChecks),
+			checks: gatewayChecks,
+		},
 	};
 	services.forEach((s, i) => {
 		const reports = perService[i];

@@ -90,7 +90,10 @@ export function socketIoMixin(
 						next();
 					})
 					.catch((err: Error) => {
-						logger.debug("Socket refused", { reason: err.message, address: socket.handshake.address });
+						logger.debug("Socket refused", {
+							reason: err.message,
+							address: socket.handshake.address,
+						});
 						// Only the reason goes back to the client (connect_error's message).
 						next(new Error(err.message));
 					});
@@ -117,11 +120,17 @@ export function socketIoMixin(
 			});
 			const dropAtExpiry = (socket: Socket, validUntil: number) => {
 				const wait = validUntil - Date.now();
-				const timer = setTimeout(() => {
-					if (Date.now() < validUntil) return dropAtExpiry(socket, validUntil);
-					logger.debug("Socket token expired", { userId: socket.data.userId, socketId: socket.id });
-					socket.disconnect(true);
-				}, Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+				const timer = setTimeout(
+					() => {
+						if (Date.now() < validUntil) return dropAtExpiry(socket, validUntil);
+						logger.debug("Socket token expired", {
+							userId: socket.data.userId,
+							socketId: socket.id,
+						});
+						socket.disconnect(true);
+					},
+					Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+				);
 				timer.unref();
 				socket.once("disconnect", () => clearTimeout(timer));
 			};

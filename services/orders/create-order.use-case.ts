@@ -34,9 +34,22 @@ export async function createOrder(knex: Knex, input: NewOrder): Promise<Order> {
 
 /** Orders and their payment requests, in one statement; the stored orders in the input's order. */
 async function insertOrders(db: Knex | Knex.Transaction, inputs: NewOrder[]): Promise<Order[]> {
-	const orders = inputs.map(({ userId, amount, description }) => ({ id: randomUUID(), userId, amount, description }));
-	const requests: OrderToPay[] = orders.map(({ id, userId, amount }) => ({ orderId: id, userId, amount }));
-	const rows = await insertOrdersWithRequests(db, orders, outbox.insertFragment(Queues.ordersToPay, requests));
+	const orders = inputs.map(({ userId, amount, description }) => ({
+		id: randomUUID(),
+		userId,
+		amount,
+		description,
+	}));
+	const requests: OrderToPay[] = orders.map(({ id, userId, amount }) => ({
+		orderId: id,
+		userId,
+		amount,
+	}));
+	const rows = await insertOrdersWithRequests(
+		db,
+		orders,
+		outbox.insertFragment(Queues.ordersToPay, requests),
+	);
 	const byId = new Map(rows.map(r => [r.id, r]));
 	return orders.map(o => toOrder(byId.get(o.id)!));
 }

@@ -48,9 +48,11 @@ export class OrderStatusPublisher {
 	}
 
 	async connect(): Promise<void> {
-		await this.redis.connect().catch(err =>
-			this.logger.warn("Redis not reachable yet for status events", { err: err.message }),
-		);
+		await this.redis
+			.connect()
+			.catch(err =>
+				this.logger.warn("Redis not reachable yet for status events", { err: err.message }),
+			);
 	}
 
 	async publish(events: OrderUpdated[]): Promise<void> {

@@ -41,9 +41,16 @@ export function toOrder(row: OrderRow): Order {
 }
 
 /** An order row as json_agg gives it back: its timestamps as text. */
-export type OrderJson = Omit<OrderRow, "created_at" | "updated_at"> & { created_at: string; updated_at: string };
+export type OrderJson = Omit<OrderRow, "created_at" | "updated_at"> & {
+	created_at: string;
+	updated_at: string;
+};
 
-export const fromJson = (r: OrderJson): OrderRow => ({ ...r, created_at: new Date(r.created_at), updated_at: new Date(r.updated_at) });
+export const fromJson = (r: OrderJson): OrderRow => ({
+	...r,
+	created_at: new Date(r.created_at),
+	updated_at: new Date(r.updated_at),
+});
 
 /**
  * Inserts orders and their payment requests (outbox rows, one per order, in the same order) in

@@ -2,7 +2,13 @@ import type { Context, Service } from "moleculer";
 import { cachedPage, DEFAULT_PAGE_SIZE, UserCache } from "../../lib/cache";
 import type { Config } from "../../lib/config";
 import { ordersParams } from "../../lib/action-params";
-import { decodePaymentResult, isUuid, OrderUpdated, PaymentResult, RefundResult } from "../../lib/contracts";
+import {
+	decodePaymentResult,
+	isUuid,
+	OrderUpdated,
+	PaymentResult,
+	RefundResult,
+} from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
 import { retentionSweeper } from "../../lib/db/retention.sweeper";
 import type { Sweeper } from "../../lib/db/sweeper";
@@ -35,7 +41,11 @@ const SUMMARY_ENTRY = "summary";
  */
 export function ordersService(config: Config): ReadSideSchema {
 	// The pool opens no connection before the first query (after the service started).
-	const db = createKnex({ url: config.ordersDatabaseUrl, poolMax: config.dbPoolMax, applicationName: "gozon-orders" });
+	const db = createKnex({
+		url: config.ordersDatabaseUrl,
+		poolMax: config.dbPoolMax,
+		applicationName: "gozon-orders",
+	});
 	const orders = orderReader(db);
 	let intake: OrderIntake;
 	let messaging: MessagingRuntime;
@@ -52,18 +62,24 @@ export function ordersService(config: Config): ReadSideSchema {
 		await statusEvents.publish(changed);
 	}
 
-	async function onPaymentResults(this: Service, batch: IncomingMessage<PaymentResult | RefundResult>[]) {
+	async function onPaymentResults(
+		this: Service,
+		batch: IncomingMessage<PaymentResult | RefundResult>[],
+	) {
 		const { changed, duplicates, refundsRefused } = await applyPaymentResults(db, batch);
 		stats.duplicatesSkipped += duplicates;
 		// Payments never debited such an order (a forged or broken request): nothing to undo here,
 		// and the order keeps its status. Legitimately this cannot happen (only a paid order
 		// becomes FINISHED, and only a FINISHED one is refunded), so it is worth a warning.
 		for (const r of refundsRefused)
-			this.logger.warn("Refund refused by payments: it holds no such debit; the order is left as it is", {
-				orderId: r.orderId,
-				userId: r.userId,
-				reason: r.reason,
-			});
+			this.logger.warn(
+				"Refund refused by payments: it holds no such debit; the order is left as it is",
+				{
+					orderId: r.orderId,
+					userId: r.userId,
+					reason: r.reason,
+				},
+			);
 		await announce(changed);
 	}
 
@@ -139,7 +155,11 @@ export function ordersService(config: Config): ReadSideSchema {
 			stats: {
 				visibility: "public",
 				async handler() {
-					return { ...(await messaging.stats()), duplicatesSkipped: stats.duplicatesSkipped, swept: stats.swept };
+					return {
+						...(await messaging.stats()),
+						duplicatesSkipped: stats.duplicatesSkipped,
+						swept: stats.swept,
+					};
 				},
 			},
 
@@ -152,7 +172,10 @@ export function ordersService(config: Config): ReadSideSchema {
 					queues: [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund],
 					duplicatesSkipped: stats.duplicatesSkipped,
 					node: [sweptOrders(broker, stats.swept)],
-					shared: [() => ordersByStatus(broker, db), () => stuckOrders(broker, db, config.orderStuckAfterS)],
+					shared: [
+						() => ordersByStatus(broker, db),
+						() => stuckOrders(broker, db, config.orderStuckAfterS),
+					],
 				}),
 				config.healthTimeoutMs,
 				config.consumerStallMs,
@@ -173,7 +196,11 @@ export function ordersService(config: Config): ReadSideSchema {
 			);
 			messaging = new MessagingRuntime(
 				db,
-				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund]),
+				messagingOptions(config, [
+					Queues.ordersToPay,
+					Queues.paymentResults,
+					Queues.ordersToRefund,
+				]),
 				this.logger,
 			);
 			sweepers = [
@@ -188,7 +215,12 @@ export function ordersService(config: Config): ReadSideSchema {
 				decode: decodePaymentResult,
 				handle: batch => onPaymentResults.call(this, batch),
 				faultAfterCommit: "orders.after-commit-before-ack",
-				logFields: r => ({ orderId: r.orderId, userId: r.userId, result: r.status, reason: r.reason }),
+				logFields: r => ({
+					orderId: r.orderId,
+					userId: r.userId,
+					result: r.status,
+					reason: r.reason,
+				}),
 			});
 		},
 

@@ -47,7 +47,9 @@ export async function applyRefundResults(
 	inbox: Sql,
 ): Promise<{ fresh: Set<string>; changed: OrderRow[] }> {
 	if (!messages.length) return { fresh: new Set(), changed: [] };
-	const refunded = messages.flatMap(m => (m.refundedOrderId === undefined ? [] : [{ ...m, orderId: m.refundedOrderId }]));
+	const refunded = messages.flatMap(m =>
+		m.refundedOrderId === undefined ? [] : [{ ...m, orderId: m.refundedOrderId }],
+	);
 	const messageIds = refunded.map(m => m.messageId);
 	const orderIds = refunded.map(m => m.orderId);
 	const rows = await runSql<{ fresh: string[]; changed: OrderJson[] }>(

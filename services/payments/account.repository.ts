@@ -67,21 +67,34 @@ export interface NewLedgerRow {
 
 /** Inserts the account unless the user has one; undefined when it already existed. */
 export async function insertAccount(knex: Knex, userId: number): Promise<AccountRow | undefined> {
-	const [row] = await knex("accounts").insert({ user_id: userId }).onConflict("user_id").ignore().returning("*");
+	const [row] = await knex("accounts")
+		.insert({ user_id: userId })
+		.onConflict("user_id")
+		.ignore()
+		.returning("*");
 	return row;
 }
 
 /** Locks accounts in user-id order, so concurrent batches never deadlock on each other. */
-export async function lockAccounts(trx: Knex.Transaction, userIds: number[]): Promise<Map<number, AccountRow>> {
+export async function lockAccounts(
+	trx: Knex.Transaction,
+	userIds: number[],
+): Promise<Map<number, AccountRow>> {
 	if (!userIds.length) return new Map();
 	const rows: AccountRow[] = await trx("accounts")
-		.whereIn("user_id", [...new Set(userIds)].sort((a, b) => a - b))
+		.whereIn(
+			"user_id",
+			[...new Set(userIds)].sort((a, b) => a - b),
+		)
 		.orderBy("user_id")
 		.forUpdate();
 	return new Map(rows.map(r => [r.user_id, r]));
 }
 
-export async function saveBalances(trx: Knex.Transaction, accounts: AccountRow[]): Promise<AccountRow[]> {
+export async function saveBalances(
+	trx: Knex.Transaction,
+	accounts: AccountRow[],
+): Promise<AccountRow[]> {
 	if (!accounts.length) return [];
 	const { rows } = await trx.raw(
 		`UPDATE accounts a SET balance = v.balance, updated_at = now()
@@ -93,6 +106,9 @@ export async function saveBalances(trx: Knex.Transaction, accounts: AccountRow[]
 	return rows;
 }
 
-export async function insertLedgerEntries(trx: Knex.Transaction, entries: NewLedgerRow[]): Promise<void> {
+export async function insertLedgerEntries(
+	trx: Knex.Transaction,
+	entries: NewLedgerRow[],
+): Promise<void> {
 	if (entries.length) await trx("account_transactions").insert(entries);
 }

@@ -26,7 +26,10 @@ export interface PaidBatch {
  * answered with the recorded decision, through the outbox like the first answer: the first
  * may have been lost (dead-lettered), and orders ignores a result for an order already final.
  */
-export async function payOrders(knex: Knex, batch: IncomingMessage<OrderToPay>[]): Promise<PaidBatch> {
+export async function payOrders(
+	knex: Knex,
+	batch: IncomingMessage<OrderToPay>[],
+): Promise<PaidBatch> {
 	return knex.transaction(async trx => {
 		const state = await recordAndLock(
 			trx,
@@ -54,13 +57,24 @@ export async function payOrders(knex: Knex, batch: IncomingMessage<OrderToPay>[]
 		for (const r of requests.values()) {
 			const balance = newBalances.get(r.userId) ?? state.balances.get(r.userId);
 			const result: PaymentResult = { orderId: r.orderId, userId: r.userId, status: "PAID" };
-			if (balance === undefined) Object.assign(result, { status: "REFUSED", reason: "ACCOUNT_NOT_FOUND" });
-			else if (balance < r.amount) Object.assign(result, { status: "REFUSED", reason: "INSUFFICIENT_FUNDS" });
+			if (balance === undefined)
+				Object.assign(result, { status: "REFUSED", reason: "ACCOUNT_NOT_FOUND" });
+			else if (balance < r.amount)
+				Object.assign(result, { status: "REFUSED", reason: "INSUFFICIENT_FUNDS" });
 			else newBalances.set(r.userId, balance - r.amount);
-			decisions.push({ result, amount: r.amount, balanceAfter: result.status === "PAID" ? newBalances.get(r.userId) : undefined });
+			decisions.push({
+				result,
+				amount: r.amount,
+				balanceAfter: result.status === "PAID" ? newBalances.get(r.userId) : undefined,
+			});
 		}
 		const results = [...decisions.map(d => d.result), ...resent];
-		await saveDecisions(trx, decisions, newBalances, outbox.insertFragment(Queues.paymentResults, results));
+		await saveDecisions(
+			trx,
+			decisions,
+			newBalances,
+			outbox.insertFragment(Queues.paymentResults, results),
+		);
 		return { results, resent, duplicates, changedUsers: [...newBalances.keys()] };
 	});
 }

@@ -45,7 +45,9 @@ export async function recordAndLock(
 		decided: new Map(
 			row.decided.map(([orderId, userId, status, reason]) => [
 				orderId,
-				reason ? { orderId, userId: Number(userId), status, reason } : { orderId, userId: Number(userId), status },
+				reason
+					? { orderId, userId: Number(userId), status, reason }
+					: { orderId, userId: Number(userId), status },
 			]),
 		),
 		balances: new Map(row.balances.map(([u, b]) => [Number(u), Number(b)])),

@@ -2,7 +2,12 @@ import type { Context, Service } from "moleculer";
 import { cachedPage, DEFAULT_PAGE_SIZE, UserCache } from "../../lib/cache";
 import type { Config } from "../../lib/config";
 import { paymentsParams } from "../../lib/action-params";
-import { decodeOrderToPay, decodeOrderToRefund, OrderToPay, OrderToRefund } from "../../lib/contracts";
+import {
+	decodeOrderToPay,
+	decodeOrderToRefund,
+	OrderToPay,
+	OrderToRefund,
+} from "../../lib/contracts";
 import { createKnex } from "../../lib/db/knex";
 import { retentionSweeper } from "../../lib/db/retention.sweeper";
 import type { Sweeper } from "../../lib/db/sweeper";
@@ -22,7 +27,6 @@ interface LedgerPage {
 	limit?: number;
 	before?: number;
 }
-
 
 /**
  * Payments: accounts, top-ups, the ledger, the debit of every order that arrives on
@@ -78,7 +82,8 @@ export function paymentsService(config: Config): ReadSideSchema {
 				userId: r.userId,
 			});
 		if (refunded.changedUsers.length) await forgetUsers(refunded.changedUsers);
-		if (refunded.credits.length + refunded.resent.length + refunded.refused.length) messaging.relay.wake();
+		if (refunded.credits.length + refunded.resent.length + refunded.refused.length)
+			messaging.relay.wake();
 	}
 
 	return {
@@ -159,7 +164,11 @@ export function paymentsService(config: Config): ReadSideSchema {
 			reads = new UserCache(this.broker, "payments", 60);
 			messaging = new MessagingRuntime(
 				db,
-				messagingOptions(config, [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund]),
+				messagingOptions(config, [
+					Queues.ordersToPay,
+					Queues.paymentResults,
+					Queues.ordersToRefund,
+				]),
 				this.logger,
 			);
 			retention = retentionSweeper(db, config, this.logger);

@@ -44,7 +44,11 @@ export async function readRefundState(
 	trx: Knex.Transaction,
 	orderIds: string[],
 ): Promise<RefundState> {
-	const rows = await runSql<{ debits: [string, number, number][]; refunded: string[]; balances: [number, number][] }>(
+	const rows = await runSql<{
+		debits: [string, number, number][];
+		refunded: string[];
+		balances: [number, number][];
+	}>(
 		trx,
 		sql`SELECT (SELECT coalesce(json_agg(json_build_array(order_id, user_id, amount)), '[]')
 		           FROM order_payments WHERE order_id = ANY(${orderIds}::uuid[]) AND status = 'PAID') AS debits,
@@ -55,7 +59,10 @@ export async function readRefundState(
 	const row = rows[0];
 	return {
 		debits: new Map(
-			row.debits.map(([orderId, userId, amount]) => [orderId, { userId: Number(userId), amount: Number(amount) }]),
+			row.debits.map(([orderId, userId, amount]) => [
+				orderId,
+				{ userId: Number(userId), amount: Number(amount) },
+			]),
 		),
 		refunded: new Set(row.refunded),
 		balances: new Map(row.balances.map(([u, b]) => [Number(u), Number(b)])),

@@ -219,8 +219,7 @@ describe("AmqpConnection on a three-node RabbitMQ cluster (URL list)", function 
 			});
 		const caller = broker("caller");
 		const servers = [broker("server-a"), broker("server-b")];
-		for (const s of servers)
-			s.createService({ name: "echo", actions: { where: () => s.nodeID } });
+		for (const s of servers) s.createService({ name: "echo", actions: { where: () => s.nodeID } });
 		// Open loop, as clients call: a call every 20 ms, each on its own, whoever answers.
 		const answered: { at: number; nodeID: string }[] = [];
 		const failed: { at: number; ms: number; error: string }[] = [];
@@ -252,7 +251,9 @@ describe("AmqpConnection on a three-node RabbitMQ cluster (URL list)", function 
 			// When each serving node answered a call made after the kill.
 			const back = await eventually(
 				async () => {
-					const first = servers.map(s => answered.find(a => a.at > killedAt && a.nodeID === s.nodeID)?.at);
+					const first = servers.map(
+						s => answered.find(a => a.at > killedAt && a.nodeID === s.nodeID)?.at,
+					);
 					return first.every(Boolean) && (first as number[]);
 				},
 				"both servers answering calls made after the kill",
@@ -276,7 +277,11 @@ describe("AmqpConnection on a three-node RabbitMQ cluster (URL list)", function 
 			// of waiting out the 10 s request timeout.
 			const slow = during.filter(f => f.ms > 2_000);
 			assert.deepEqual(slow, [], "no call waits for an answer that cannot come");
-			assert.deepEqual(late.map(f => f.error), [], "no failure once both answer");
+			assert.deepEqual(
+				late.map(f => f.error),
+				[],
+				"no failure once both answer",
+			);
 		} finally {
 			clearInterval(calling);
 			await Promise.all([caller, ...servers].map(b => b.stop().catch(() => undefined)));

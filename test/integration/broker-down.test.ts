@@ -49,7 +49,7 @@ describe("RabbitMQ stopped", function () {
 		stopped = true;
 		try {
 			// Longer than a heartbeat interval, so the nodes have seen the broker go.
-			for (const t = Date.now(); Date.now() - t < 8000; ) {
+			for (const t = Date.now(); Date.now() - t < 8000;) {
 				answers.push(await timed("POST /api/orders", order));
 				answers.push(
 					await timed("POST /api/accounts/me/top-ups", () =>
@@ -68,7 +68,9 @@ describe("RabbitMQ stopped", function () {
 		}
 		assert.ok(answers.length >= 6, `only ${answers.length} calls`);
 		assert.deepEqual(
-			answers.filter(a => a.status !== 503 || a.type !== "SERVICE_UNAVAILABLE" || a.ms >= FAIL_FAST_MS),
+			answers.filter(
+				a => a.status !== 503 || a.type !== "SERVICE_UNAVAILABLE" || a.ms >= FAIL_FAST_MS,
+			),
 			[],
 			`every write while the broker was down: 503 SERVICE_UNAVAILABLE within ${FAIL_FAST_MS} ms`,
 		);
@@ -90,7 +92,11 @@ describe("RabbitMQ stopped", function () {
 			30_000,
 			200,
 		);
-		assert.equal((await db.orders("orders").where({ user_id: userId })).length, 1, "one order for the key");
+		assert.equal(
+			(await db.orders("orders").where({ user_id: userId })).length,
+			1,
+			"one order for the key",
+		);
 		assert.deepEqual(await accountFacts(db.payments, userId), {
 			balance: 900,
 			ledgerSum: 900,

@@ -35,13 +35,19 @@ describe("RabbitMQ unreachable for the business queues", () => {
 
 		await proxy.cut();
 		const placed = await Promise.all(
-			Array.from({ length: 10 }, (_, i) => api("POST", "/api/orders", { userId, body: { amount: 100, description: `offline ${i}` } })),
+			Array.from({ length: 10 }, (_, i) =>
+				api("POST", "/api/orders", { userId, body: { amount: 100, description: `offline ${i}` } }),
+			),
 		);
-		assert.deepEqual(placed.map(r => r.status), Array(10).fill(202));
+		assert.deepEqual(
+			placed.map(r => r.status),
+			Array(10).fill(202),
+		);
 		const ids = placed.map(r => r.body.id);
 
 		await new Promise(r => setTimeout(r, 1500));
-		const waiting = await db.orders("outbox_messages")
+		const waiting = await db
+			.orders("outbox_messages")
 			.whereNull("sent_at")
 			.whereRaw("payload->>'orderId' = ANY(?)", [ids]);
 		assert.equal(waiting.length, 10, "every order's message waits in the outbox");
@@ -50,13 +56,21 @@ describe("RabbitMQ unreachable for the business queues", () => {
 
 		await proxy.restore();
 		await eventually(
-			async () => (await db.orders("orders").whereIn("id", ids).where("status", "FINISHED")).length === 10,
+			async () =>
+				(await db.orders("orders").whereIn("id", ids).where("status", "FINISHED")).length === 10,
 			"every order to finish after the broker is back",
 			30_000,
 			200,
 		);
-		assert.deepEqual(await accountFacts(db.payments, userId), { balance: 0, ledgerSum: 0, debits: 10 });
-		const unsent = await db.orders("outbox_messages").whereNull("sent_at").whereRaw("payload->>'orderId' = ANY(?)", [ids]);
+		assert.deepEqual(await accountFacts(db.payments, userId), {
+			balance: 0,
+			ledgerSum: 0,
+			debits: 10,
+		});
+		const unsent = await db
+			.orders("outbox_messages")
+			.whereNull("sent_at")
+			.whereRaw("payload->>'orderId' = ANY(?)", [ids]);
 		assert.equal(unsent.length, 0);
 	});
 });

@@ -19,7 +19,9 @@ describe("A payments node killed after its commit, before its ack", () => {
 		await payments.gone();
 
 		const doomed = await payments.start({ GOZON_FAULTS: "payments.after-commit-before-ack" });
-		const order = (await api("POST", "/api/orders", { userId, body: { amount: 400, description: "crash" } })).body;
+		const order = (
+			await api("POST", "/api/orders", { userId, body: { amount: 400, description: "crash" } })
+		).body;
 		assert.equal(await exited(doomed), "SIGKILL");
 		await payments.gone();
 
@@ -35,7 +37,10 @@ describe("A payments node killed after its commit, before its ack", () => {
 			100,
 		);
 		await assertBalanced(db.payments, userId, 600, 1);
-		const stats = await cluster.brokers[0].call<{ duplicatesSkipped: number }, object>("payments.stats", {});
+		const stats = await cluster.brokers[0].call<{ duplicatesSkipped: number }, object>(
+			"payments.stats",
+			{},
+		);
 		assert.equal(stats.duplicatesSkipped, 1, "the redelivered message was recognised by the inbox");
 	});
 });

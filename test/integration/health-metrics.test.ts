@@ -16,7 +16,9 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
 	const types = new Map<string, string>();
 	for (const line of text.split("\n")) {
 		if (!line) continue;
-		const type = line.match(/^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/);
+		const type = line.match(
+			/^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/,
+		);
 		if (type) {
 			assert.ok(!types.has(type[1]), `one TYPE line for ${type[1]}`);
 			types.set(type[1], type[2]);
@@ -26,14 +28,17 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
 		const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/);
 		assert.ok(m, `a sample line: ${line}`);
 		const labels: Record<string, string> = {};
-		for (const l of (m![3] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+		for (const l of (m![3] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+			labels[l[1]] = l[2];
 		samples.push({ name: m![1], labels, value: Number(m![4]) });
 	}
 	return { samples, types };
 }
 
 const find = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
-	samples.filter(s => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+	samples.filter(
+		s => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+	);
 
 const sum = (samples: Sample[]) => samples.reduce((n, s) => n + s.value, 0);
 
@@ -60,13 +65,22 @@ describe("Health and metrics", () => {
 		await cluster.start();
 		api = apiClient(cluster.apiUrl);
 		const port = cluster.config.apiPort + 1;
-		const gateway = createNode({ ...cluster.config, apiPort: port, healthDetails: true, metricsToken: METRICS_TOKEN }, "gateway", "gateway-details");
+		const gateway = createNode(
+			{ ...cluster.config, apiPort: port, healthDetails: true, metricsToken: METRICS_TOKEN },
+			"gateway",
+			"gateway-details",
+		);
 		cluster.brokers.push(gateway);
 		await gateway.start();
 		await gateway.waitForServices(["orders", "payments"], 20_000);
 		// Every scrape lists every node: the first gateway must have discovered this one too.
-		const registry = cluster.brokers[0].registry as unknown as { nodes: { get(id: string): { available: boolean } | undefined } };
-		await eventually(async () => registry.nodes.get(gateway.nodeID)?.available, "the gateways to discover each other");
+		const registry = cluster.brokers[0].registry as unknown as {
+			nodes: { get(id: string): { available: boolean } | undefined };
+		};
+		await eventually(
+			async () => registry.nodes.get(gateway.nodeID)?.available,
+			"the gateways to discover each other",
+		);
 		detailedUrl = `http://127.0.0.1:${port}`;
 		detailed = apiClient(detailedUrl);
 	});
@@ -83,7 +97,9 @@ describe("Health and metrics", () => {
 	}
 
 	async function metricsWith(authorization?: string) {
-		const res = await fetch(`${detailedUrl}/metrics`, { headers: authorization ? { Authorization: authorization } : {} });
+		const res = await fetch(`${detailedUrl}/metrics`, {
+			headers: authorization ? { Authorization: authorization } : {},
+		});
 		return { status: res.status, body: await res.text() };
 	}
 
@@ -99,10 +115,18 @@ describe("Health and metrics", () => {
 		assert.deepEqual(reply.body, {
 			status: "ready",
 			checks: {
-				gateway: { status: "up", checks: { redis: { status: "up" }, transporter: { status: "up" } } },
+				gateway: {
+					status: "up",
+					checks: { redis: { status: "up" }, transporter: { status: "up" } },
+				},
 				orders: {
 					status: "up",
-					checks: { "consumer:payment.results": { status: "up" }, postgres: { status: "up" }, rabbitmq: { status: "up" }, redis: { status: "up" } },
+					checks: {
+						"consumer:payment.results": { status: "up" },
+						postgres: { status: "up" },
+						rabbitmq: { status: "up" },
+						redis: { status: "up" },
+					},
 				},
 				payments: {
 					status: "up",
@@ -118,7 +142,8 @@ describe("Health and metrics", () => {
 			failing: [],
 			degraded: [],
 		});
-		for (const b of cluster.brokers) assert.ok(!JSON.stringify(reply.body).includes(b.nodeID), `no ${b.nodeID}`);
+		for (const b of cluster.brokers)
+			assert.ok(!JSON.stringify(reply.body).includes(b.nodeID), `no ${b.nodeID}`);
 	});
 
 	it("When everything is up and HEALTH_DETAILS=true, then /health/ready is 200 with every node's PostgreSQL, RabbitMQ, Redis and consumer checks", async () => {
@@ -127,18 +152,30 @@ describe("Health and metrics", () => {
 		assert.equal(reply.body.status, "ready");
 		assert.deepEqual(reply.body.failing, []);
 		assert.deepEqual(Object.keys(reply.body.checks).sort(), ["gateway", "orders", "payments"]);
-		assert.deepEqual(Object.keys(reply.body.checks.gateway.checks).sort(), ["redis", "transporter"]);
+		assert.deepEqual(Object.keys(reply.body.checks.gateway.checks).sort(), [
+			"redis",
+			"transporter",
+		]);
 		assert.equal(reply.body.checks.orders.nodes.length, 2);
 		assert.equal(reply.body.checks.payments.nodes.length, 1);
 		// Each service node also reports its consumers: orders consumes payment.results, payments
 		// orders.to_pay and orders.to_refund.
-		const consumes = { orders: ["payment.results"], payments: ["orders.to_pay", "orders.to_refund"] } as const;
+		const consumes = {
+			orders: ["payment.results"],
+			payments: ["orders.to_pay", "orders.to_refund"],
+		} as const;
 		for (const service of ["orders", "payments"] as const)
 			for (const node of reply.body.checks[service].nodes) {
 				assert.equal(node.status, "up");
 				const consumers = consumes[service].map(q => `consumer:${q}`);
-				assert.deepEqual(Object.keys(node.checks).sort(), [...consumers, "postgres", "rabbitmq", "redis"]);
-				for (const c of Object.values<{ status: string }>(node.checks)) assert.equal(c.status, "up");
+				assert.deepEqual(Object.keys(node.checks).sort(), [
+					...consumers,
+					"postgres",
+					"rabbitmq",
+					"redis",
+				]);
+				for (const c of Object.values<{ status: string }>(node.checks))
+					assert.equal(c.status, "up");
 				for (const consumer of consumers) assert.equal(node.checks[consumer].state, "consuming");
 			}
 	});
@@ -147,24 +184,47 @@ describe("Health and metrics", () => {
 		const { samples, types } = await metrics();
 		const nodeIDs = cluster.brokers.map(b => b.nodeID).sort();
 		assert.deepEqual(
-			find(samples, "gozon_scrape_node_up").map(s => [s.labels.nodeID, s.value]).sort(),
+			find(samples, "gozon_scrape_node_up")
+				.map(s => [s.labels.nodeID, s.value])
+				.sort(),
 			nodeIDs.map(id => [id, 1]),
 		);
-		for (const id of nodeIDs) assert.ok(find(samples, "moleculer_request_total", { nodeID: id }).length, `moleculer_request_total of ${id}`);
+		for (const id of nodeIDs)
+			assert.ok(
+				find(samples, "moleculer_request_total", { nodeID: id }).length,
+				`moleculer_request_total of ${id}`,
+			);
 		// Moleculer 0.15 dropped its event-loop metrics; ours come from perf_hooks (lib/observability/event-loop.ts).
-		for (const id of nodeIDs) assert.ok(find(samples, "process_eventloop_delay_p99", { nodeID: id }).length, `process_eventloop_delay_p99 of ${id}`);
+		for (const id of nodeIDs)
+			assert.ok(
+				find(samples, "process_eventloop_delay_p99", { nodeID: id }).length,
+				`process_eventloop_delay_p99 of ${id}`,
+			);
 		assert.equal(types.get("moleculer_request_time"), "histogram");
 
-		for (const status of ["NEW", "FINISHED", "CANCELLED", "REFUNDING", "REFUNDED"]) assert.equal(find(samples, "gozon_orders_by_status", { status }).length, 1, status);
+		for (const status of ["NEW", "FINISHED", "CANCELLED", "REFUNDING", "REFUNDED"])
+			assert.equal(find(samples, "gozon_orders_by_status", { status }).length, 1, status);
 		for (const service of ["orders", "payments"]) {
 			assert.equal(find(samples, "gozon_outbox_pending_messages", { service }).length, 1, service);
-			assert.equal(find(samples, "gozon_outbox_oldest_pending_age_seconds", { service }).length, 1, service);
+			assert.equal(
+				find(samples, "gozon_outbox_oldest_pending_age_seconds", { service }).length,
+				1,
+				service,
+			);
 			assert.ok(find(samples, "gozon_outbox_published_total", { service }).length, service);
 			assert.ok(find(samples, "gozon_inbox_duplicates_skipped_total", { service }).length, service);
 		}
-		for (const queue of ["orders.to_pay", "orders.to_pay.dlq", "payment.results", "payment.results.dlq", "orders.to_refund", "orders.to_refund.dlq"])
+		for (const queue of [
+			"orders.to_pay",
+			"orders.to_pay.dlq",
+			"payment.results",
+			"payment.results.dlq",
+			"orders.to_refund",
+			"orders.to_refund.dlq",
+		])
 			assert.equal(find(samples, "gozon_queue_messages", { queue }).length, 1, queue);
-		for (const queue of ["orders.to_pay", "payment.results", "orders.to_refund"]) assert.ok(find(samples, "gozon_dead_lettered_total", { queue }).length, queue);
+		for (const queue of ["orders.to_pay", "payment.results", "orders.to_refund"])
+			assert.ok(find(samples, "gozon_dead_lettered_total", { queue }).length, queue);
 		assert.equal(types.get("gozon_payments_batch_duration_seconds"), "histogram");
 		assert.equal(types.get("gozon_outbox_published_total"), "counter");
 		assert.ok(find(samples, "gozon_payments_batch_duration_seconds_bucket", { le: "+Inf" }).length);
@@ -186,7 +246,11 @@ describe("Health and metrics", () => {
 	it("When scraped, then /metrics has no series that identify the host (name, OS user, network interfaces, command line)", async () => {
 		const { samples, types } = await metrics();
 		const names = [...new Set([...samples.map(s => s.name), ...types.keys()])];
-		const hidden = names.filter(n => /^os_(hostname|user|network|type|release|arch|platform|cpu_info|datetime)|^process_arguments/.test(n));
+		const hidden = names.filter(n =>
+			/^os_(hostname|user|network|type|release|arch|platform|cpu_info|datetime)|^process_arguments/.test(
+				n,
+			),
+		);
 		assert.deepEqual(hidden, []);
 		assert.ok(names.includes("os_memory_free"), "host load figures stay");
 		assert.ok(names.includes("process_memory_rss"));
@@ -197,25 +261,43 @@ describe("Health and metrics", () => {
 		const userId = newUserId();
 		await api("POST", "/api/accounts", { userId });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 100 } });
-		const order = await api("POST", "/api/orders", { userId, body: { amount: 60, description: "counted" } });
-		await eventually(async () => (await api("GET", `/api/orders/${order.body.id}`, { userId })).body.status === "FINISHED", "the order to be paid");
+		const order = await api("POST", "/api/orders", {
+			userId,
+			body: { amount: 60, description: "counted" },
+		});
+		await eventually(
+			async () =>
+				(await api("GET", `/api/orders/${order.body.id}`, { userId })).body.status === "FINISHED",
+			"the order to be paid",
+		);
 
 		const after = await eventually(async () => {
 			const s = (await metrics()).samples;
-			return sum(find(s, "gozon_outbox_published_total", { service: "payments" })) > sum(find(before, "gozon_outbox_published_total", { service: "payments" })) && s;
+			return (
+				sum(find(s, "gozon_outbox_published_total", { service: "payments" })) >
+					sum(find(before, "gozon_outbox_published_total", { service: "payments" })) && s
+			);
 		}, "the payments relay count to rise");
-		const finished = (s: Sample[]) => sum(find(s, "gozon_orders_by_status", { status: "FINISHED" }));
+		const finished = (s: Sample[]) =>
+			sum(find(s, "gozon_orders_by_status", { status: "FINISHED" }));
 		assert.equal(finished(after), finished(before) + 1);
-		assert.ok(sum(find(after, "gozon_outbox_published_total", { service: "orders" })) >= sum(find(before, "gozon_outbox_published_total", { service: "orders" })) + 1);
+		assert.ok(
+			sum(find(after, "gozon_outbox_published_total", { service: "orders" })) >=
+				sum(find(before, "gozon_outbox_published_total", { service: "orders" })) + 1,
+		);
 		const batches = (s: Sample[]) => sum(find(s, "gozon_payments_batch_duration_seconds_count"));
 		assert.ok(batches(after) >= batches(before) + 1);
-		assert.ok(sum(find(after, "gozon_consumer_handled_total", { queue: "orders.to_pay" })) >= sum(find(before, "gozon_consumer_handled_total", { queue: "orders.to_pay" })) + 1);
+		assert.ok(
+			sum(find(after, "gozon_consumer_handled_total", { queue: "orders.to_pay" })) >=
+				sum(find(before, "gozon_consumer_handled_total", { queue: "orders.to_pay" })) + 1,
+		);
 		// What the bench divides for its batching figures: rounds and batches count as rows do.
 		for (const service of ["orders", "payments"]) {
 			const rounds = (s: Sample[]) => sum(find(s, "gozon_outbox_relay_rounds_total", { service }));
 			assert.ok(rounds(after) >= rounds(before) + 1, `relay rounds of ${service}`);
 		}
-		const consumed = (s: Sample[]) => sum(find(s, "gozon_consumer_batches_total", { queue: "orders.to_pay" }));
+		const consumed = (s: Sample[]) =>
+			sum(find(s, "gozon_consumer_batches_total", { queue: "orders.to_pay" }));
 		assert.ok(consumed(after) >= consumed(before) + 1, "consumer batches of orders.to_pay");
 	});
 
@@ -230,17 +312,28 @@ describe("Health and metrics", () => {
 			assert.deepEqual(summary.body.failing, ["orders/postgres"]);
 			assert.deepEqual(summary.body.checks.orders, {
 				status: "down",
-				checks: { "consumer:payment.results": { status: "up" }, postgres: { status: "down" }, rabbitmq: { status: "up" }, redis: { status: "up" } },
+				checks: {
+					"consumer:payment.results": { status: "up" },
+					postgres: { status: "down" },
+					rabbitmq: { status: "up" },
+					redis: { status: "up" },
+				},
 			});
 			// No error text: it names the database's host:port.
-			assert.ok(!JSON.stringify(summary.body).includes(String(pgProxy.port)), JSON.stringify(summary.body));
+			assert.ok(
+				!JSON.stringify(summary.body).includes(String(pgProxy.port)),
+				JSON.stringify(summary.body),
+			);
 
 			const reply = await eventually(async () => {
 				const r = await detailed("GET", "/health/ready");
 				return r.status === 503 && r;
 			}, "readiness to fail with details");
 			assert.equal(reply.body.status, "not_ready");
-			const orders = cluster.brokers.filter(b => b.getLocalService("orders")).map(b => b.nodeID).sort();
+			const orders = cluster.brokers
+				.filter(b => b.getLocalService("orders"))
+				.map(b => b.nodeID)
+				.sort();
 			assert.deepEqual(
 				reply.body.failing.sort(),
 				orders.map(id => `orders/${id}/postgres`),
@@ -254,7 +347,10 @@ describe("Health and metrics", () => {
 		} finally {
 			await pgProxy.restore();
 		}
-		await eventually(async () => (await api("GET", "/health/ready")).status === 200, "readiness to recover");
+		await eventually(
+			async () => (await api("GET", "/health/ready")).status === 200,
+			"readiness to recover",
+		);
 	});
 
 	it("When the payments node is stopped, then /health/ready is 503 naming payments, and /metrics no longer lists it", async () => {
@@ -275,11 +371,19 @@ describe("Health and metrics", () => {
 		}, "readiness to fail with details");
 		assert.equal(reply.body.status, "not_ready");
 		assert.deepEqual(reply.body.failing, ["payments"]);
-		assert.deepEqual(reply.body.checks.payments, { status: "down", error: "no payments node is available", nodes: [] });
+		assert.deepEqual(reply.body.checks.payments, {
+			status: "down",
+			error: "no payments node is available",
+			nodes: [],
+		});
 		assert.equal(reply.body.checks.orders.status, "up");
 
 		const { samples } = await metrics();
 		assert.ok(!find(samples, "gozon_scrape_node_up", { nodeID: payments.nodeID }).length);
-		assert.equal(find(samples, "gozon_queue_messages", { queue: "orders.to_pay" }).length, 1, "queue depths still come from orders");
+		assert.equal(
+			find(samples, "gozon_queue_messages", { queue: "orders.to_pay" }).length,
+			1,
+			"queue depths still come from orders",
+		);
 	});
 });

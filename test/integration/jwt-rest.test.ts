@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import { join } from "path";
 import { TestCluster } from "../support/cluster";
-import { apiClient, newUserId } from "../support/http";
+import { apiClient, newUserId, type Json } from "../support/http";
 import type { ServiceBroker } from "moleculer";
 import { createNode } from "../../services/node";
 import { projectRoot } from "../../lib/paths";
@@ -37,7 +37,7 @@ async function call(
 		},
 		body: body ? JSON.stringify(body) : undefined,
 	});
-	return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+	return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
 }
 
 /** Asserts the 401 of jwt mode: challenge header, type, a message matching `reason`, no token echoed. */

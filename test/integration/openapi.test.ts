@@ -5,7 +5,7 @@ import { apiAliases } from "../../services/api/api.service";
 import { actionParams, ordersParams } from "../../lib/action-params";
 import { buildOpenApi, paramsToSchema, ruleToSchema } from "../../services/api/openapi";
 import { TestCluster } from "../support/cluster";
-import { apiClient, eventually, newUserId, RequestOptions } from "../support/http";
+import { apiClient, eventually, newUserId, RequestOptions, type Json } from "../support/http";
 import {
 	exampleProblems,
 	openApiProblems,
@@ -16,7 +16,7 @@ import {
 const METHODS = ["get", "put", "post", "delete", "patch", "options", "head"];
 
 /** "GET /api/orders/{id}" for every operation of the document. */
-function specRoutes(spec: any): string[] {
+function specRoutes(spec: Json): string[] {
 	return Object.entries<Record<string, unknown>>(spec.paths)
 		.flatMap(([path, item]) =>
 			Object.keys(item)
@@ -29,7 +29,7 @@ function specRoutes(spec: any): string[] {
 describe("OpenAPI document and Swagger UI", () => {
 	const cluster = new TestCluster({ nodes: ["gateway", "orders", "payments"] });
 	const api = apiClient(cluster.apiUrl);
-	let spec: any;
+	let spec: Json;
 	let gateway: ServiceBroker;
 
 	before(async () => {
@@ -90,14 +90,14 @@ describe("OpenAPI document and Swagger UI", () => {
 				spec.paths[`/api${path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`][method.toLowerCase()];
 			const params = actionParams[action] ?? {};
 			const documented: Record<string, unknown> = {};
-			for (const p of op.parameters.map((x: any) => (x.$ref ? resolveRef(spec, x.$ref) : x)))
+			for (const p of op.parameters.map((x: Json) => (x.$ref ? resolveRef(spec, x.$ref) : x)))
 				if (p.in === "query" || p.in === "path") documented[p.name] = p.schema;
-			for (const [k, s] of Object.entries<any>(
+			for (const [k, s] of Object.entries<Json>(
 				op.requestBody?.content["application/json"].schema.properties ?? {},
 			))
 				documented[k] = { ...s, description: undefined };
 			const derived = Object.fromEntries(
-				Object.entries(paramsToSchema(params).properties as Record<string, any>).map(([k, s]) => [
+				Object.entries(paramsToSchema(params).properties as Record<string, Json>).map(([k, s]) => [
 					k,
 					op.requestBody ? { ...s, description: undefined } : s,
 				]),
@@ -124,16 +124,16 @@ describe("OpenAPI document and Swagger UI", () => {
 			authAliases: { prefix: "/api/auth", aliases: {} },
 			maxBalance: 1,
 			version: "test",
-		}) as any;
+		}) as Json;
 		const schema = changed.paths["/api/orders"].post.requestBody.content["application/json"].schema;
 		assert.equal(schema.properties.description.maxLength, 300);
 	});
 
 	it("When a route fails, then each documented error has the public error shape and a type of lib/errors.ts", () => {
 		const types = new Set<string>();
-		for (const [path, item] of Object.entries<any>(spec.paths))
-			for (const [method, op] of Object.entries<any>(item)) {
-				for (const [code, response] of Object.entries<any>(op.responses)) {
+		for (const [path, item] of Object.entries<Json>(spec.paths))
+			for (const [method, op] of Object.entries<Json>(item)) {
+				for (const [code, response] of Object.entries<Json>(op.responses)) {
 					if (Number(code) < 400) continue;
 					const media = response.content["application/json"];
 					// Not ready is a report, not an error: its 503 has the readiness body.
@@ -146,7 +146,7 @@ describe("OpenAPI document and Swagger UI", () => {
 						"#/components/schemas/Error",
 						`${method} ${path} ${code}`,
 					);
-					for (const [name, ex] of Object.entries<any>(media.examples ?? {})) {
+					for (const [name, ex] of Object.entries<Json>(media.examples ?? {})) {
 						assert.equal(ex.value.type, name);
 						assert.equal(ex.value.code, Number(code), `${method} ${path}: ${name} is a ${code}`);
 						assert.ok(
@@ -157,7 +157,8 @@ describe("OpenAPI document and Swagger UI", () => {
 					}
 				}
 				// /api/auth/* needs no identity (it says how to get one).
-				if (path.startsWith("/api/auth/")) assert.deepEqual(op.security, [], `${method} ${path} is open`);
+				if (path.startsWith("/api/auth/"))
+					assert.deepEqual(op.security, [], `${method} ${path} is open`);
 				else if (path.startsWith("/api")) {
 					assert.ok(
 						op.responses["401"].content["application/json"].examples.UNAUTHORIZED,
@@ -188,10 +189,14 @@ describe("OpenAPI document and Swagger UI", () => {
 		const withKey = specRoutes(spec).filter(r => {
 			const [m, p] = r.split(" ");
 			return (spec.paths[p][m.toLowerCase()].parameters ?? []).some(
-				(x: any) => x.$ref === "#/components/parameters/IdempotencyKey",
+				(x: Json) => x.$ref === "#/components/parameters/IdempotencyKey",
 			);
 		});
-		assert.deepEqual(withKey, ["POST /api/accounts/me/top-ups", "POST /api/orders", "POST /api/orders/{id}/refund"]);
+		assert.deepEqual(withKey, [
+			"POST /api/accounts/me/top-ups",
+			"POST /api/orders",
+			"POST /api/orders/{id}/refund",
+		]);
 		assert.equal(spec.components.parameters.IdempotencyKey.in, "header");
 		assert.equal(spec.components.parameters.IdempotencyKey.schema.maxLength, 255);
 		for (const path of ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"])
@@ -206,7 +211,11 @@ describe("OpenAPI document and Swagger UI", () => {
 		assert.deepEqual(spec.components.schemas.Order.properties.status.enum, statuses);
 		assert.deepEqual(spec.components.schemas.OrderUpdated.properties.status.enum, statuses);
 		assert.deepEqual(spec.components.schemas.OrderSummary.properties.byStatus.required, statuses);
-		assert.deepEqual(spec.components.schemas.LedgerEntry.properties.kind.enum, ["TOP_UP", "ORDER_PAYMENT", "ORDER_REFUND"]);
+		assert.deepEqual(spec.components.schemas.LedgerEntry.properties.kind.enum, [
+			"TOP_UP",
+			"ORDER_PAYMENT",
+			"ORDER_REFUND",
+		]);
 	});
 
 	it("When the documented calls are made, then each gets exactly its expected status, documented, with a body of the documented schema", async () => {
@@ -266,7 +275,8 @@ describe("OpenAPI document and Swagger UI", () => {
 		const refund = `/api/orders/${order.body.id}/refund`;
 		await expect("POST", refund, "/api/orders/{id}/refund", 404, { userId: stranger });
 		await eventually(
-			async () => (await api("GET", `/api/orders/${order.body.id}`, { userId })).body.status === "FINISHED",
+			async () =>
+				(await api("GET", `/api/orders/${order.body.id}`, { userId })).body.status === "FINISHED",
 			"the order to finish",
 		);
 		await expect("POST", refund, "/api/orders/{id}/refund", 202, { userId });

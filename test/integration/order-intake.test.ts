@@ -11,7 +11,11 @@ describe("Group commit of POST /api/orders (OrderIntake, real PostgreSQL)", () =
 	let intake: OrderIntake;
 
 	before(() => {
-		db = createKnex({ url: process.env.ORDERS_DATABASE_URL!, poolMax: 4, applicationName: "order-intake-test" });
+		db = createKnex({
+			url: process.env.ORDERS_DATABASE_URL!,
+			poolMax: 4,
+			applicationName: "order-intake-test",
+		});
 	});
 	beforeEach(() => {
 		committed = [];
@@ -22,15 +26,21 @@ describe("Group commit of POST /api/orders (OrderIntake, real PostgreSQL)", () =
 	after(() => db.destroy());
 
 	const stored = (ids: string[]) =>
-		db("orders").whereIn("id", ids).select("id", "amount", "description", db.raw("created_at::text AS at"));
+		db("orders")
+			.whereIn("id", ids)
+			.select("id", "amount", "description", db.raw("created_at::text AS at"));
 	const requests = async (ids: string[]) =>
-		(await db("outbox_messages").whereRaw("payload->>'orderId' = ANY(?)", [ids]).select("payload")).map(
-			r => r.payload.orderId as string,
-		);
+		(
+			await db("outbox_messages").whereRaw("payload->>'orderId' = ANY(?)", [ids]).select("payload")
+		).map(r => r.payload.orderId as string);
 
 	it("When orders arrive in the same moment, then one statement and one commit store them all, and each caller gets its own order", async () => {
 		const userId = newUserId();
-		const inputs: NewOrder[] = [1, 2, 3, 4, 5].map(n => ({ userId, amount: 100 * n, description: `Tea ${n}` }));
+		const inputs: NewOrder[] = [1, 2, 3, 4, 5].map(n => ({
+			userId,
+			amount: 100 * n,
+			description: `Tea ${n}`,
+		}));
 
 		const orders = await Promise.all(inputs.map(i => intake.place(i)));
 
@@ -51,11 +61,17 @@ describe("Group commit of POST /api/orders (OrderIntake, real PostgreSQL)", () =
 
 	it("When PostgreSQL refuses one order of a batch, then only its caller gets the error and the others are stored with their payment requests", async () => {
 		const userId = newUserId();
-		const good: NewOrder[] = [1, 2, 3, 4].map(n => ({ userId, amount: 10 * n, description: `Cup ${n}` }));
+		const good: NewOrder[] = [1, 2, 3, 4].map(n => ({
+			userId,
+			amount: 10 * n,
+			description: `Cup ${n}`,
+		}));
 		// Past the action's validation: the schema's CHECK on description is what refuses it.
 		const bad: NewOrder = { userId, amount: 50, description: "x".repeat(501) };
 
-		const outcomes = await Promise.allSettled([good[0], good[1], bad, good[2], good[3]].map(i => intake.place(i)));
+		const outcomes = await Promise.allSettled(
+			[good[0], good[1], bad, good[2], good[3]].map(i => intake.place(i)),
+		);
 
 		assert.deepEqual(
 			outcomes.map(o => o.status),
@@ -65,7 +81,9 @@ describe("Group commit of POST /api/orders (OrderIntake, real PostgreSQL)", () =
 		const failed = outcomes[2];
 		assert.equal(failed.status, "rejected");
 		assert.equal((failed as PromiseRejectedResult).reason.code, "23514");
-		const orders = outcomes.filter((o, i) => i !== 2).map(o => (o as PromiseFulfilledResult<Order>).value);
+		const orders = outcomes
+			.filter((o, i) => i !== 2)
+			.map(o => (o as PromiseFulfilledResult<Order>).value);
 		assert.deepEqual(
 			orders.map(o => [o.amount, o.description]),
 			good.map(i => [i.amount, i.description]),
@@ -78,7 +96,11 @@ describe("Group commit of POST /api/orders (OrderIntake, real PostgreSQL)", () =
 	});
 
 	it("When the database cannot be reached, then every caller of the batch gets the error", async () => {
-		const down = createKnex({ url: "postgres://postgres@127.0.0.1:1/nowhere", poolMax: 1, applicationName: "x" });
+		const down = createKnex({
+			url: "postgres://postgres@127.0.0.1:1/nowhere",
+			poolMax: 1,
+			applicationName: "x",
+		});
 		try {
 			const unreachable = new OrderIntake(down, async () => undefined);
 			const outcomes = await Promise.allSettled(

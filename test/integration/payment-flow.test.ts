@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { TestCluster } from "../support/cluster";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { apiClient, eventually, newUserId, type Json } from "../support/http";
 
 describe("Payment flow through the HTTP API", () => {
 	const cluster = new TestCluster({ nodes: ["gateway", "orders", "orders", "payments"] });
@@ -22,16 +22,26 @@ describe("Payment flow through the HTTP API", () => {
 		const created = await api("POST", "/api/accounts", { userId });
 		assert.equal(created.status, 201);
 		assert.deepEqual(
-			{ userId: created.body.userId, balance: created.body.balance, currency: created.body.currency },
+			{
+				userId: created.body.userId,
+				balance: created.body.balance,
+				currency: created.body.currency,
+			},
 			{ userId, balance: 0, currency: "RUB" },
 		);
 		assert.ok(Date.parse(created.body.createdAt) && Date.parse(created.body.updatedAt));
 
-		const topUp = await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 10_000 } });
+		const topUp = await api("POST", "/api/accounts/me/top-ups", {
+			userId,
+			body: { amount: 10_000 },
+		});
 		assert.equal(topUp.status, 200);
 		assert.equal(topUp.body.balance, 10_000);
 
-		const order = await api("POST", "/api/orders", { userId, body: { amount: 2_500, description: "Book" } });
+		const order = await api("POST", "/api/orders", {
+			userId,
+			body: { amount: 2_500, description: "Book" },
+		});
 		assert.equal(order.status, 202);
 		assert.equal(order.body.status, "NEW");
 		assert.equal(order.body.userId, userId);
@@ -50,7 +60,7 @@ describe("Payment flow through the HTTP API", () => {
 		const ledger = await api("GET", "/api/accounts/me/transactions", { userId });
 		assert.equal(ledger.status, 200);
 		assert.deepEqual(
-			ledger.body.map((t: any) => [t.kind, t.amount, t.balanceAfter, t.orderId]),
+			ledger.body.map((t: Json) => [t.kind, t.amount, t.balanceAfter, t.orderId]),
 			[
 				["ORDER_PAYMENT", -2_500, 7_500, order.body.id],
 				["TOP_UP", 10_000, 10_000, undefined],
@@ -63,7 +73,10 @@ describe("Payment flow through the HTTP API", () => {
 		await api("POST", "/api/accounts", { userId });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 100 } });
 
-		const order = await api("POST", "/api/orders", { userId, body: { amount: 101, description: "Too dear" } });
+		const order = await api("POST", "/api/orders", {
+			userId,
+			body: { amount: 101, description: "Too dear" },
+		});
 		const final = await finalOrder(userId, order.body.id);
 
 		assert.equal(final.status, "CANCELLED");
@@ -74,7 +87,10 @@ describe("Payment flow through the HTTP API", () => {
 
 	it("When a user without an account orders, then the order is CANCELLED with ACCOUNT_NOT_FOUND", async () => {
 		const userId = newUserId();
-		const order = await api("POST", "/api/orders", { userId, body: { amount: 1, description: "No account" } });
+		const order = await api("POST", "/api/orders", {
+			userId,
+			body: { amount: 1, description: "No account" },
+		});
 		const final = await finalOrder(userId, order.body.id);
 		assert.equal(final.status, "CANCELLED");
 		assert.equal(final.cancelReason, "ACCOUNT_NOT_FOUND");
@@ -86,18 +102,40 @@ describe("Payment flow through the HTTP API", () => {
 		const other = newUserId();
 		const ids: string[] = [];
 		for (let i = 0; i < 5; i++)
-			ids.push((await api("POST", "/api/orders", { userId, body: { amount: 1 + i, description: `n${i}` } })).body.id);
-		await api("POST", "/api/orders", { userId: other, body: { amount: 1, description: "someone else" } });
+			ids.push(
+				(
+					await api("POST", "/api/orders", {
+						userId,
+						body: { amount: 1 + i, description: `n${i}` },
+					})
+				).body.id,
+			);
+		await api("POST", "/api/orders", {
+			userId: other,
+			body: { amount: 1, description: "someone else" },
+		});
 
 		const page1 = await api("GET", "/api/orders?limit=2", { userId });
 		assert.equal(page1.status, 200);
-		assert.deepEqual(page1.body.map((o: any) => o.id), [ids[4], ids[3]]);
+		assert.deepEqual(
+			page1.body.map((o: Json) => o.id),
+			[ids[4], ids[3]],
+		);
 		const page2 = await api("GET", `/api/orders?limit=2&before=${ids[3]}`, { userId });
-		assert.deepEqual(page2.body.map((o: any) => o.id), [ids[2], ids[1]]);
+		assert.deepEqual(
+			page2.body.map((o: Json) => o.id),
+			[ids[2], ids[1]],
+		);
 		const page3 = await api("GET", `/api/orders?limit=2&before=${ids[1]}`, { userId });
-		assert.deepEqual(page3.body.map((o: any) => o.id), [ids[0]]);
+		assert.deepEqual(
+			page3.body.map((o: Json) => o.id),
+			[ids[0]],
+		);
 		const all = await api("GET", "/api/orders", { userId });
-		assert.deepEqual(all.body.map((o: any) => o.id), [...ids].reverse());
+		assert.deepEqual(
+			all.body.map((o: Json) => o.id),
+			[...ids].reverse(),
+		);
 	});
 
 	it("When a POST also carries a query string, then the order is made from the JSON body alone", async () => {
@@ -115,7 +153,10 @@ describe("Payment flow through the HTTP API", () => {
 
 	it("When a user reads another user's order, then it is 404 ORDER_NOT_FOUND", async () => {
 		const owner = newUserId();
-		const order = await api("POST", "/api/orders", { userId: owner, body: { amount: 5, description: "mine" } });
+		const order = await api("POST", "/api/orders", {
+			userId: owner,
+			body: { amount: 5, description: "mine" },
+		});
 		const peek = await api("GET", `/api/orders/${order.body.id}`, { userId: newUserId() });
 		assert.equal(peek.status, 404);
 		assert.equal(peek.body.type, "ORDER_NOT_FOUND");

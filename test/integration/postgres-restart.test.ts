@@ -83,7 +83,8 @@ describe("PostgreSQL fast-restarted under orders", function () {
 		// Then orders before, during and after the restart: 15 more at 10 per second.
 		const orders = Array.from(
 			{ length: 15 },
-			(_, i) => new Promise<void>((res, rej) => setTimeout(() => place(5 + i).then(res, rej), i * 100)),
+			(_, i) =>
+				new Promise<void>((res, rej) => setTimeout(() => place(5 + i).then(res, rej), i * 100)),
 		);
 		try {
 			await new Promise(r => setTimeout(r, 500));
@@ -104,7 +105,11 @@ describe("PostgreSQL fast-restarted under orders", function () {
 			90_000,
 			250,
 		);
-		assert.equal((await db.orders("orders").where({ user_id: userId })).length, 20, "nothing stored twice");
+		assert.equal(
+			(await db.orders("orders").where({ user_id: userId })).length,
+			20,
+			"nothing stored twice",
+		);
 		assert.deepEqual(await accountFacts(db.payments, userId), {
 			balance: 100_000 - 2000,
 			ledgerSum: 100_000 - 2000,

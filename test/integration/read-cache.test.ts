@@ -65,26 +65,37 @@ describe("Cached reads", () => {
 
 		await api("POST", "/api/orders", { userId, body: { amount: 1, description: "bump" } });
 		const generation = Number(
-			await redis.get(
-				`${testEnv.REDIS_PREFIX}cache-${await epoch()}:orders:generation:${userId}`,
-			),
+			await redis.get(`${testEnv.REDIS_PREFIX}cache-${await epoch()}:orders:generation:${userId}`),
 		);
 		assert.ok(generation >= 1, `generation ${generation}`);
 	});
 
 	it("When pages of another size or deeper pages are read, then only the first page of the default size is cached", async () => {
 		const userId = newUserId();
-		const first = (await api("POST", "/api/orders", { userId, body: { amount: 1, description: "older" } })).body;
+		const first = (
+			await api("POST", "/api/orders", { userId, body: { amount: 1, description: "older" } })
+		).body;
 		await api("POST", "/api/orders", { userId, body: { amount: 1, description: "newer" } });
-		for (const limit of [1, 5, 99, 1000]) assert.equal((await api("GET", `/api/orders?limit=${limit}`, { userId })).status, 200);
+		for (const limit of [1, 5, 99, 1000])
+			assert.equal((await api("GET", `/api/orders?limit=${limit}`, { userId })).status, 200);
 		assert.equal((await api("GET", `/api/orders?before=${first.id}`, { userId })).status, 200);
-		assert.equal((await api("GET", `/api/orders?limit=100&before=${first.id}`, { userId })).status, 200);
+		assert.equal(
+			(await api("GET", `/api/orders?limit=100&before=${first.id}`, { userId })).status,
+			200,
+		);
 		await api("POST", "/api/accounts", { userId });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 1 } });
 		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 2 } });
 		const ledger = await api("GET", "/api/accounts/me/transactions?limit=7", { userId });
 		assert.equal(ledger.body.length, 2);
-		assert.equal((await api("GET", `/api/accounts/me/transactions?limit=100&before=${ledger.body[0].id}`, { userId })).status, 200);
+		assert.equal(
+			(
+				await api("GET", `/api/accounts/me/transactions?limit=100&before=${ledger.body[0].id}`, {
+					userId,
+				})
+			).status,
+			200,
+		);
 		assert.deepEqual(await keys(`orders:${userId}:*:list:*`), []);
 		assert.deepEqual(await keys(`payments:${userId}:*:transactions:*`), []);
 
@@ -172,7 +183,8 @@ describe("Cached reads", () => {
 		const gate = new Promise<void>(r => (release = r));
 		const restores: (() => void)[] = [];
 		for (const b of cluster.brokers) {
-			const adapter = (b.getLocalService(service) as (Service & { adapter?: Adapter }) | undefined)?.adapter;
+			const adapter = (b.getLocalService(service) as (Service & { adapter?: Adapter }) | undefined)
+				?.adapter;
 			if (!adapter || adapter[method].held) continue;
 			const original = adapter[method];
 			const held: Adapter[string] = async function (this: unknown, ...args: unknown[]) {
@@ -197,7 +209,9 @@ describe("Cached reads", () => {
 		const events = new Redis(testEnv.REDIS_URL);
 		const pushed: { orderId: string; at: number }[] = [];
 		await events.subscribe(orderStatusChannel(testEnv.REDIS_PREFIX));
-		events.on("message", (_c, text) => pushed.push({ orderId: JSON.parse(text).orderId, at: Date.now() }));
+		events.on("message", (_c, text) =>
+			pushed.push({ orderId: JSON.parse(text).orderId, at: Date.now() }),
+		);
 		const heldOrder = holdNextRead("orders", "findOne");
 		const heldAccount = holdNextRead("payments", "findById");
 		// The account's row lock holds the payment until both reads have loaded the old state.
@@ -205,14 +219,20 @@ describe("Cached reads", () => {
 		try {
 			await lock("accounts").where({ user_id: userId }).forUpdate();
 			const order = (
-				await api("POST", "/api/orders", { userId, body: { amount: 200, description: "held read" } })
+				await api("POST", "/api/orders", {
+					userId,
+					body: { amount: 200, description: "held read" },
+				})
 			).body;
 			const slowOrder = api("GET", `/api/orders/${order.id}`, { userId });
 			const slowAccount = api("GET", "/api/accounts/me", { userId });
 			await Promise.all([heldOrder.hasLoaded, heldAccount.hasLoaded]);
 			await lock.commit();
 
-			const push = await eventually(async () => pushed.find(e => e.orderId === order.id), "the status push");
+			const push = await eventually(
+				async () => pushed.find(e => e.orderId === order.id),
+				"the status push",
+			);
 			// Past any drop that follows the commit (we once dropped keys twice, 500 ms apart).
 			await sleep(700 - (Date.now() - push.at));
 			heldOrder.release();
@@ -222,7 +242,10 @@ describe("Cached reads", () => {
 			// Its store is not awaited by the reader: give it time to land, were it to land.
 			await sleep(200);
 
-			assert.equal((await api("GET", `/api/orders/${order.id}`, { userId })).body.status, "FINISHED");
+			assert.equal(
+				(await api("GET", `/api/orders/${order.id}`, { userId })).body.status,
+				"FINISHED",
+			);
 			assert.equal((await api("GET", "/api/accounts/me", { userId })).body.balance, 300);
 			assert.equal((await api("GET", "/api/orders", { userId })).body[0].status, "FINISHED");
 			// And the cache still serves: the fresh answers are stored under the new generation.

@@ -36,7 +36,9 @@ describe("Redis unreachable for the nodes (a cut link; Redis keeps its data)", f
 	const epoch = async () => Number((await redis.get(`${testEnv.REDIS_PREFIX}cache-epoch`)) ?? 0);
 	const cachedAccount = async (userId: number, inEpoch: number) => {
 		// Under the user's generation: `payments:<user>:<generation>:account` (lib/cache.ts).
-		const keys = await redis.keys(`${testEnv.REDIS_PREFIX}cache-${inEpoch}:payments:${userId}:*:account`);
+		const keys = await redis.keys(
+			`${testEnv.REDIS_PREFIX}cache-${inEpoch}:payments:${userId}:*:account`,
+		);
 		const generation = (key: string) => Number(key.split(":").at(-2));
 		const newest = keys.sort((a, b) => generation(a) - generation(b)).pop();
 		const raw = newest ? await redis.get(newest) : null;

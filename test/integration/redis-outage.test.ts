@@ -6,7 +6,7 @@ import { epochCacher } from "../../lib/cache";
 import { connectUserSocket } from "../support/sockets";
 import { TestCluster } from "../support/cluster";
 import { testEnv } from "../support/env";
-import { apiClient, eventually, newUserId, Reply } from "../support/http";
+import { apiClient, eventually, newUserId, Reply, type Json } from "../support/http";
 import { hangRedis, redisPid, resumeRedis, startRedis, stopRedis } from "../support/redis-server";
 
 /** How long Redis stays stopped while the load runs. */
@@ -98,7 +98,7 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 		const samples: Sample[] = [];
 		const placed: string[] = [];
 		const wrongReads: string[] = [];
-		let ready: { status: number; body: any } | undefined;
+		let ready: { status: number; body: Json } | undefined;
 		try {
 			stopRedis();
 			const until = Date.now() + OUTAGE_MS;
@@ -195,7 +195,9 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 		try {
 			const epoch = (await redis.get(`${testEnv.REDIS_PREFIX}cache-epoch`)) ?? "0";
 			// Under the user's generation: `payments:<user>:<generation>:account` (lib/cache.ts).
-			const [key] = await redis.keys(`${testEnv.REDIS_PREFIX}cache-${epoch}:payments:${userId}:*:account`);
+			const [key] = await redis.keys(
+				`${testEnv.REDIS_PREFIX}cache-${epoch}:payments:${userId}:*:account`,
+			);
 			const cached = key ? await redis.get(key) : null;
 			assert.equal(
 				JSON.parse(cached ?? "null")?.balance,

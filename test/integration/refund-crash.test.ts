@@ -27,7 +27,9 @@ describe("A payments node killed after committing a refund, before its ack", () 
 		await stopChild(normal);
 		await payments.gone();
 
-		const doomed = await payments.start({ GOZON_FAULTS: "payments.refund.after-commit-before-ack" });
+		const doomed = await payments.start({
+			GOZON_FAULTS: "payments.refund.after-commit-before-ack",
+		});
 		assert.equal((await api("POST", `/api/orders/${order.id}/refund`, { userId })).status, 202);
 		assert.equal(await exited(doomed), "SIGKILL");
 		await payments.gone();

@@ -5,7 +5,7 @@ import type { Socket } from "socket.io-client";
 import { assertError } from "../support/assertions";
 import { accountFacts, assertBalanced } from "../support/db";
 import { testEnv } from "../support/env";
-import { eventually, newUserId } from "../support/http";
+import { eventually, newUserId, type Json } from "../support/http";
 import { connectUserSocket } from "../support/sockets";
 import { clusterSuite } from "../support/suite";
 
@@ -48,7 +48,7 @@ describe("Refunds over HTTP", () => {
 		await assertBalanced(db.payments, userId, 1_000, 1);
 		const ledger = (await api("GET", "/api/accounts/me/transactions", { userId })).body;
 		assert.deepEqual(
-			ledger.map((e: any) => [e.kind, e.amount, e.balanceAfter, e.orderId]),
+			ledger.map((e: Json) => [e.kind, e.amount, e.balanceAfter, e.orderId]),
 			[
 				["ORDER_REFUND", 300, 1_000, id],
 				["ORDER_PAYMENT", -300, 700, id],

@@ -10,7 +10,7 @@ import { drainQueue, publishRaw } from "../support/amqp";
 import { TestCluster } from "../support/cluster";
 import { assertBalanced } from "../support/db";
 import { TestDatabases } from "../support/footprint";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { apiClient, eventually, newUserId, type Json } from "../support/http";
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
@@ -26,7 +26,7 @@ describe("Stuck orders", () => {
 			overrides: { orders: { maxDeliveries: 2, orderStuckAfterS: 1, sweepIntervalMs: 3_600_000 } },
 		});
 		const api = apiClient(cluster.apiUrl);
-		const logged: Record<string, any>[] = [];
+		const logged: Record<string, Json>[] = [];
 		const saved = {
 			info: console.info,
 			log: console.log,
@@ -57,7 +57,8 @@ describe("Stuck orders", () => {
 				{ shared: true },
 				{ nodeID },
 			);
-			return m.find(metric => metric.name === "gozon_orders_stuck")?.values[0]?.value as number | undefined;
+			return m.find(metric => metric.name === "gozon_orders_stuck")?.values[0]?.value as
+				number | undefined;
 		};
 
 		/** A second orders node that sweeps every 200 ms, logging JSON warnings the test reads. */

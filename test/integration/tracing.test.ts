@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import type { Config } from "../../lib/config";
 import { TestCluster } from "../support/cluster";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { apiClient, eventually, newUserId, type Json } from "../support/http";
 
 describe("Tracing: one order followed through the logs (TRACING=true, LOG_FORMAT=json)", () => {
 	const traced: Partial<Config> = { tracing: true, logFormat: "json", logLevel: "info" };
@@ -10,7 +10,7 @@ describe("Tracing: one order followed through the logs (TRACING=true, LOG_FORMAT
 		overrides: { gateway: traced, orders: traced, payments: traced },
 	});
 	const api = apiClient(cluster.apiUrl);
-	const lines: Record<string, any>[] = [];
+	const lines: Record<string, Json>[] = [];
 	const saved = { info: console.info, log: console.log, warn: console.warn, error: console.error };
 
 	before(async () => {
@@ -42,13 +42,21 @@ describe("Tracing: one order followed through the logs (TRACING=true, LOG_FORMAT
 		});
 		assert.equal(order.status, 202);
 		const orderId = order.body.id;
-		const nodeOf = (service: string) => cluster.brokers.find(b => b.getLocalService(service))!.nodeID;
+		const nodeOf = (service: string) =>
+			cluster.brokers.find(b => b.getLocalService(service))!.nodeID;
 
 		// The HTTP request and the action call, under the client's request id.
-		const http = lines.find(l => l.msg === "Span finished" && l.requestId === requestId && l.span === "POST /api/orders");
+		const http = lines.find(
+			l => l.msg === "Span finished" && l.requestId === requestId && l.span === "POST /api/orders",
+		);
 		assert.ok(http, "the gateway's span of the request");
 		assert.equal(http.nodeID, nodeOf("api"));
-		const create = lines.find(l => l.msg === "Span finished" && l.requestId === requestId && l.span === "action 'orders.create'");
+		const create = lines.find(
+			l =>
+				l.msg === "Span finished" &&
+				l.requestId === requestId &&
+				l.span === "action 'orders.create'",
+		);
 		assert.ok(create, "the orders.create span");
 		assert.equal(create.orderId, orderId);
 		assert.equal(create.traceId, requestId);
@@ -57,13 +65,20 @@ describe("Tracing: one order followed through the logs (TRACING=true, LOG_FORMAT
 
 		// Then each consumer's commit, by order id, with the message id.
 		const paid = await eventually(
-			async () => lines.find(l => l.msg === "Message handled" && l.orderId === orderId && l.queue === "orders.to_pay"),
+			async () =>
+				lines.find(
+					l => l.msg === "Message handled" && l.orderId === orderId && l.queue === "orders.to_pay",
+				),
 			"the payments consumer's line",
 		);
 		assert.equal(paid.nodeID, nodeOf("payments"));
 		assert.match(paid.messageId, /^[0-9a-f-]{36}$/);
 		const result = await eventually(
-			async () => lines.find(l => l.msg === "Message handled" && l.orderId === orderId && l.queue === "payment.results"),
+			async () =>
+				lines.find(
+					l =>
+						l.msg === "Message handled" && l.orderId === orderId && l.queue === "payment.results",
+				),
 			"the orders consumer's line",
 		);
 		assert.equal(result.nodeID, nodeOf("orders"));

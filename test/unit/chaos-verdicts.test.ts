@@ -16,7 +16,15 @@ const window = { from: T0, to: T0 + 65_000 };
 function load(postMs: (i: number) => number, getMs: (i: number) => number = () => 20): Load {
 	const l = new Load("http://127.0.0.1:1", 10, [1]);
 	for (let i = 0, t = OUTAGE.from; t < OUTAGE.to; i++, t += 100) {
-		l.placed.push({ key: `k${i}`, userId: 1, amount: 1, due: t, sentAt: t, id: `id${i}`, acceptedAt: t + postMs(i) });
+		l.placed.push({
+			key: `k${i}`,
+			userId: 1,
+			amount: 1,
+			due: t,
+			sentAt: t,
+			id: `id${i}`,
+			acceptedAt: t + postMs(i),
+		});
 		l.reads.push({ at: t, end: t + getMs(i), status: 200 });
 	}
 	return l;
@@ -35,7 +43,15 @@ describe("Chaos verdicts: Redis stopped", () => {
 	});
 
 	it("When GETs were slow or failed with Redis down, then the check fails and says so", () => {
-		const slow = stopRedis.check!(ctx(load(() => 40, i => (i % 20 === 0 ? 350 : 20))), window);
+		const slow = stopRedis.check!(
+			ctx(
+				load(
+					() => 40,
+					i => (i % 20 === 0 ? 350 : 20),
+				),
+			),
+			window,
+		);
 		assert.match(slow.join(";"), /GET p99 350 ms/);
 		const l = load(() => 40);
 		l.reads[3].status = 503;
@@ -46,7 +62,10 @@ describe("Chaos verdicts: Redis stopped", () => {
 	});
 
 	it("When the outage was never marked, then the check fails (the fault did not run)", () => {
-		assert.match(stopRedis.check!({ load: load(() => 40), short: false }, window).join(), /never marked/);
+		assert.match(
+			stopRedis.check!({ load: load(() => 40), short: false }, window).join(),
+			/never marked/,
+		);
 	});
 });
 
@@ -64,9 +83,15 @@ describe("Chaos verdicts: broker stopped or blocked (writes fail fast)", () => {
 	});
 
 	it("When POSTs hung past 2 s or got another status, then the check fails and names them", () => {
-		assert.match(stopBroker.check!(ctx(failing(503, 2500)), window).join(), /were not a 503 within 2000 ms/);
+		assert.match(
+			stopBroker.check!(ctx(failing(503, 2500)), window).join(),
+			/were not a 503 within 2000 ms/,
+		);
 		assert.match(memoryAlarm.check!(ctx(failing(500, 100)), window).join(), /500 after 100 ms/);
-		assert.match(stopBroker.check!(ctx(failing(0, 10_000)), window).join(), /no answer after 10000 ms/);
+		assert.match(
+			stopBroker.check!(ctx(failing(0, 10_000)), window).join(),
+			/no answer after 10000 ms/,
+		);
 	});
 
 	it("When no POST failed during the outage, then the check fails: the fault did not bite", () => {

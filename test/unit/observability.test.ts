@@ -10,12 +10,22 @@ import { spanFields } from "../../lib/observability/tracing";
 describe("Observability building blocks", () => {
 	it("When LOG_FORMAT=json, then a log call is one JSON line with its fields as top-level keys", () => {
 		const lines: string[] = [];
-		const saved = { info: console.info, log: console.log, warn: console.warn, error: console.error };
+		const saved = {
+			info: console.info,
+			log: console.log,
+			warn: console.warn,
+			error: console.error,
+		};
 		const capture = (...args: unknown[]) => lines.push(args.join(" "));
 		Object.assign(console, { info: capture, log: capture, warn: capture, error: capture });
 		try {
 			const config = { ...loadConfig(), logFormat: "json", logLevel: "info" };
-			const broker = new ServiceBroker({ ...brokerOptions(config, "unit"), transporter: undefined, cacher: undefined, metrics: false });
+			const broker = new ServiceBroker({
+				...brokerOptions(config, "unit"),
+				transporter: undefined,
+				cacher: undefined,
+				metrics: false,
+			});
 			lines.length = 0;
 			broker.getLogger("consumer").warn("Message failed, it will be redelivered", {
 				queue: "orders.to_pay",
@@ -39,7 +49,11 @@ describe("Observability building blocks", () => {
 	});
 
 	it("When an Error or a reserved key is logged, then the line keeps both readable and valid", () => {
-		const [line] = jsonLogFormatter("error", ["Failed", { level: "x", orderId: "o" }, new Error("bad thing")], { nodeID: "n", mod: "m" });
+		const [line] = jsonLogFormatter(
+			"error",
+			["Failed", { level: "x", orderId: "o" }, new Error("bad thing")],
+			{ nodeID: "n", mod: "m" },
+		);
 		const entry = JSON.parse(line);
 		assert.equal(entry.level, "error");
 		assert.equal(entry.field_level, "x");
@@ -70,21 +84,41 @@ describe("Observability building blocks", () => {
 		assert.match(text, /gozon_x_seconds_bucket\{nodeID="a",le="\+Inf"\} 3/);
 		assert.match(text, /gozon_x_seconds_count\{nodeID="a"\} 3/);
 		assert.match(text, /gozon_x_seconds_sum\{nodeID="a"\} 5.55/);
-		assert.match(text, /le="0.1"\} 1\n.*le="1"\} 2\n.*le="\+Inf"\} 3\n/, "buckets in ascending order");
+		assert.match(
+			text,
+			/le="0.1"\} 1\n.*le="1"\} 2\n.*le="\+Inf"\} 3\n/,
+			"buckets in ascending order",
+		);
 		// Listed before its first observation too, as a scraper saw it before: zeros.
-		const idle = renderPrometheus([snapshot(histogram(broker, { name: "gozon_y_seconds", description: "y", buckets: [1] }))]);
-		assert.match(idle, /gozon_y_seconds_bucket\{le="1"\} 0\ngozon_y_seconds_bucket\{le="\+Inf"\} 0\ngozon_y_seconds_sum 0\ngozon_y_seconds_count 0\n/);
+		const idle = renderPrometheus([
+			snapshot(histogram(broker, { name: "gozon_y_seconds", description: "y", buckets: [1] })),
+		]);
+		assert.match(
+			idle,
+			/gozon_y_seconds_bucket\{le="1"\} 0\ngozon_y_seconds_bucket\{le="\+Inf"\} 0\ngozon_y_seconds_sum 0\ngozon_y_seconds_count 0\n/,
+		);
 	});
 
 	it("When Moleculer lists a quantile-only histogram and an info metric, then they are a summary and a gauge of 1", () => {
 		const broker = new ServiceBroker({ logger: false, metrics: false });
-		const quantiles = { type: "histogram", name: "x.time", description: "t", quantiles: [0.5, 0.99] };
+		const quantiles = {
+			type: "histogram",
+			name: "x.time",
+			description: "t",
+			quantiles: [0.5, 0.99],
+		};
 		const q = new MetricTypes.Histogram(quantiles, broker.metrics);
 		q.observe(3);
-		const info = new MetricTypes.Info({ type: "info", name: "x.version", description: "v" }, broker.metrics);
+		const info = new MetricTypes.Info(
+			{ type: "info", name: "x.version", description: "v" },
+			broker.metrics,
+		);
 		info.set("1.2.3");
 		const text = renderPrometheus([snapshot(q), snapshot(info)]);
-		assert.match(text, /# TYPE x_time summary\nx_time\{quantile="0.5"\} 3\nx_time\{quantile="0.99"\} 3\nx_time_sum 3\nx_time_count 1\n/);
+		assert.match(
+			text,
+			/# TYPE x_time summary\nx_time\{quantile="0.5"\} 3\nx_time\{quantile="0.99"\} 3\nx_time_sum 3\nx_time_count 1\n/,
+		);
 		assert.match(text, /# TYPE x_version gauge\nx_version\{value="1.2.3"\} 1\n/);
 	});
 

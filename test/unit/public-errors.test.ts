@@ -3,7 +3,8 @@ import { Errors } from "moleculer";
 import { OrderNotFoundError, toPublicError } from "../../lib/errors";
 
 /** A PostgreSQL error as it reaches the gateway from another node: name, message and code. */
-const pgError = (code: string, message: string) => Object.assign(new Error(message), { name: "error", code });
+const pgError = (code: string, message: string) =>
+	Object.assign(new Error(message), { name: "error", code });
 
 describe("What a client sees of an error (toPublicError)", () => {
 	it("When the database is restarting, failing over or overloaded, then the client gets a 503 SERVICE_UNAVAILABLE without the database's words", () => {
@@ -14,7 +15,9 @@ describe("What a client sees of an error (toPublicError)", () => {
 			pgError("08006", "connection failure"),
 			Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }),
 			new Error("Connection terminated unexpectedly"),
-			Object.assign(new Error("Knex: Timeout acquiring a connection"), { name: "KnexTimeoutError" }),
+			Object.assign(new Error("Knex: Timeout acquiring a connection"), {
+				name: "KnexTimeoutError",
+			}),
 		]) {
 			const out = toPublicError(err);
 			assert.deepEqual(
@@ -43,8 +46,14 @@ describe("What a client sees of an error (toPublicError)", () => {
 	});
 
 	it("When no node can take the call, then it is a 503; a client error keeps its code and type", () => {
-		assert.equal(toPublicError(new Errors.ServiceNotAvailableError({ action: "orders.create" })).code, 503);
-		assert.equal(toPublicError(new Errors.RequestTimeoutError({ action: "orders.create" })).code, 503);
+		assert.equal(
+			toPublicError(new Errors.ServiceNotAvailableError({ action: "orders.create" })).code,
+			503,
+		);
+		assert.equal(
+			toPublicError(new Errors.RequestTimeoutError({ action: "orders.create" })).code,
+			503,
+		);
 		const notFound = toPublicError(new OrderNotFoundError("x"));
 		assert.equal(notFound.code, 404);
 		assert.equal(notFound.type, "ORDER_NOT_FOUND");

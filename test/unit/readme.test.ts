@@ -11,7 +11,10 @@ describe("README", () => {
 		const start = readme.indexOf("<!-- config:start -->");
 		const end = readme.indexOf("<!-- config:end -->");
 		assert.ok(start >= 0 && end > start, "README has the config markers");
-		assert.equal(readme.slice(start, end).replace("<!-- config:start -->", "").trim(), configTable());
+		assert.equal(
+			readme.slice(start, end).replace("<!-- config:start -->", "").trim(),
+			configTable(),
+		);
 	});
 
 	it("When a newcomer opens it, then it starts with the commands that run the system and the tests", () => {
