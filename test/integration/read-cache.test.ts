@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import Redis from "ioredis";
-import type { Service } from "moleculer";
 import { orderStatusChannel } from "../../lib/contracts";
+import { KnexAdapter } from "../../lib/db/knex-adapter";
 import { TestCluster } from "../support/cluster";
 import { testEnv } from "../support/env";
 import { TestDatabases } from "../support/footprint";
@@ -169,37 +169,35 @@ describe("Cached reads", () => {
 		);
 	});
 
-	type Adapter = Record<string, ((...args: unknown[]) => Promise<unknown>) & { held?: boolean }>;
+	type FindOne = (this: { entity?: { table?: string } }, ...args: unknown[]) => Promise<unknown>;
 
 	/**
-	 * Holds the next read of `method` on `service`'s adapter (every node's) after it has read
-	 * PostgreSQL and before it returns: a read slowed down by a failover, a GC pause or a busy core.
+	 * Holds the next `findOne` of the read adapter of `table` (moleculer-db's KnexAdapter, in
+	 * every node of this process) after it has read PostgreSQL and before it returns: a read
+	 * slowed down by a failover, a GC pause or a busy core.
 	 */
-	function holdNextRead(service: string, method: "findOne" | "findById") {
+	function holdNextRead(table: "orders" | "accounts") {
 		let armed = true;
 		let loaded!: () => void;
 		let release!: () => void;
 		const hasLoaded = new Promise<void>(r => (loaded = r));
 		const gate = new Promise<void>(r => (release = r));
-		const restores: (() => void)[] = [];
-		for (const b of cluster.brokers) {
-			const adapter = (b.getLocalService(service) as (Service & { adapter?: Adapter }) | undefined)
-				?.adapter;
-			if (!adapter || adapter[method].held) continue;
-			const original = adapter[method];
-			const held: Adapter[string] = async function (this: unknown, ...args: unknown[]) {
-				const row = await original.apply(this, args);
-				if (!armed) return row;
-				armed = false;
-				loaded();
-				await gate;
-				return row;
-			};
-			held.held = true;
-			adapter[method] = held;
-			restores.push(() => (adapter[method] = original));
-		}
-		return { hasLoaded, release, restore: () => restores.forEach(r => r()) };
+		const proto = KnexAdapter.prototype as unknown as { findOne: FindOne };
+		const original = proto.findOne;
+		const held: FindOne = async function (...args) {
+			const row = await original.apply(this, args);
+			if (!armed || this.entity?.table !== table) return row;
+			armed = false;
+			loaded();
+			await gate;
+			return row;
+		};
+		proto.findOne = held;
+		// Restored in the reverse order of holding: each puts back what it found.
+		const restore = () => {
+			if (proto.findOne === held) proto.findOne = original;
+		};
+		return { hasLoaded, release, restore };
 	}
 
 	it("When a read loads an order and the account before the payment commits and stores after its push, then a read after the push is fresh", async () => {
@@ -212,8 +210,8 @@ describe("Cached reads", () => {
 		events.on("message", (_c, text) =>
 			pushed.push({ orderId: JSON.parse(text).orderId, at: Date.now() }),
 		);
-		const heldOrder = holdNextRead("orders", "findOne");
-		const heldAccount = holdNextRead("payments", "findById");
+		const heldOrder = holdNextRead("orders");
+		const heldAccount = holdNextRead("accounts");
 		// The account's row lock holds the payment until both reads have loaded the old state.
 		const lock = await db.payments.transaction();
 		try {
@@ -252,8 +250,8 @@ describe("Cached reads", () => {
 			assert.equal((await keys(`orders:${userId}:*:get:${order.id}`)).length, 1);
 			assert.equal((await keys(`payments:${userId}:*:account`)).length, 1);
 		} finally {
-			heldOrder.restore();
 			heldAccount.restore();
+			heldOrder.restore();
 			heldOrder.release();
 			heldAccount.release();
 			if (!lock.isCompleted()) await lock.commit();

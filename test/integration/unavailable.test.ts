@@ -81,6 +81,9 @@ describe("When a service cannot answer", () => {
 					).rows[0].n,
 				);
 			await eventually(async () => (await inserts()) === 0, "the waiting inserts to finish");
+			// No longer waiting on the lock is not committed yet: wait for the row, then for any second one.
+			await eventually(async () => (await db.orderRows(userId)).length > 0, "the order to commit");
+			await new Promise(r => setTimeout(r, 500));
 			const rows = await db.orderRows(userId);
 			assert.equal(rows.length, 1, `${rows.length} orders from one POST`);
 			// The documented remedy: the same Idempotency-Key gives back the order that was placed.
