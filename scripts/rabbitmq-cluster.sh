@@ -9,6 +9,8 @@
 #
 #   bash scripts/rabbitmq-cluster.sh start    # starts whichever node is down; joins new nodes to gozon-mq-1
 #   bash scripts/rabbitmq-cluster.sh stop     # stops all three
+#   bash scripts/rabbitmq-cluster.sh reset    # stops all three and removes their state (a new cluster next start)
+#   bash scripts/rabbitmq-cluster.sh logs [N] # each node's last N log lines
 #   bash scripts/rabbitmq-cluster.sh status   # members, and each quorum queue's leader and replicas
 #   bash scripts/rabbitmq-cluster.sh pid N    # the OS pid of node N (for kill -9 in the chaos scenario)
 #   bash scripts/rabbitmq-cluster.sh queues VHOST       # its quorum queues with leader and members, JSON
@@ -197,6 +199,24 @@ cmd_stop() {
 	say "stopped"
 }
 
+# stop, then forget every node's state (data, logs, cookie) under $DIR: the next start builds a
+# new cluster. Used when a start fails on state left by an earlier run.
+cmd_reset() {
+	cmd_stop
+	[[ $DIR == / ]] || rm -rf "$DIR"
+	say "state under $DIR removed"
+}
+
+# The last lines each node wrote (its server output and log): why a start failed.
+cmd_logs() {
+	for i in "${NODES[@]}"; do
+		for f in "$DIR/node-$i/log/server.out" "$DIR/node-$i/log/$(node_name "$i").log"; do
+			[[ -s $f ]] && { echo "== $f"; tail -n "${1:-5}" "$f"; }
+		done
+	done
+	return 0
+}
+
 first_up() {
 	for i in "${NODES[@]}"; do
 		if node_up "$i"; then
@@ -247,6 +267,8 @@ let s = ""; process.stdin.on("data", d => (s += d)).on("end", () => {
 case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
+reset) cmd_reset ;;
+logs) cmd_logs "${2:-5}" ;;
 status) cmd_status ;;
 pid) node_pid "${2:?usage: pid <1|2|3>}" ;;
 queues) quorum_queues "${2:?usage: queues <vhost>}" ;;
@@ -255,7 +277,7 @@ raft)
 	ctl rabbitmq-queues "$i" -q quorum_status -p "${2:?usage: raft <vhost> <queue>}" "${3:?usage: raft <vhost> <queue>}" --formatter json
 	;;
 *)
-	echo "usage: $0 start|stop|status | pid <n> | queues <vhost> | raft <vhost> <queue>" >&2
+	echo "usage: $0 start|stop|reset|status | logs [lines] | pid <n> | queues <vhost> | raft <vhost> <queue>" >&2
 	exit 2
 	;;
 esac

@@ -31,18 +31,29 @@ function script(args: string[], timeoutMs = 60_000): Promise<string> {
 
 /**
  * Starts whichever node is down (the script is idempotent) and waits for all three; resolves
- * with null, or with the reason the cluster cannot run on this machine.
+ * with null, or with the reason the cluster cannot run on this machine. A start that fails is
+ * tried once more on a new cluster (state left by an earlier run, a crashed node's data, must
+ * not decide it); the reason then carries the nodes' last log lines.
  */
 export async function startCluster(timeoutMs = 300_000): Promise<string | null> {
 	if (!existsSync("/usr/lib/rabbitmq/bin/rabbitmq-server"))
 		return "rabbitmq-server is not installed here (/usr/lib/rabbitmq/bin/rabbitmq-server)";
-	try {
-		await script(["start"], timeoutMs);
-		return null;
-	} catch (err) {
-		const lines = (err as Error).message.trim().split("\n");
-		return `scripts/rabbitmq-cluster.sh start failed: ${lines.slice(-3).join(" / ")}`;
-	}
+	const attempt = () =>
+		script(["start"], timeoutMs).then(
+			() => null,
+			(err: Error) => err.message.trim().split("\n").slice(-3).join(" / "),
+		);
+	const first = await attempt();
+	if (!first) return null;
+	const logs = await script(["logs", "8"]).catch((err: Error) => err.message);
+	console.error(
+		`rabbitmq-cluster: start failed (${first}); starting a new cluster. Logs:\n${logs}`,
+	);
+	await script(["reset"], 120_000).catch(() => undefined);
+	const second = await attempt();
+	if (!second) return null;
+	const after = await script(["logs", "8"]).catch((err: Error) => err.message);
+	return `scripts/rabbitmq-cluster.sh start failed twice: ${first}; then, on a new cluster: ${second}\n${after}`;
 }
 
 export const stopCluster = () => script(["stop"], 120_000);
