@@ -42,7 +42,8 @@ import { join } from "path";
 import { cpus, totalmem } from "os";
 import { projectRoot } from "../lib/paths";
 import "../lib/db/knex";
-import { agent, isolatedEnv, resetIsolated, sh, sleep, waitForApi } from "./support/harness";
+import { buildServer } from "./build-server";
+import { agent, isolatedEnv, resetIsolated, sleep, waitForApi } from "./support/harness";
 import { Run, RunResult, runLoad } from "./support/bench-load";
 import { Args, parseArgs } from "./support/bench-args";
 import {
@@ -100,7 +101,7 @@ const REPORT_ONLY_BANNER =
 // ---------- the cluster ----------
 
 async function startCluster(args: Args): Promise<ChildProcess> {
-	sh("npx", ["tsc", "-p", "tsconfig.build.json"]);
+	buildServer();
 	resetIsolated(NAME);
 	const topology = {
 		GATEWAY_NODES: "1",

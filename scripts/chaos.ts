@@ -72,7 +72,8 @@ import {
 import { Load } from "./chaos/load";
 import { Probe } from "./chaos/probe";
 import { ms, report, Row, seconds, Window } from "./chaos/report";
-import { agent, call, resetIsolated, sh, sleep, waitForApi } from "./support/harness";
+import { buildServer } from "./build-server";
+import { agent, call, resetIsolated, sleep, waitForApi } from "./support/harness";
 
 const short = process.argv.includes("--short");
 const onCluster = process.argv.includes("--cluster");
@@ -124,7 +125,7 @@ async function main() {
 	guard.unref();
 
 	// Before any load: blocking here costs nothing.
-	sh("npx", ["tsc", "-p", "tsconfig.build.json"]);
+	buildServer();
 	if (!onCluster) resetIsolated("chaos");
 	await proxy.start();
 	// orders-2 only once orders-1 has created and migrated the database: two nodes creating it
