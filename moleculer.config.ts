@@ -31,6 +31,7 @@ export function brokerOptions(config: Config, role: string): BrokerOptions {
 				// another (lib/amqp-transporter.ts). A single broker keeps the durable queues it has,
 				// as a declaration that differs from an existing queue is refused.
 				queueOptions: rpcOnCluster(config) ? { durable: false } : {},
+				holdRequestsMs: config.rpcHoldMs,
 			})
 		: // Any other transporter by its connection string (nats://, redis://, TCP…), as Moleculer parses it.
 			(config.transporterUrl as BrokerOptions["transporter"]);

@@ -1,15 +1,15 @@
-import { Errors, Transporters } from "moleculer";
+import { Transporters } from "moleculer";
 import { coalesceWrites } from "./messaging/coalesce-writes";
+import { BrokerDisconnected, RequestHold, type ReturnedMessage } from "./rpc-request-hold";
 
 type AmqpOptions = ConstructorParameters<typeof Transporters.AMQP>[0] & object;
 
 /** What we pass to Moleculer's AMQP transporter: its own options plus amqplib's socket options. */
 export type RpcTransporterOptions = Exclude<AmqpOptions, string> & {
 	socketOptions?: { noDelay?: boolean };
+	/** How long a request may wait for RPC to come back (lib/rpc-request-hold.ts); 0: not at all. */
+	holdRequestsMs?: number;
 };
-
-// Its constructor takes no arguments; Moleculer's typings say otherwise.
-const BrokerDisconnected = Errors.BrokerDisconnectedError as unknown as new () => Error;
 
 interface AmqpLink {
 	on(event: "blocked", listener: (reason: string) => void): unknown;
@@ -24,7 +24,9 @@ type ConsumeCallback = (msg: Delivery | null) => void | Promise<void>;
 interface AmqpChannel {
 	ack(msg: Delivery): void;
 	nack(msg: Delivery): void;
+	sendToQueue(queue: string, content: Buffer, options?: object): boolean;
 	on(event: "error", listener: () => void): unknown;
+	on(event: "return", listener: (msg: ReturnedMessage) => void): unknown;
 	once(event: "close", listener: () => void): unknown;
 	removeAllListeners(event: string): unknown;
 }
@@ -51,7 +53,9 @@ interface AmqpConnect {
  * Requests fail fast while the broker cannot carry them. Moleculer's transporter drops a send
  * without a channel (the broker is down) and writes into a connection the broker has blocked
  * (memory or disk alarm) as if all were well; either way the caller would wait out the whole
- * requestTimeout. A request is refused at once instead, with BrokerDisconnectedError (a 503).
+ * requestTimeout. A request is held instead for up to RPC_HOLD_MS (1 s: a cluster's failover, a
+ * reconnect), and then refused with BrokerDisconnectedError (a 503): lib/rpc-request-hold.ts. A
+ * request to a node is published `mandatory`, so one that no queue takes comes back to be held too.
  *
  * On a RabbitMQ cluster (several URLs, tried round robin by Moleculer) the RPC queues are declared
  * transient by moleculer.config.ts: a transient queue whose node dies is deleted, so it can be
@@ -66,9 +70,51 @@ export class RpcTransporter extends Transporters.AMQP {
 	private closedOnCancel: AmqpLink | null = null;
 	private reconnectDelayMs = 300;
 	private readonly closedLinks = new WeakSet<object>();
+	private readonly hold: RequestHold;
 
 	constructor(opts: RpcTransporterOptions) {
 		super(opts);
+		this.hold = new RequestHold(
+			{
+				canPublish: () => this.connected && !this.unavailable,
+				republish: (queue, content) => this.sendRequest(queue, content),
+				requestIdOf: content => this.requestIdOf(content),
+				transit: () => this.transit as never,
+			},
+			opts.holdRequestsMs ?? 0,
+		);
+	}
+
+	/** A request waits (RequestHold) while RPC is reconnecting, where Moleculer would refuse it. */
+	prepublish(packet: { type: string }): Promise<void> {
+		const publish = () => super.prepublish(packet as never) as Promise<void>;
+		if (packet.type !== "REQ" || !this.hold.holdMs || (this.connected && !this.unavailable))
+			return publish();
+		return this.hold.untilPublishable(() => !!this.transit?.disconnecting).then(publish);
+	}
+
+	/** Publishes a request to its node's queue, `mandatory`: the broker returns it if no queue takes it. */
+	private sendRequest(queue: string, content: Buffer): boolean {
+		const { channel, opts } = this as unknown as {
+			channel: AmqpChannel | null;
+			opts: { messageOptions?: object };
+		};
+		if (!channel || !this.connected) return false;
+		try {
+			channel.sendToQueue(queue, content, { ...opts.messageOptions, mandatory: true });
+			return true;
+		} catch {
+			return false; // the channel began closing: the caller tries again or fails the request
+		}
+	}
+
+	private requestIdOf(content: Buffer): string | undefined {
+		try {
+			const id = (this.deserialize("REQ", content) as { payload?: { id?: unknown } }).payload?.id;
+			return typeof id === "string" ? id : undefined;
+		} catch {
+			return undefined;
+		}
 	}
 
 	/** Whether requests are refused now, and why. */
@@ -177,6 +223,9 @@ export class RpcTransporter extends Transporters.AMQP {
 		const self = this as unknown as AmqpState;
 		const { connection, channel } = self;
 		if (!connection || !channel) return;
+		// Moleculer only logs a returned message; a request returned is held and sent again.
+		channel.removeAllListeners("return");
+		channel.on("return", msg => this.hold.onReturned(msg));
 		connection.once("close", () => this.closedLinks.add(connection));
 		// Checked a turn later: a lost connection closes its channels first, then itself.
 		channel.once("close", () =>
@@ -193,11 +242,19 @@ export class RpcTransporter extends Transporters.AMQP {
 		);
 	}
 
-	send(topic: string, data: Buffer, meta: { packet?: { type?: string } }): Promise<void> {
+	send(
+		topic: string,
+		data: Buffer,
+		meta: { packet?: { type?: string; target?: string | null } },
+	): Promise<void> {
 		this.watchBlocked();
 		if (meta?.packet?.type === "REQ") {
 			const why = this.unavailable;
 			if (why) return Promise.reject(new BrokerDisconnected());
+			if (meta.packet.target != null && this.hold.holdMs) {
+				if (this.sendRequest(topic, data) || this.transit?.disconnecting) return Promise.resolve();
+				return Promise.reject(new BrokerDisconnected());
+			}
 		}
 		try {
 			return super.send(topic, data, meta);

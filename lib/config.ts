@@ -103,6 +103,12 @@ export const settings = {
 		int(0, 99),
 		"RabbitMQ nodes behind AMQP_URL (set it when one URL leads to a cluster, e.g. a load balancer); 0: as many as AMQP_URL lists. From 2 on, a queue declared for the first time gets that many replicas and the RPC queues are transient, so that they move to a surviving node.",
 	),
+	rpcHoldMs: setting(
+		"RPC_HOLD_MS",
+		1000,
+		int(0, 1900),
+		"How long a call between nodes may wait while RPC cannot carry it (its connection being made again, its target's queue not yet declared on a surviving RabbitMQ node) before it fails with a 503; 0: fail at once. Under 2 s, so that writes still fail fast while the broker is down.",
+	),
 	redisUrl: setting(
 		"REDIS_URL",
 		"redis://127.0.0.1:6379",
