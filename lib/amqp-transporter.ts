@@ -150,6 +150,7 @@ export class RpcTransporter extends Transporters.AMQP {
 		const attempt = (onLoss: (err: unknown) => void) =>
 			base.call(this, onLoss).then(() => {
 				this.reconnectDelayMs = 300;
+				this.hold.recovered();
 				this.watchChannel();
 			});
 		// The loss of a live connection (Moleculer calls back only once an attempt had succeeded).
@@ -331,6 +332,7 @@ export class RpcTransporter extends Transporters.AMQP {
 		});
 		link.on("unblocked", () => {
 			if (this.blockedLink === link) this.blockedLink = null;
+			this.hold.recovered();
 		});
 		link.on("close", () => {
 			if (this.blockedLink === link) this.blockedLink = null;

@@ -48,17 +48,30 @@ const RESEND_MS = 100;
  */
 export class RequestHold {
 	private readonly deadlines = new Map<string, number>();
+	private downSince: number | undefined;
 
 	constructor(
 		private readonly host: HoldHost,
 		readonly holdMs: number,
 	) {}
 
-	/** Resolves when a request can be published, or when the hold is over (then it fails as usual). */
+	/**
+	 * Resolves when a request can be published, or when the hold is over (then it fails as usual).
+	 * The hold runs from the moment RPC was first seen unable, not per request: in an outage
+	 * longer than the hold, requests (and a read's retries) fail at once again after its first
+	 * `holdMs`, as fast as without a hold.
+	 */
 	async untilPublishable(isShuttingDown: () => boolean): Promise<void> {
-		const until = Date.now() + this.holdMs;
+		this.downSince ??= Date.now();
+		const until = this.downSince + this.holdMs;
 		while (!this.host.canPublish() && !isShuttingDown() && Date.now() < until)
 			await new Promise(r => setTimeout(r, POLL_MS));
+		if (this.host.canPublish()) this.recovered();
+	}
+
+	/** RPC can carry requests again (a connection made, an alarm cleared): the next loss holds anew. */
+	recovered(): void {
+		this.downSince = undefined;
 	}
 
 	/** A request the broker returned: sent again shortly, or failed once its hold is over. */
