@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { Sql, sql, trustedSql } from "../../lib/db/sql";
 
 export interface AccountRow {
 	user_id: number;
@@ -112,3 +113,31 @@ export async function insertLedgerEntries(
 ): Promise<void> {
 	if (entries.length) await trx("account_transactions").insert(entries);
 }
+
+/** Ledger entries of one kind to insert in the order given, so a user's running balance reads right. */
+export interface LedgerColumns {
+	userIds: number[];
+	amounts: number[];
+	balancesAfter: number[];
+	orderIds: string[];
+}
+
+/**
+ * Two CTEs of a batch statement that moves money: `balances` sets each account's new balance,
+ * `ledger` writes one entry of `kind` per movement, in the order given.
+ */
+export const balancesAndLedger = (
+	kind: "ORDER_PAYMENT" | "ORDER_REFUND",
+	balances: Map<number, number>,
+	entries: LedgerColumns,
+): Sql =>
+	sql`balances AS (
+			UPDATE accounts a SET balance = v.balance, updated_at = now()
+			  FROM unnest(${[...balances.keys()]}::bigint[], ${[...balances.values()]}::bigint[]) AS v(user_id, balance)
+			 WHERE a.user_id = v.user_id
+		), ledger AS (
+			INSERT INTO account_transactions (user_id, kind, amount, balance_after, order_id)
+			SELECT e.user_id, ${trustedSql(`'${kind}'`)}, e.amount, e.balance_after, e.order_id
+			  FROM unnest(${entries.userIds}::bigint[], ${entries.amounts}::bigint[], ${entries.balancesAfter}::bigint[], ${entries.orderIds}::uuid[]) WITH ORDINALITY AS e(user_id, amount, balance_after, order_id, n)
+			 ORDER BY e.n
+		)`;
