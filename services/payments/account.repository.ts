@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import type { Account, LedgerEntry, LedgerKind } from "../../lib/api-types";
 import { Sql, sql, trustedSql } from "../../lib/db/sql";
 
 export interface AccountRow {
@@ -7,14 +8,6 @@ export interface AccountRow {
 	currency: string;
 	created_at: Date;
 	updated_at: Date;
-}
-
-export interface Account {
-	userId: number;
-	balance: number;
-	currency: string;
-	createdAt: string;
-	updatedAt: string;
 }
 
 /** The one mapping of an account row to what the API returns, for reads and writes alike. */
@@ -26,8 +19,6 @@ export const toAccount = (row: AccountRow): Account => ({
 	updatedAt: row.updated_at.toISOString(),
 });
 
-type LedgerKind = "TOP_UP" | "ORDER_PAYMENT" | "ORDER_REFUND";
-
 export interface LedgerRow {
 	id: number;
 	user_id: number;
@@ -36,15 +27,6 @@ export interface LedgerRow {
 	balance_after: number;
 	order_id: string | null;
 	created_at: Date;
-}
-
-export interface LedgerEntry {
-	id: number;
-	kind: LedgerKind;
-	amount: number;
-	balanceAfter: number;
-	orderId?: string;
-	createdAt: string;
 }
 
 /** The one mapping of a ledger row to what the API returns. */
