@@ -1,4 +1,4 @@
-import type { Account, Order, OrderStatus, OrderSummary } from "../lib/types";
+import type { Account, Order, OrderStatus, OrderSummary, OrderUpdatedEvent } from "../lib/types";
 
 export function anAccount(overrides: Partial<Account> = {}): Account {
 	return {
@@ -20,6 +20,18 @@ export function anOrder(overrides: Partial<Order> = {}): Order {
 		status: "NEW",
 		createdAt: "2025-01-01T10:00:00.000Z",
 		updatedAt: "2025-01-01T10:00:00.000Z",
+		...overrides,
+	};
+}
+
+/** The `order.updated` push of anOrder(): FINISHED unless told otherwise. */
+export function anOrderUpdate(overrides: Partial<OrderUpdatedEvent> = {}): OrderUpdatedEvent {
+	return {
+		orderId: "1a2b3c4d-0000-4000-8000-000000000001",
+		userId: 1,
+		status: "FINISHED",
+		amount: 15050,
+		updatedAt: "2025-01-01T10:00:05.000Z",
 		...overrides,
 	};
 }
