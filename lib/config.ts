@@ -1,76 +1,24 @@
 /**
  * Every setting of a Gozon node: a default, an environment variable and one line of doc.
  * The whole config is validated once at start; a bad value stops start-up with one line
- * naming the variable.
+ * naming the variable. How a setting's text is parsed lives in lib/config-parsers.ts.
  */
 import { createPublicKey, type KeyObject } from "crypto";
+import {
+	bool,
+	ConfigError,
+	int,
+	setting,
+	splitUrls,
+	text,
+	url,
+	urlList,
+	type Setting,
+} from "./config-parsers";
 
-export class ConfigError extends Error {}
-
-type Parser<T> = (raw: string, name: string) => T;
-
-interface Setting<T> {
-	env: string;
-	doc: string;
-	default: T;
-	parse: Parser<T>;
-}
-
-const url =
-	(protocols: string[]): Parser<string> =>
-	(raw, name) => {
-		let parsed: URL;
-		try {
-			parsed = new URL(raw);
-		} catch {
-			throw new ConfigError(`${name} must be a URL, got "${raw}"`);
-		}
-		if (!protocols.includes(parsed.protocol))
-			throw new ConfigError(`${name} must start with ${protocols.join(" or ")}//, got "${raw}"`);
-		return raw;
-	};
-
-/**
- * The URLs of a list such as AMQP_URL or TRANSPORTER: comma-separated (Moleculer's own ";" is
- * taken too), blanks around them ignored. A single URL is a list of one.
- */
-export function splitUrls(raw: string): string[] {
-	return raw
-		.split(/[,;]/)
-		.map(s => s.trim())
-		.filter(Boolean);
-}
-
-/** A non-empty list of URLs, each checked like `url`; kept as the normalised comma-separated text. */
-const urlList =
-	(protocols: string[]): Parser<string> =>
-	(raw, name) => {
-		const urls = splitUrls(raw);
-		if (!urls.length) throw new ConfigError(`${name} must list at least one URL, got "${raw}"`);
-		return urls.map(u => url(protocols)(u, name)).join(",");
-	};
-
-const int =
-	(min: number, max: number): Parser<number> =>
-	(raw, name) => {
-		if (!/^-?\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max)
-			throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-		return Number(raw);
-	};
-
-const text: Parser<string> = raw => raw;
-
-const bool: Parser<boolean> = (raw, name) => {
-	if (/^(1|true|yes|on)$/i.test(raw)) return true;
-	if (/^(0|false|no|off)$/i.test(raw)) return false;
-	throw new ConfigError(`${name} must be true or false, got "${raw}"`);
-};
+export { ConfigError, redactUrl, splitUrls } from "./config-parsers";
 
 export type AuthMode = "header" | "jwt";
-
-function setting<T>(env: string, def: T, parse: Parser<T>, doc: string): Setting<T> {
-	return { env, default: def, parse, doc };
-}
 
 export const settings = {
 	ordersDatabaseUrl: setting(
@@ -398,16 +346,4 @@ export function publicKeyAlgorithm(pem: string): "RS256" | "ES256" {
 	if (key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1")
 		return "ES256";
 	throw new ConfigError("JWT_PUBLIC_KEY must be an RSA key (RS256) or a P-256 EC key (ES256)");
-}
-
-/** Hides the password of a URL (or of each URL of a list) for log lines and error messages. */
-export function redactUrl(raw: string): string {
-	if (/[,;]/.test(raw) && splitUrls(raw).length > 1) return splitUrls(raw).map(redactUrl).join(",");
-	try {
-		const u = new URL(raw);
-		if (u.password) u.password = "***";
-		return u.toString();
-	} catch {
-		return raw;
-	}
 }

@@ -2,16 +2,13 @@
  * The messages between orders and payments, and the checks a consumer applies before
  * trusting one. A message that fails them is a poison message (dead-lettered at once).
  */
+import { CANCEL_REASONS, ORDER_STATUSES, type CancelReason, type OrderStatus } from "./api-types";
 import { PoisonMessageError } from "./messaging/consumer";
 
-export const MAX_AMOUNT = 1_000_000_000_000;
+// The statuses and reasons are part of the API's bodies too: their home is lib/api-types.ts.
+export { CANCEL_REASONS, ORDER_STATUSES, type CancelReason, type OrderStatus };
 
-/** Every order status, in the order of an order's life (metrics, the summary, the push check, the API's enums). */
-export const ORDER_STATUSES = ["NEW", "FINISHED", "CANCELLED", "REFUNDING", "REFUNDED"] as const;
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
-/** Why payments refused an order (it is CANCELLED with this reason). */
-export const CANCEL_REASONS = ["INSUFFICIENT_FUNDS", "ACCOUNT_NOT_FOUND"] as const;
-export type CancelReason = (typeof CANCEL_REASONS)[number];
+export const MAX_AMOUNT = 1_000_000_000_000;
 
 const isOneOf = <T extends string>(list: readonly T[], v: unknown): v is T => list.includes(v as T);
 

@@ -44,20 +44,14 @@ import { projectRoot } from "../lib/paths";
 import "../lib/db/knex";
 import { buildServer } from "./build-server";
 import { agent, isolatedEnv, resetIsolated, sleep, waitForApi } from "./support/harness";
-import { Run, RunResult, runLoad } from "./support/bench-load";
+import { RunResult } from "./support/bench-load";
 import { Args, parseArgs } from "./support/bench-args";
-import {
-	BatchingFigures,
-	batchingFigures,
-	BatchingProbe,
-	batchingTable,
-} from "./support/bench-batching";
-import { CpuCost, cpuCost, cpuSnapshot, idleCost } from "./support/cpu-sampler";
+import { BatchingProbe, batchingTable } from "./support/bench-batching";
+import { LOW_RATE, measure } from "./support/bench-runs";
 import {
 	Check,
 	checkRefusals,
 	countCheck,
-	fundUsers,
 	invariantsCheck,
 	PGBENCH,
 	pgbenchTps,
@@ -88,11 +82,6 @@ const benchEnv: Record<string, string> = {
 	RATE_LIMIT_PER_USER_PER_S: "0",
 	METRICS_TOKEN: "",
 };
-/** The low-load run: a fixed rate, long enough that its cost per order is a stable figure. */
-const LOW_RATE = 20;
-const LOW_SECONDS = 30;
-/** The idle window before the runs: the system's CPU with nothing to do. */
-const IDLE_SECONDS = 15;
 const LIMITS_NOTE =
 	"rate limit off in the bench's cluster (RATE_LIMIT_PER_USER_PER_S=0) for its hot-account run";
 const REPORT_ONLY_BANNER =
@@ -124,101 +113,6 @@ async function startCluster(args: Args): Promise<ChildProcess> {
 async function stopCluster(child: ChildProcess) {
 	child.kill("SIGTERM");
 	await new Promise(r => child.once("exit", r));
-}
-
-// ---------- the runs ----------
-
-/** A run, the users it placed orders for, and what each was funded with. */
-interface Planned {
-	run: Run;
-	users: number[];
-	funding: number;
-	amount: number;
-	/** CPU per accepted order, by component; not measured against --url. */
-	cpu?: CpuCost;
-	/** Transactions, rounds, batches and messages per accepted order; not measured against --url. */
-	batching?: BatchingFigures;
-}
-
-const AMOUNT = 100;
-const LOW_RUN = `spread accounts, ${LOW_RATE}/s`;
-
-async function measure(
-	args: Args,
-	base: string,
-	pgTps: number | undefined,
-	supervisor?: number,
-	probe?: BatchingProbe,
-) {
-	const planned: Planned[] = [];
-	const idBase = Math.floor(Date.now() / 1000) * 1000;
-	const perUser = Math.ceil(args.orders / args.users);
-	// Funded for ~90 % of each user's orders, so both outcomes happen and refusals are exact.
-	const funding = Math.floor(perUser * 0.9) * AMOUNT;
-	const spread = (offset: number) =>
-		Array.from({ length: args.users }, (_, i) => idBase + offset + i + 1);
-	const hotUsers = [idBase + 300_001];
-	const hotFunding = Math.floor(args.orders * 0.9) * AMOUNT;
-	// Every run funded first: between two runs nothing but the settle of the batching snapshot
-	// happens, so one snapshot closes a run's window and opens the next one's.
-	console.log("funding the accounts…");
-	for (const offset of [0, 100_000, 200_000, 400_000])
-		await fundUsers(base, spread(offset), funding);
-	await fundUsers(base, hotUsers, hotFunding);
-	const idle = supervisor === undefined ? undefined : await idleCost(supervisor, IDLE_SECONDS);
-	if (idle) console.log(idleLine(idle, LOW_RATE));
-	let last = await probe?.snapshot();
-	const place = async (
-		name: string,
-		users: number[],
-		userFunding: number,
-		amount: number,
-		total: number,
-		load: { concurrency: number } | { rate: number },
-	) => {
-		const before = supervisor === undefined ? undefined : cpuSnapshot(supervisor);
-		const run = await runLoad(base, name, users, () => amount, total, load);
-		const cpu = before && cpuCost(before, cpuSnapshot(supervisor), run.result.accepted);
-		const after = await probe?.snapshot();
-		const batching = last && after && batchingFigures(last, after, run.result.accepted);
-		last = after;
-		planned.push({ run, users, funding: userFunding, amount, cpu, batching });
-		console.log(table([run.result]));
-		if (cpu) console.log(cpuTable([{ name, cpu }]));
-		if (batching) console.log(batchingTable([{ name, batching }]));
-		return run.result;
-	};
-
-	console.log("warm-up…");
-	await place("warm-up", spread(0), funding, 1, Math.min(500, args.orders), {
-		concurrency: args.concurrency,
-	});
-	const closed = await place("spread accounts", spread(100_000), funding, AMOUNT, args.orders, {
-		concurrency: args.concurrency,
-	});
-
-	const targetRate = pgTps ? Math.max(1, Math.round(0.125 * pgTps)) : undefined;
-	const halfMeasured = Math.max(1, Math.round(closed.e2ePerSec / 2));
-	const rate = args.rate ?? targetRate ?? halfMeasured;
-	const rateBasis =
-		args.rate !== undefined
-			? "--rate"
-			: targetRate !== undefined
-				? "0.125 × pgbench tps"
-				: "half the measured end-to-end rate";
-	const openOrders = Math.max(1, Math.min(args.orders, Math.round(rate * (args.quick ? 5 : 10))));
-	console.log(
-		`half-rate run at ${rate}/s (${rateBasis}); target half rate ${targetRate === undefined ? "unknown" : `${targetRate}/s`}, half the measured ${halfMeasured}/s`,
-	);
-	await place("spread accounts, half rate", spread(200_000), funding, AMOUNT, openOrders, { rate });
-	await place(LOW_RUN, spread(400_000), funding, AMOUNT, LOW_RATE * LOW_SECONDS, {
-		rate: LOW_RATE,
-	});
-
-	await place("one hot account", hotUsers, hotFunding, AMOUNT, args.orders, {
-		concurrency: args.concurrency,
-	});
-	return { planned, idle, half: { rate, rateBasis, targetRate, halfMeasured } };
 }
 
 // ---------- main ----------

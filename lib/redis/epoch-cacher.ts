@@ -201,6 +201,18 @@ export class EpochRedisCacher extends Cachers.Redis<ScriptClient> {
 		if (this.client.status === "ready") void this.bumpEpoch();
 	}
 
+	/** DEL or INCR of keys in the current epoch; a failure is counted as a lost invalidation. */
+	private async invalidate(op: "del" | "incr", keys: string[]): Promise<void> {
+		if (!keys.length) return;
+		try {
+			const command = op === "del" ? "epochDel" : "epochIncr";
+			await this.client[command](this.epochKey, this.basePrefix, ...keys);
+		} catch (err) {
+			this.failed(op, err);
+			this.lostInvalidation();
+		}
+	}
+
 	private failed(op: CacheOp, err: unknown): void {
 		this.errors[op]++;
 		const now = Date.now();
@@ -253,14 +265,7 @@ export class EpochRedisCacher extends Cachers.Redis<ScriptClient> {
 
 	/** Drops entries; a failure is logged, counted and answered with an epoch bump. */
 	async del(keys: string | string[]): Promise<void> {
-		const list = Array.isArray(keys) ? keys : [keys];
-		if (!list.length) return;
-		try {
-			await this.client.epochDel(this.epochKey, this.basePrefix, ...list);
-		} catch (err) {
-			this.failed("del", err);
-			this.lostInvalidation();
-		}
+		await this.invalidate("del", Array.isArray(keys) ? keys : [keys]);
 	}
 
 	/**
@@ -319,13 +324,7 @@ export class EpochRedisCacher extends Cachers.Redis<ScriptClient> {
 
 	/** INCR of counters in the current epoch; a failure is handled as a lost invalidation. */
 	async incr(keys: string[]): Promise<void> {
-		if (!keys.length) return;
-		try {
-			await this.client.epochIncr(this.epochKey, this.basePrefix, ...keys);
-		} catch (err) {
-			this.failed("incr", err);
-			this.lostInvalidation();
-		}
+		await this.invalidate("incr", keys);
 	}
 
 	async close(): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { Knex } from "knex";
 import { connectFirst } from "../../lib/messaging/connection";
+import { spentByUser } from "../support/sums-by-user";
 import { env } from "./cluster";
 import { Placed } from "./load";
 
@@ -110,16 +111,7 @@ export async function invariants(
 			.first();
 		if (Number(unsentOrders?.n) || Number(unsentPayments?.n))
 			problems.push(`outbox rows unsent: orders ${unsentOrders?.n}, payments ${unsentPayments?.n}`);
-		const spent = await orders("orders")
-			.where("status", "FINISHED")
-			.groupBy("user_id")
-			.select("user_id", orders.raw("sum(amount)::bigint AS spent"));
-		const spentBy = new Map(
-			spent.map((r: { user_id: number | string; spent: number | string }) => [
-				Number(r.user_id),
-				Number(r.spent),
-			]),
-		);
+		const spentBy = await spentByUser(orders);
 		const accounts = await payments("accounts")
 			.whereIn("user_id", settled.users)
 			.select("user_id", "balance");

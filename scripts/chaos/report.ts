@@ -56,20 +56,7 @@ export interface Run {
 }
 
 export async function report(run: Run): Promise<boolean> {
-	const {
-		orders,
-		payments,
-		users,
-		funding,
-		outcomes,
-		rows,
-		windows,
-		poison,
-		load,
-		probe,
-		rate,
-		readRate,
-	} = run;
+	const { orders, outcomes, rows, windows, poison, load, probe } = run;
 	const placed = load.placed;
 	const fin = await outcomes.progress(placed);
 	const accepted = placed.filter(p => p.id);
@@ -81,7 +68,7 @@ export async function report(run: Run): Promise<boolean> {
 		.select<{ n: number }[]>(orders.raw("count(*)::int AS n"));
 	const outside = load.failures.filter(f => !windows.some(w => overlaps(f, w.from, w.to)));
 	const readsOutside = load.readFailuresOutside(windows);
-	const final = await invariants(orders, payments, { users, funding });
+	const final = await invariants(orders, run.payments, { users: run.users, funding: run.funding });
 	const dead = await deadLetters();
 	const unexpectedDead = dead.filter(id => !poison.includes(id));
 	const missingPoison = poison.filter(id => !dead.includes(id));
@@ -97,7 +84,7 @@ export async function report(run: Run): Promise<boolean> {
 				`${r.notFinal} | ${r.lost} | ${r.cancelled} | ${r.doubled} | ${seconds(r.readyAfterEnd)} | ${r.fromStart === undefined ? "—" : `${seconds(r.fromStart)} / ${seconds(r.fromEnd)}`} |`,
 		);
 	console.log(
-		`\nOrders offered: ${placed.length} at ${rate}/s; accepted ${accepted.length}, refused (4xx) ${refused.length}, never accepted ${unaccepted.length}.`,
+		`\nOrders offered: ${placed.length} at ${run.rate}/s; accepted ${accepted.length}, refused (4xx) ${refused.length}, never accepted ${unaccepted.length}.`,
 	);
 	console.log(
 		`Accepted ids looked up: ${outcomes.final.size} final (FINISHED ${outcomes.count("FINISHED")}, CANCELLED ${outcomes.count("CANCELLED")}), ` +
@@ -105,7 +92,7 @@ export async function report(run: Run): Promise<boolean> {
 	);
 	console.log(
 		`POST attempts failed (5xx or no answer): ${load.failures.length}, of which outside every fault window: ${outside.length}. ` +
-			`GETs: ${load.reads.length} at ${readRate}/s, failed ${load.reads.filter(r => r.status === 0 || r.status >= 500).length}, of which outside every window: ${readsOutside.length}.`,
+			`GETs: ${load.reads.length} at ${run.readRate}/s, failed ${load.reads.filter(r => r.status === 0 || r.status >= 500).length}, of which outside every window: ${readsOutside.length}.`,
 	);
 	const refunds = load.refunds();
 	console.log(

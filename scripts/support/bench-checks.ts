@@ -5,6 +5,7 @@
 import knexFactory, { Knex } from "knex";
 import { call, sh } from "./harness";
 import { Run } from "./bench-load";
+import { ledgerByUser, spentByUser } from "./sums-by-user";
 
 /** One check's outcome. "not checked" is never reported as holding. */
 export interface Check {
@@ -90,32 +91,13 @@ export async function checkInvariants(
 	const stillNew = stored.filter((o: { status: string }) => o.status === "NEW").length;
 	if (stillNew) problems.push(`"${name}": ${stillNew} orders still NEW`);
 
-	const spent = await orders("orders")
-		.whereIn("user_id", userIds)
-		.where("status", "FINISHED")
-		.groupBy("user_id")
-		.select("user_id", orders.raw("sum(amount)::bigint AS spent"));
-	const spentBy = new Map(
-		spent.map((r: { user_id: number | string; spent: number | string }) => [
-			Number(r.user_id),
-			Number(r.spent),
-		]),
-	);
+	const spentBy = await spentByUser(orders, userIds);
 	const accounts = await payments("accounts")
 		.whereIn("user_id", userIds)
 		.select("user_id", "balance");
 	if (accounts.length !== userIds.length)
 		problems.push(`"${name}": ${accounts.length} accounts for ${userIds.length} users`);
-	const ledger = await payments("account_transactions")
-		.whereIn("user_id", userIds)
-		.groupBy("user_id")
-		.select("user_id", payments.raw("sum(amount)::bigint AS sum"));
-	const ledgerBy = new Map(
-		ledger.map((r: { user_id: number | string; sum: number | string }) => [
-			Number(r.user_id),
-			Number(r.sum),
-		]),
-	);
+	const ledgerBy = await ledgerByUser(payments, userIds);
 	for (const a of accounts) {
 		const user = Number(a.user_id);
 		const balance = Number(a.balance);

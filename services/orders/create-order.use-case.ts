@@ -3,7 +3,8 @@ import type { Knex } from "knex";
 import type { OrderToPay } from "../../lib/contracts";
 import { runIdempotent } from "../../lib/db/idempotency.store";
 import { OutboxStore, Queues } from "../../lib/messaging";
-import { insertOrdersWithRequests, Order, toOrder } from "./order.repository";
+import type { Order } from "../../lib/api-types";
+import { insertOrdersWithRequests, toOrder } from "./order.repository";
 
 export interface NewOrder {
 	userId: number;

@@ -1,12 +1,5 @@
 import type { Knex } from "knex";
-import { ORDER_STATUSES, OrderStatus } from "../../lib/contracts";
-
-export interface OrderSummary {
-	total: number;
-	byStatus: Record<OrderStatus, number>;
-	/** Kopecks of the FINISHED orders: paid and not refunded. */
-	spent: number;
-}
+import { ORDER_STATUSES, type OrderStatus, type OrderSummary } from "../../lib/api-types";
 
 /**
  * One user's orders counted by status, and what they spent, by PostgreSQL: a GROUP BY over

@@ -2,7 +2,8 @@ import type { Knex } from "knex";
 import { isUuid } from "../../lib/contracts";
 import { KnexAdapter } from "../../lib/db/knex-adapter";
 import { InvalidCursorError, OrderNotFoundError } from "../../lib/errors";
-import { Order, OrderRow, toOrder } from "./order.repository";
+import type { Order } from "../../lib/api-types";
+import { OrderRow, toOrder } from "./order.repository";
 
 /** The orders table as moleculer-db reads it: rows mapped by `toOrder`, like the writes' rows. */
 export type OrderReader = KnexAdapter<OrderRow, Order>;

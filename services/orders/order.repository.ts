@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import type { Order } from "../../lib/api-types";
 import type { CancelReason, OrderStatus, PaymentResult } from "../../lib/contracts";
 import { runPrepared } from "../../lib/db/prepared";
 import { Sql, sql } from "../../lib/db/sql";
@@ -15,16 +16,8 @@ export interface OrderRow {
 	updated_at: Date;
 }
 
-export interface Order {
-	id: string;
-	userId: number;
-	amount: number;
-	description: string;
-	status: OrderStatus;
-	cancelReason?: CancelReason;
-	createdAt: string;
-	updatedAt: string;
-}
+// The public shape's home is lib/api-types.ts; test/integration/order-intake.test.ts reads it here.
+export type { Order };
 
 /** The one mapping of an order row to what the API returns, for reads and writes alike. */
 export function toOrder(row: OrderRow): Order {

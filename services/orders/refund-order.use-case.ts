@@ -3,7 +3,8 @@ import { isUuid, OrderToRefund, OrderUpdated } from "../../lib/contracts";
 import { runIdempotent } from "../../lib/db/idempotency.store";
 import { OrderNotFoundError, OrderNotRefundableError } from "../../lib/errors";
 import { OutboxStore, Queues } from "../../lib/messaging";
-import { Order, toOrder } from "./order.repository";
+import type { Order } from "../../lib/api-types";
+import { toOrder } from "./order.repository";
 import { orderUpdated } from "./order-status.publisher";
 import { lockUserOrder, markRefunding } from "./refund.repository";
 

@@ -1,14 +1,8 @@
 import type { Knex } from "knex";
 import { KnexAdapter } from "../../lib/db/knex-adapter";
 import { AccountNotFoundError, InvalidCursorError } from "../../lib/errors";
-import {
-	Account,
-	AccountRow,
-	LedgerEntry,
-	LedgerRow,
-	toAccount,
-	toLedgerEntry,
-} from "./account.repository";
+import type { Account, LedgerEntry } from "../../lib/api-types";
+import { AccountRow, LedgerRow, toAccount, toLedgerEntry } from "./account.repository";
 
 /** The accounts table as moleculer-db reads it: rows mapped by `toAccount`, like the writes' rows. */
 export type AccountReader = KnexAdapter<AccountRow, Account>;

@@ -1,4 +1,6 @@
 import type { Knex } from "knex";
+import type { Account, LedgerEntry, LedgerKind } from "../../lib/api-types";
+import { Sql, sql, trustedSql } from "../../lib/db/sql";
 
 export interface AccountRow {
 	user_id: number;
@@ -6,14 +8,6 @@ export interface AccountRow {
 	currency: string;
 	created_at: Date;
 	updated_at: Date;
-}
-
-export interface Account {
-	userId: number;
-	balance: number;
-	currency: string;
-	createdAt: string;
-	updatedAt: string;
 }
 
 /** The one mapping of an account row to what the API returns, for reads and writes alike. */
@@ -25,8 +19,6 @@ export const toAccount = (row: AccountRow): Account => ({
 	updatedAt: row.updated_at.toISOString(),
 });
 
-type LedgerKind = "TOP_UP" | "ORDER_PAYMENT" | "ORDER_REFUND";
-
 export interface LedgerRow {
 	id: number;
 	user_id: number;
@@ -35,15 +27,6 @@ export interface LedgerRow {
 	balance_after: number;
 	order_id: string | null;
 	created_at: Date;
-}
-
-export interface LedgerEntry {
-	id: number;
-	kind: LedgerKind;
-	amount: number;
-	balanceAfter: number;
-	orderId?: string;
-	createdAt: string;
 }
 
 /** The one mapping of a ledger row to what the API returns. */
@@ -112,3 +95,31 @@ export async function insertLedgerEntries(
 ): Promise<void> {
 	if (entries.length) await trx("account_transactions").insert(entries);
 }
+
+/** Ledger entries of one kind to insert in the order given, so a user's running balance reads right. */
+export interface LedgerColumns {
+	userIds: number[];
+	amounts: number[];
+	balancesAfter: number[];
+	orderIds: string[];
+}
+
+/**
+ * Two CTEs of a batch statement that moves money: `balances` sets each account's new balance,
+ * `ledger` writes one entry of `kind` per movement, in the order given.
+ */
+export const balancesAndLedger = (
+	kind: "ORDER_PAYMENT" | "ORDER_REFUND",
+	balances: Map<number, number>,
+	entries: LedgerColumns,
+): Sql =>
+	sql`balances AS (
+			UPDATE accounts a SET balance = v.balance, updated_at = now()
+			  FROM unnest(${[...balances.keys()]}::bigint[], ${[...balances.values()]}::bigint[]) AS v(user_id, balance)
+			 WHERE a.user_id = v.user_id
+		), ledger AS (
+			INSERT INTO account_transactions (user_id, kind, amount, balance_after, order_id)
+			SELECT e.user_id, ${trustedSql(`'${kind}'`)}, e.amount, e.balance_after, e.order_id
+			  FROM unnest(${entries.userIds}::bigint[], ${entries.amounts}::bigint[], ${entries.balancesAfter}::bigint[], ${entries.orderIds}::uuid[]) WITH ORDINALITY AS e(user_id, amount, balance_after, order_id, n)
+			 ORDER BY e.n
+		)`;

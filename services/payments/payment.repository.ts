@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import type { PaymentResult } from "../../lib/contracts";
 import { runPrepared } from "../../lib/db/prepared";
 import { Sql, sql } from "../../lib/db/sql";
+import { balancesAndLedger } from "./account.repository";
 
 /** What a payment batch finds under its locks: which messages are new, which orders already decided. */
 export interface BatchState {
@@ -92,16 +93,7 @@ export async function saveDecisions(
 		sql`WITH decided AS (
 			INSERT INTO order_payments (order_id, user_id, amount, status, reason)
 			SELECT * FROM unnest(${decided.orderIds}::uuid[], ${decided.userIds}::bigint[], ${decided.amounts}::bigint[], ${decided.statuses}::text[], ${decided.reasons}::text[])
-		), balances AS (
-			UPDATE accounts a SET balance = v.balance, updated_at = now()
-			  FROM unnest(${[...balances.keys()]}::bigint[], ${[...balances.values()]}::bigint[]) AS v(user_id, balance)
-			 WHERE a.user_id = v.user_id
-		), ledger AS (
-			INSERT INTO account_transactions (user_id, kind, amount, balance_after, order_id)
-			SELECT e.user_id, 'ORDER_PAYMENT', e.amount, e.balance_after, e.order_id
-			  FROM unnest(${debits.userIds}::bigint[], ${debits.amounts}::bigint[], ${debits.balancesAfter}::bigint[], ${debits.orderIds}::uuid[]) WITH ORDINALITY AS e(user_id, amount, balance_after, order_id, n)
-			 ORDER BY e.n
-		), messages AS (${outbox})
+		), ${balancesAndLedger("ORDER_PAYMENT", balances, debits)}, messages AS (${outbox})
 		SELECT 1`,
 	);
 }

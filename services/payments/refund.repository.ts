@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import { runSql, Sql, sql } from "../../lib/db/sql";
+import { balancesAndLedger } from "./account.repository";
 
 /** What a refund batch finds once it holds its locks. */
 export interface RefundState {
@@ -86,24 +87,18 @@ export async function saveRefunds(
 	balances: Map<number, number>,
 	outbox: Sql,
 ): Promise<void> {
-	const orderIds = credits.map(c => c.orderId);
-	const userIds = credits.map(c => c.userId);
-	const amounts = credits.map(c => c.amount);
+	const entries = {
+		userIds: credits.map(c => c.userId),
+		amounts: credits.map(c => c.amount),
+		balancesAfter: credits.map(c => c.balanceAfter),
+		orderIds: credits.map(c => c.orderId),
+	};
 	await runSql(
 		trx,
 		sql`WITH refunds AS (
 			INSERT INTO order_refunds (order_id, user_id, amount)
-			SELECT * FROM unnest(${orderIds}::uuid[], ${userIds}::bigint[], ${amounts}::bigint[])
-		), balances AS (
-			UPDATE accounts a SET balance = v.balance, updated_at = now()
-			  FROM unnest(${[...balances.keys()]}::bigint[], ${[...balances.values()]}::bigint[]) AS v(user_id, balance)
-			 WHERE a.user_id = v.user_id
-		), ledger AS (
-			INSERT INTO account_transactions (user_id, kind, amount, balance_after, order_id)
-			SELECT e.user_id, 'ORDER_REFUND', e.amount, e.balance_after, e.order_id
-			  FROM unnest(${userIds}::bigint[], ${amounts}::bigint[], ${credits.map(c => c.balanceAfter)}::bigint[], ${orderIds}::uuid[]) WITH ORDINALITY AS e(user_id, amount, balance_after, order_id, n)
-			 ORDER BY e.n
-		), messages AS (${outbox})
+			SELECT * FROM unnest(${entries.orderIds}::uuid[], ${entries.userIds}::bigint[], ${entries.amounts}::bigint[])
+		), ${balancesAndLedger("ORDER_REFUND", balances, entries)}, messages AS (${outbox})
 		SELECT 1`,
 	);
 }

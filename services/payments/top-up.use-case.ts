@@ -1,13 +1,8 @@
 import type { Knex } from "knex";
 import { runIdempotent } from "../../lib/db/idempotency.store";
 import { AccountNotFoundError, BalanceLimitError } from "../../lib/errors";
-import {
-	Account,
-	insertLedgerEntries,
-	lockAccounts,
-	saveBalances,
-	toAccount,
-} from "./account.repository";
+import type { Account } from "../../lib/api-types";
+import { insertLedgerEntries, lockAccounts, saveBalances, toAccount } from "./account.repository";
 
 export interface TopUp {
 	userId: number;

@@ -8,7 +8,7 @@ import { useSessionStore } from "../stores/session";
 import { useSummaryStore } from "../stores/summary";
 import { useToastsStore } from "../stores/toasts";
 import { apiError, mockFetch, routes, type RecordedRequest } from "../testing/fetch";
-import { anAccount, anOrder, aSummary } from "../testing/fixtures";
+import { anAccount, anOrder, anOrderUpdate, aSummary } from "../testing/fixtures";
 import { useLiveUpdates, type Connect } from "./useLiveUpdates";
 import { freshStores } from "../testing/stores";
 
@@ -136,14 +136,15 @@ describe("useLiveUpdates", () => {
 		const orders = useOrdersStore();
 		await vi.waitFor(() => expect(orders.status).toBe("ready"));
 
-		sockets[0]?.fire("order.updated", {
-			orderId: "order-1",
-			userId: 1,
-			status: "CANCELLED",
-			cancelReason: "ACCOUNT_NOT_FOUND",
-			amount: 15050,
-			updatedAt: "2025-01-01T10:00:01.000Z",
-		});
+		sockets[0]?.fire(
+			"order.updated",
+			anOrderUpdate({
+				orderId: "order-1",
+				status: "CANCELLED",
+				cancelReason: "ACCOUNT_NOT_FOUND",
+				updatedAt: "2025-01-01T10:00:01.000Z",
+			}),
+		);
 
 		expect(orders.orders[0]).toMatchObject({
 			status: "CANCELLED",
@@ -166,13 +167,14 @@ describe("useLiveUpdates", () => {
 		await vi.waitFor(() => expect(useAccountStore().status).toBe("ready"));
 		const before = requests.length;
 
-		sockets[0]?.fire("order.updated", {
-			orderId: "order-1",
-			userId: 1,
-			status: "REFUNDED",
-			amount: 15050,
-			updatedAt: "2025-01-01T10:00:02.000Z",
-		});
+		sockets[0]?.fire(
+			"order.updated",
+			anOrderUpdate({
+				orderId: "order-1",
+				status: "REFUNDED",
+				updatedAt: "2025-01-01T10:00:02.000Z",
+			}),
+		);
 
 		await vi.waitFor(() =>
 			expect(pathsSince(before)).toEqual([
@@ -191,13 +193,10 @@ describe("useLiveUpdates", () => {
 		await new Promise(resolve => setTimeout(resolve, 0));
 		const before = requests.length;
 
-		sockets[0]?.fire("order.updated", {
-			orderId: "order-1",
-			userId: 2,
-			status: "FINISHED",
-			amount: 15050,
-			updatedAt: "2025-01-01T10:00:02.000Z",
-		});
+		sockets[0]?.fire(
+			"order.updated",
+			anOrderUpdate({ orderId: "order-1", userId: 2, updatedAt: "2025-01-01T10:00:02.000Z" }),
+		);
 		await new Promise(resolve => setTimeout(resolve, 0));
 
 		expect(requests.slice(before)).toEqual([]);

@@ -1,54 +1,17 @@
 /** Shapes of the gateway's public contract (see shared/PRODUCT.md). Money is always integer kopecks. */
 
-export interface Account {
-	userId: number;
-	balance: number;
-	currency: string;
-	createdAt: string;
-	updatedAt: string;
-}
-
-export type LedgerKind = "TOP_UP" | "ORDER_PAYMENT" | "ORDER_REFUND";
-
-export interface LedgerEntry {
-	id: string | number;
-	kind: LedgerKind;
-	amount: number;
-	balanceAfter: number;
-	orderId?: string | null;
-	createdAt: string;
-}
-
-export type OrderStatus = "NEW" | "FINISHED" | "CANCELLED" | "REFUNDING" | "REFUNDED";
-
-export const ORDER_STATUSES: readonly OrderStatus[] = [
-	"NEW",
-	"FINISHED",
-	"CANCELLED",
-	"REFUNDING",
-	"REFUNDED",
-];
-
-export type CancelReason = "INSUFFICIENT_FUNDS" | "ACCOUNT_NOT_FOUND";
-
-export interface Order {
-	id: string;
-	userId: number;
-	amount: number;
-	description: string;
-	status: OrderStatus;
-	cancelReason?: CancelReason | null;
-	createdAt: string;
-	updatedAt: string;
-}
-
-/** GET /api/orders/summary: counted by the server over all of the user's orders. */
-export interface OrderSummary {
-	total: number;
-	byStatus: Record<OrderStatus, number>;
-	/** Sum of FINISHED amounts: a refunded order no longer counts. */
-	spent: number;
-}
+// The bodies the API answers with have one home, shared with the services. Type-only: the
+// dashboard's bundle takes nothing from the server's code.
+export type {
+	Account,
+	CancelReason,
+	LedgerEntry,
+	LedgerKind,
+	Order,
+	OrderStatus,
+	OrderSummary,
+} from "../../../lib/api-types";
+import type { CancelReason, OrderStatus } from "../../../lib/api-types";
 
 /** Payload of the socket.io `order.updated` event. */
 export interface OrderUpdatedEvent {

@@ -128,7 +128,7 @@ describe("account store: the ledger page by page", () => {
 			kind: i % 3 === 0 ? "ORDER_REFUND" : "TOP_UP",
 			amount: 100,
 			balanceAfter: (count - i) * 100,
-			orderId: i % 3 === 0 ? `order-${i}` : null,
+			...(i % 3 === 0 ? { orderId: `order-${i}` } : {}),
 			createdAt: "2025-01-01T10:00:00.000Z",
 		}));
 		const pages: { limit: string | null; before: string | null }[] = [];

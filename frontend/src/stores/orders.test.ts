@@ -1,9 +1,8 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { setLocale } from "../i18n";
 import { PAGE_SIZE } from "../lib/paging";
-import type { OrderUpdatedEvent } from "../lib/types";
 import { apiError, type FakeAnswer, mockFetch, routes } from "../testing/fetch";
-import { anOrder, aSummary } from "../testing/fixtures";
+import { anOrder, anOrderUpdate, aSummary } from "../testing/fixtures";
 import { plain } from "../testing/text";
 import { useOrdersStore } from "./orders";
 import { useSessionStore } from "./session";
@@ -12,17 +11,6 @@ import { useToastsStore } from "./toasts";
 import { freshStores } from "../testing/stores";
 
 const ORDER_ID = "1a2b3c4d-0000-4000-8000-000000000001";
-
-function finishedEvent(overrides: Partial<OrderUpdatedEvent> = {}): OrderUpdatedEvent {
-	return {
-		orderId: ORDER_ID,
-		userId: 1,
-		status: "FINISHED",
-		amount: 15050,
-		updatedAt: "2025-01-01T10:00:05.000Z",
-		...overrides,
-	};
-}
 
 async function storeWithOneNewOrder() {
 	mockFetch(routes({ "GET /api/orders": [200, [anOrder({ id: ORDER_ID })]] }));
@@ -42,7 +30,7 @@ describe("orders store: order.updated", () => {
 	it("When a FINISHED event arrives for a listed order, then its status changes and a toast says so", async () => {
 		const store = await storeWithOneNewOrder();
 
-		const changed = store.applyUpdate(finishedEvent());
+		const changed = store.applyUpdate(anOrderUpdate());
 
 		expect(changed).toBe(true);
 		expect(store.orders[0]?.status).toBe("FINISHED");
@@ -53,7 +41,7 @@ describe("orders store: order.updated", () => {
 	it("When a CANCELLED event arrives, then the reason is kept and the toast reads it out", async () => {
 		const store = await storeWithOneNewOrder();
 
-		store.applyUpdate(finishedEvent({ status: "CANCELLED", cancelReason: "INSUFFICIENT_FUNDS" }));
+		store.applyUpdate(anOrderUpdate({ status: "CANCELLED", cancelReason: "INSUFFICIENT_FUNDS" }));
 
 		expect(store.orders[0]).toMatchObject({
 			status: "CANCELLED",
@@ -65,7 +53,7 @@ describe("orders store: order.updated", () => {
 	it("When the event is for another user, then it is ignored", async () => {
 		const store = await storeWithOneNewOrder();
 
-		const changed = store.applyUpdate(finishedEvent({ userId: 2 }));
+		const changed = store.applyUpdate(anOrderUpdate({ userId: 2 }));
 
 		expect(changed).toBe(false);
 		expect(store.orders[0]?.status).toBe("NEW");
@@ -75,7 +63,7 @@ describe("orders store: order.updated", () => {
 	it("When the user id comes as a string, then it still matches", async () => {
 		const store = await storeWithOneNewOrder();
 
-		store.applyUpdate(finishedEvent({ userId: "1" }));
+		store.applyUpdate(anOrderUpdate({ userId: "1" }));
 
 		expect(store.orders[0]?.status).toBe("FINISHED");
 	});
@@ -83,8 +71,8 @@ describe("orders store: order.updated", () => {
 	it("When the same event is delivered twice, then there is one toast", async () => {
 		const store = await storeWithOneNewOrder();
 
-		store.applyUpdate(finishedEvent());
-		const second = store.applyUpdate(finishedEvent());
+		store.applyUpdate(anOrderUpdate());
+		const second = store.applyUpdate(anOrderUpdate());
 
 		expect(second).toBe(false);
 		expect(toastMessages()).toHaveLength(1);
@@ -95,7 +83,7 @@ describe("orders store: order.updated", () => {
 		const { requests } = mockFetch(routes({ [`GET /api/orders/${unknown.id}`]: [200, unknown] }));
 		const store = useOrdersStore();
 
-		store.applyUpdate(finishedEvent({ orderId: unknown.id }));
+		store.applyUpdate(anOrderUpdate({ orderId: unknown.id }));
 		await new Promise(resolve => setTimeout(resolve, 0));
 
 		expect(requests.map(r => r.path)).toEqual([`/api/orders/${unknown.id}`]);
@@ -105,7 +93,7 @@ describe("orders store: order.updated", () => {
 
 	it("When a reload returns a stale NEW for an order already finished, then it stays finished", async () => {
 		const store = await storeWithOneNewOrder();
-		store.applyUpdate(finishedEvent());
+		store.applyUpdate(anOrderUpdate());
 
 		await store.load();
 
@@ -216,7 +204,7 @@ describe("orders store: paging", () => {
 		const old = anOrder({ id: "order-001", createdAt: "2024-01-01T00:00:00.000Z" });
 		mockFetch(routes({ "GET /api/orders/order-001": [200, old] }));
 
-		store.applyUpdate(finishedEvent({ orderId: "order-001" }));
+		store.applyUpdate(anOrderUpdate({ orderId: "order-001" }));
 		await new Promise(resolve => setTimeout(resolve, 0));
 
 		expect(store.orders.map(o => o.id)).not.toContain("order-001");
@@ -304,9 +292,9 @@ describe("orders store: refunds", () => {
 
 	it("When order.updated says REFUNDED, then the badge moves on and a toast says the money is back", async () => {
 		const { store } = await storeWithOneFinishedOrder([]);
-		store.applyUpdate(finishedEvent({ status: "REFUNDING" }));
+		store.applyUpdate(anOrderUpdate({ status: "REFUNDING" }));
 
-		store.applyUpdate(finishedEvent({ status: "REFUNDED", amount: 123456 }));
+		store.applyUpdate(anOrderUpdate({ status: "REFUNDED", amount: 123456 }));
 
 		expect(store.orders[0]?.status).toBe("REFUNDED");
 		expect(toastMessages()).toEqual([
@@ -316,9 +304,9 @@ describe("orders store: refunds", () => {
 
 	it("When a late FINISHED push or a stale reload arrives after REFUNDED, then the order stays refunded", async () => {
 		const { store } = await storeWithOneFinishedOrder([]);
-		store.applyUpdate(finishedEvent({ status: "REFUNDED" }));
+		store.applyUpdate(anOrderUpdate({ status: "REFUNDED" }));
 
-		expect(store.applyUpdate(finishedEvent({ status: "FINISHED" }))).toBe(false);
+		expect(store.applyUpdate(anOrderUpdate({ status: "FINISHED" }))).toBe(false);
 		await store.load();
 
 		expect(store.orders[0]?.status).toBe("REFUNDED");
@@ -328,7 +316,7 @@ describe("orders store: refunds", () => {
 		const { store } = await storeWithOneFinishedOrder([]);
 		setLocale("ru");
 
-		store.applyUpdate(finishedEvent({ status: "REFUNDED", amount: 123456 }));
+		store.applyUpdate(anOrderUpdate({ status: "REFUNDED", amount: 123456 }));
 
 		expect(toastMessages()).toEqual([
 			"success: Заказ 1a2b3c… возвращён: 1 234,56 ₽ снова на балансе",

@@ -208,7 +208,7 @@ export const useOrdersStore = defineStore("orders", () => {
 				...current,
 				status: event.status,
 				amount: event.amount,
-				cancelReason: event.cancelReason ?? null,
+				cancelReason: event.cancelReason ?? undefined,
 				updatedAt: event.updatedAt,
 			});
 		} else {

@@ -36,6 +36,14 @@ function gateway(config: object, ttlMs = HOUR) {
 	}));
 }
 
+/** The session store once it has read the auth config of `gateway(config, ttlMs)`. */
+async function sessionOf(config: object, ttlMs = HOUR) {
+	gateway(config, ttlMs);
+	const session = useSessionStore();
+	await session.loadAuthConfig();
+	return session;
+}
+
 const lastCall = () => requests.filter(r => r.path === "/api/accounts/me").at(-1)!;
 
 beforeEach(() => {
@@ -48,9 +56,7 @@ afterEach(() => {
 
 describe("session store: identity per AUTH_MODE", () => {
 	it("When the gateway runs in header mode, then calls carry X-User-ID and no token", async () => {
-		gateway({ mode: "header", devTokens: false });
-		const session = useSessionStore();
-		await session.loadAuthConfig();
+		const session = await sessionOf({ mode: "header", devTokens: false });
 		session.setUserId(7);
 		await fetchAccount(session.userId);
 		expect(lastCall().headers["X-User-ID"]).toBe("7");
@@ -66,9 +72,7 @@ describe("session store: identity per AUTH_MODE", () => {
 	});
 
 	it("When jwt mode has dev tokens, then a typed user id is exchanged for a token sent as Bearer, and reused while fresh", async () => {
-		gateway({ mode: "jwt", devTokens: true });
-		const session = useSessionStore();
-		await session.loadAuthConfig();
+		const session = await sessionOf({ mode: "jwt", devTokens: true });
 		session.setUserId(42);
 		await fetchAccount(session.userId);
 		await fetchAccount(session.userId);
@@ -79,10 +83,8 @@ describe("session store: identity per AUTH_MODE", () => {
 	});
 
 	it("When a dev token is close to expiry or the user changes, then a fresh token is fetched first", async () => {
-		gateway({ mode: "jwt", devTokens: true }, REFRESH_MARGIN_MS + 60_000);
 		vi.useFakeTimers({ toFake: ["Date"] });
-		const session = useSessionStore();
-		await session.loadAuthConfig();
+		const session = await sessionOf({ mode: "jwt", devTokens: true }, REFRESH_MARGIN_MS + 60_000);
 		session.setUserId(5);
 		await fetchAccount(5);
 		vi.setSystemTime(Date.now() + 30_000);
@@ -98,10 +100,8 @@ describe("session store: identity per AUTH_MODE", () => {
 	});
 
 	it("When jwt mode has no dev tokens, then a pasted token signs in as its sub, in memory only, until it expires", async () => {
-		gateway({ mode: "jwt", devTokens: false });
 		vi.useFakeTimers();
-		const session = useSessionStore();
-		await session.loadAuthConfig();
+		const session = await sessionOf({ mode: "jwt", devTokens: false });
 		expect(session.signedIn).toBe(false);
 		expect(session.signIn("not a token")).toBe("notToken");
 		expect(session.signIn(fakeToken("42", Date.now() - 1000))).toBe("expired");

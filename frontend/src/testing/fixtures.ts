@@ -1,14 +1,10 @@
-import type { Account, Order, OrderStatus, OrderSummary } from "../lib/types";
+import type { Account, Order, OrderStatus, OrderSummary, OrderUpdatedEvent } from "../lib/types";
+
+/** When the fixtures' account and order were created and last updated. */
+const STAMPS = { createdAt: "2025-01-01T10:00:00.000Z", updatedAt: "2025-01-01T10:00:00.000Z" };
 
 export function anAccount(overrides: Partial<Account> = {}): Account {
-	return {
-		userId: 1,
-		balance: 0,
-		currency: "RUB",
-		createdAt: "2025-01-01T10:00:00.000Z",
-		updatedAt: "2025-01-01T10:00:00.000Z",
-		...overrides,
-	};
+	return { userId: 1, balance: 0, currency: "RUB", ...STAMPS, ...overrides };
 }
 
 export function anOrder(overrides: Partial<Order> = {}): Order {
@@ -18,10 +14,16 @@ export function anOrder(overrides: Partial<Order> = {}): Order {
 		amount: 15050,
 		description: "Headphones",
 		status: "NEW",
-		createdAt: "2025-01-01T10:00:00.000Z",
-		updatedAt: "2025-01-01T10:00:00.000Z",
+		...STAMPS,
 		...overrides,
 	};
+}
+
+/** The `order.updated` push of anOrder(): FINISHED unless told otherwise. */
+export function anOrderUpdate(overrides: Partial<OrderUpdatedEvent> = {}): OrderUpdatedEvent {
+	const { id: orderId, userId, amount } = anOrder();
+	const updatedAt = "2025-01-01T10:00:05.000Z";
+	return { orderId, userId, status: "FINISHED", amount, updatedAt, ...overrides };
 }
 
 export function aSummary(

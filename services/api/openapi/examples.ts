@@ -1,8 +1,6 @@
 /** Sample bodies of the document, typed by what the code returns so they stay true. */
 import type { OrderUpdated } from "../../../lib/contracts";
-import type { Order } from "../../orders/order.repository";
-import type { OrderSummary } from "../../orders/order-summary.query";
-import type { Account } from "../../payments/account.repository";
+import type { Account, Order, OrderSummary } from "../../../lib/api-types";
 import type { ReadinessReport } from "../readiness";
 import type { ReadinessSummary } from "../readiness-summary";
 

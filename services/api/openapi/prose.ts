@@ -22,6 +22,9 @@ export interface OperationDoc {
 	idempotencyKey?: boolean;
 }
 
+/** The path param of the routes that name one order. */
+const ORDER_ID_PARAM = { id: "The order's id (a UUID)." };
+
 /** Docs of the public actions, by action name. */
 export const operationDocs: Record<string, OperationDoc> = {
 	"payments.createAccount": {
@@ -89,7 +92,7 @@ export const operationDocs: Record<string, OperationDoc> = {
 		tag: "Orders",
 		summary: "Read one of the caller's orders",
 		description: "Another user's order is 404 too, as is any id that is not a UUID.",
-		params: { id: "The order's id (a UUID)." },
+		params: ORDER_ID_PARAM,
 		response: "Order",
 		errors: ["ORDER_NOT_FOUND"],
 	},
@@ -98,7 +101,7 @@ export const operationDocs: Record<string, OperationDoc> = {
 		summary: "Refund a finished order",
 		description:
 			"Moves a FINISHED order of the caller to REFUNDING and stores its refund request in one transaction, and answers 202 at once: payments credits the amount back (once, whatever is retried) with an ORDER_REFUND ledger entry, and the order becomes REFUNDED (watch `order.updated`, or read it again). Any other status is 409 ORDER_NOT_REFUNDABLE, including a refund already under way or done; of many racing requests exactly one is accepted. Another user's order is 404. No body. Send an Idempotency-Key to make a retry safe.",
-		params: { id: "The order's id (a UUID)." },
+		params: ORDER_ID_PARAM,
 		response: "Order",
 		errors: ["ORDER_NOT_FOUND", "ORDER_NOT_REFUNDABLE", "IDEMPOTENCY_KEY_REUSED"],
 		idempotencyKey: true,

@@ -10,9 +10,12 @@ import {
 	type OrderUpdated,
 } from "../../../lib/contracts";
 import { ErrorTypes, type PublicError } from "../../../lib/errors";
-import type { Order } from "../../orders/order.repository";
-import type { OrderSummary } from "../../orders/order-summary.query";
-import type { Account, LedgerEntry as LedgerRow } from "../../payments/account.repository";
+import type {
+	Account,
+	LedgerEntry as LedgerRow,
+	Order,
+	OrderSummary,
+} from "../../../lib/api-types";
 import { examples } from "./examples";
 import { allOf, objectSchema, type Schema } from "./json-schema";
 import { readinessSchemas } from "./readiness-schemas";
