@@ -3,7 +3,7 @@ import { randomUUID } from "crypto";
 import { gzipSync } from "zlib";
 import { assertError } from "../support/assertions";
 import { ACCOUNT_ONLY, NOTHING } from "../support/footprint";
-import { newUserId } from "../support/http";
+import { newUserId, type RequestOptions } from "../support/http";
 import { clusterSuite } from "../support/suite";
 
 /**
@@ -204,17 +204,29 @@ describe("Bad input through the HTTP API", () => {
 	});
 
 	describe("refunds", () => {
-		/** A user whose one order of 100 is FINISHED, and what is stored for them. */
-		async function finishedOrder() {
+		/**
+		 * For a user whose one order of 100 is FINISHED, asks a refund of `id` (that order unless
+		 * given) with `request`; asserts the refusal, and that the order, the balance and every
+		 * stored row are as they were.
+		 */
+		async function assertRefundRefused(
+			{ id, ...request }: RequestOptions & { id?: string },
+			status: number,
+			type: string,
+		) {
 			const userId = await fundedUser(100);
-			const id = await settledOrder(userId, 100);
-			return { userId, id, stored: await db.footprint(userId) };
-		}
+			const finished = await settledOrder(userId, 100);
+			const stored = await db.footprint(userId);
 
-		async function unchanged(f: { userId: number; id: string; stored: Record<string, number> }) {
-			assert.deepEqual(await db.footprint(f.userId), f.stored);
-			assert.equal((await db.orders("orders").where({ id: f.id }).first()).status, "FINISHED");
-			assert.equal(await db.balance(f.userId), 0);
+			const reply = await api("POST", `/api/orders/${id ?? finished}/refund`, {
+				userId,
+				...request,
+			});
+
+			assertError(reply, status, type);
+			assert.deepEqual(await db.footprint(userId), stored);
+			assert.equal((await db.orders("orders").where({ id: finished }).first()).status, "FINISHED");
+			assert.equal(await db.balance(userId), 0);
 		}
 
 		for (const [label, id] of [
@@ -223,42 +235,23 @@ describe("Bad input through the HTTP API", () => {
 			["200 characters of garbage", "x".repeat(200)],
 			['"summary"', "summary"],
 		]) {
-			it(`When a refund names ${label}, then it is 404 ORDER_NOT_FOUND and nothing is stored`, async () => {
-				const f = await finishedOrder();
-
-				const reply = await api("POST", `/api/orders/${id}/refund`, {
-					userId: f.userId,
-					headers: { "Idempotency-Key": randomUUID() },
-				});
-
-				assertError(reply, 404, "ORDER_NOT_FOUND");
-				await unchanged(f);
-			});
+			it(`When a refund names ${label}, then it is 404 ORDER_NOT_FOUND and nothing is stored`, () =>
+				assertRefundRefused(
+					{ id, headers: { "Idempotency-Key": randomUUID() } },
+					404,
+					"ORDER_NOT_FOUND",
+				));
 		}
 
-		it("When a refund's body is not JSON, then it is 400 INVALID_JSON and the order is not refunded", async () => {
-			const f = await finishedOrder();
+		it("When a refund's body is not JSON, then it is 400 INVALID_JSON and the order is not refunded", () =>
+			assertRefundRefused({ rawBody: '{"id": ' }, 400, "INVALID_JSON"));
 
-			const reply = await api("POST", `/api/orders/${f.id}/refund`, {
-				userId: f.userId,
-				rawBody: '{"id": ',
-			});
-
-			assertError(reply, 400, "INVALID_JSON");
-			await unchanged(f);
-		});
-
-		it("When a refund's Idempotency-Key is 256 characters, then it is 422 INVALID_IDEMPOTENCY_KEY and the order is not refunded", async () => {
-			const f = await finishedOrder();
-
-			const reply = await api("POST", `/api/orders/${f.id}/refund`, {
-				userId: f.userId,
-				headers: { "Idempotency-Key": "k".repeat(256) },
-			});
-
-			assertError(reply, 422, "INVALID_IDEMPOTENCY_KEY");
-			await unchanged(f);
-		});
+		it("When a refund's Idempotency-Key is 256 characters, then it is 422 INVALID_IDEMPOTENCY_KEY and the order is not refunded", () =>
+			assertRefundRefused(
+				{ headers: { "Idempotency-Key": "k".repeat(256) } },
+				422,
+				"INVALID_IDEMPOTENCY_KEY",
+			));
 
 		it("When a refund's path has broken %-encoding, then it is 400 UNABLE_DECODE_PARAM", async () => {
 			assertError(

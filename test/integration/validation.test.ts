@@ -12,6 +12,10 @@ import { clusterSuite } from "../support/suite";
 describe("Bad input through the HTTP API", () => {
 	const { api, db, fundedUser } = clusterSuite({ nodes: ["gateway", "orders", "payments"] });
 
+	/** POST /api/orders as `userId`, with a JSON `body`. */
+	const placeOrder = (userId: number, body: unknown, headers: Record<string, string> = {}) =>
+		api("POST", "/api/orders", { userId, body, headers });
+
 	describe("amount", () => {
 		const badAmounts: [string, unknown][] = [
 			["negative", -100],
@@ -29,11 +33,11 @@ describe("Bad input through the HTTP API", () => {
 			it(`When an order's amount is ${label}, then it is 422 VALIDATION_ERROR and nothing is stored`, async () => {
 				const userId = newUserId();
 
-				const reply = await api("POST", "/api/orders", {
+				const reply = await placeOrder(
 					userId,
-					body: { ...withAmount(amount), description: "bad amount" },
-					headers: { "Idempotency-Key": randomUUID() },
-				});
+					{ ...withAmount(amount), description: "bad amount" },
+					{ "Idempotency-Key": randomUUID() },
+				);
 
 				assertInvalidField(reply, "amount");
 				assert.deepEqual(await db.footprint(userId), NOTHING);
@@ -59,14 +63,8 @@ describe("Bad input through the HTTP API", () => {
 			const userId = newUserId();
 			const funded = await fundedUser(0);
 
-			const low = await api("POST", "/api/orders", {
-				userId,
-				body: { amount: 1, description: "low" },
-			});
-			const high = await api("POST", "/api/orders", {
-				userId,
-				body: { amount: 1e12, description: "high" },
-			});
+			const low = await placeOrder(userId, { amount: 1, description: "low" });
+			const high = await placeOrder(userId, { amount: 1e12, description: "high" });
 			const topUp = await api("POST", "/api/accounts/me/top-ups", {
 				userId: funded,
 				body: { amount: 1e12 },
@@ -131,10 +129,7 @@ describe("Bad input through the HTTP API", () => {
 			it(`When an order's description is ${label}, then it is 422 VALIDATION_ERROR and nothing is stored`, async () => {
 				const userId = newUserId();
 
-				const reply = await api("POST", "/api/orders", {
-					userId,
-					body: { amount: 100, description },
-				});
+				const reply = await placeOrder(userId, { amount: 100, description });
 
 				assertInvalidField(reply, "description");
 				assert.deepEqual(await db.footprint(userId), NOTHING);
@@ -144,31 +139,18 @@ describe("Bad input through the HTTP API", () => {
 		it("When the body is over 16 kB (20 kB of ASCII, or 10 kB of 2-byte characters), then it is 413 PAYLOAD_TOO_LARGE and nothing is stored", async () => {
 			const userId = newUserId();
 
-			const ascii = await api("POST", "/api/orders", {
-				userId,
-				body: { amount: 100, description: "d".repeat(20 * 1024) },
-			});
-			const cyrillic = await api("POST", "/api/orders", {
-				userId,
-				body: { amount: 100, description: "д".repeat(10 * 1024) },
-			});
-
-			assertError(ascii, 413, "PAYLOAD_TOO_LARGE");
-			assertError(cyrillic, 413, "PAYLOAD_TOO_LARGE");
+			for (const description of ["d".repeat(20 * 1024), "д".repeat(10 * 1024)]) {
+				const reply = await placeOrder(userId, { amount: 100, description });
+				assertError(reply, 413, "PAYLOAD_TOO_LARGE");
+			}
 			assert.deepEqual(await db.footprint(userId), NOTHING);
 		});
 
 		it("When a description is 500 characters, or padded with spaces, then it is accepted and stored trimmed", async () => {
 			const userId = newUserId();
 
-			const longest = await api("POST", "/api/orders", {
-				userId,
-				body: { amount: 1, description: "d".repeat(500) },
-			});
-			const padded = await api("POST", "/api/orders", {
-				userId,
-				body: { amount: 1, description: "  Book  " },
-			});
+			const longest = await placeOrder(userId, { amount: 1, description: "d".repeat(500) });
+			const padded = await placeOrder(userId, { amount: 1, description: "  Book  " });
 
 			assert.deepEqual([longest.status, padded.status], [202, 202]);
 			assert.equal(longest.body.description.length, 500);
@@ -183,15 +165,12 @@ describe("Bad input through the HTTP API", () => {
 			const userId = newUserId();
 			const victim = newUserId();
 
-			const reply = await api("POST", "/api/orders", {
-				userId,
-				body: {
-					amount: 7,
-					description: "sneaky",
-					userId: victim,
-					status: "FINISHED",
-					id: randomUUID(),
-				},
+			const reply = await placeOrder(userId, {
+				amount: 7,
+				description: "sneaky",
+				userId: victim,
+				status: "FINISHED",
+				id: randomUUID(),
 			});
 
 			assert.equal(reply.status, 202);
@@ -234,12 +213,9 @@ describe("Bad input through the HTTP API", () => {
 
 		it("When GET /api/orders has before = another user's order (or an unknown uuid), then it is 422 INVALID_CURSOR", async () => {
 			const owner = newUserId();
-			const order = await api("POST", "/api/orders", {
-				userId: owner,
-				body: { amount: 5, description: "theirs" },
-			});
+			const order = await placeOrder(owner, { amount: 5, description: "theirs" });
 			const userId = newUserId();
-			await api("POST", "/api/orders", { userId, body: { amount: 5, description: "mine" } });
+			await placeOrder(userId, { amount: 5, description: "mine" });
 
 			assertError(
 				await api("GET", `/api/orders?before=${order.body.id}`, { userId }),
@@ -287,11 +263,7 @@ describe("Bad input through the HTTP API", () => {
 				const userId = await fundedUser(0);
 				const headers = { "Idempotency-Key": key };
 
-				const order = await api("POST", "/api/orders", {
-					userId,
-					headers,
-					body: { amount: 1, description: "k" },
-				});
+				const order = await placeOrder(userId, { amount: 1, description: "k" }, headers);
 				const topUp = await api("POST", "/api/accounts/me/top-ups", {
 					userId,
 					headers,
@@ -307,11 +279,11 @@ describe("Bad input through the HTTP API", () => {
 		it("When an Idempotency-Key is 255 characters, then it is accepted", async () => {
 			const userId = newUserId();
 
-			const reply = await api("POST", "/api/orders", {
+			const reply = await placeOrder(
 				userId,
-				headers: { "Idempotency-Key": "k".repeat(255) },
-				body: { amount: 1, description: "k" },
-			});
+				{ amount: 1, description: "k" },
+				{ "Idempotency-Key": "k".repeat(255) },
+			);
 
 			assert.equal(reply.status, 202);
 			assert.equal((await db.footprint(userId)).ordersKeys, 1);
