@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { expectAttribute, expectText, Shots, until, type Theme } from "./support/browser";
-import { shortUserId, useDashboard } from "./support/dashboard";
+import { expectAttribute, expectText, until } from "./support/browser";
+import { themedFlow, useDashboard } from "./support/dashboard";
 
 /**
  * The shopper's path in a real browser: a user id, an account, a top-up, an order paid live
@@ -8,18 +8,11 @@ import { shortUserId, useDashboard } from "./support/dashboard";
  */
 describe("Dashboard e2e: paying for orders, light and dark", () => {
 	const d = useDashboard();
-	const firstUser = shortUserId();
 
-	before(async () => {
-		await d.open("account");
-	});
-
-	async function paymentFlow(theme: Theme, userId: number): Promise<void> {
-		const shots = new Shots(d.page, `payment-${theme}`);
+	const flow = themedFlow(d, "payment", async ({ theme, userId, shots }) => {
 		const byId = (id: string) => d.byId(id);
 
 		// Arrange: a fresh user id in the header, on the Account tab.
-		await d.switchUser(userId);
 		await shots.shot("user-id");
 
 		// Act + Assert: create the account.
@@ -100,18 +93,11 @@ describe("Dashboard e2e: paying for orders, light and dark", () => {
 
 		await d.assertNotReloaded();
 		d.assertNoConsoleErrors();
-	}
-
-	it("When a user funds an account and orders in the light theme, then the badges, toasts and stats follow live", async () => {
-		assert.equal(await d.page.getAttribute("html", "data-theme"), "light");
-
-		await paymentFlow("light", firstUser);
 	});
 
-	it("When the theme is toggled to dark and a second user runs the same flow, then everything follows live in dark", async () => {
-		await d.toggleToDark();
-		assert.equal(await d.storageItem("gozon.theme"), "dark");
+	it("When a user funds an account and orders in the light theme, then the badges, toasts and stats follow live", () =>
+		flow.light());
 
-		await paymentFlow("dark", firstUser + 1);
-	});
+	it("When the theme is toggled to dark and a second user runs the same flow, then everything follows live in dark", () =>
+		flow.dark());
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { expectAttribute, expectText, Shots, until, type Theme } from "./support/browser";
-import { shortUserId, useDashboard } from "./support/dashboard";
+import { expectAttribute, expectText, until } from "./support/browser";
+import { themedFlow, useDashboard } from "./support/dashboard";
 
 /**
  * A refund in a real browser: a paid order, Refund with its confirmation, REFUNDING until
@@ -9,18 +9,11 @@ import { shortUserId, useDashboard } from "./support/dashboard";
  */
 describe("Dashboard e2e: refunding an order, light and dark", () => {
 	const d = useDashboard();
-	const firstUser = shortUserId();
 
-	before(async () => {
-		await d.open("account");
-	});
-
-	async function refundFlow(theme: Theme, userId: number): Promise<void> {
-		const shots = new Shots(d.page, `refund-${theme}`);
+	const flow = themedFlow(d, "refund", async ({ theme, userId, shots }) => {
 		const byId = (id: string) => d.byId(id);
 
 		// Arrange: an account with 100.00 ₽ and a 25.00 ₽ order paid live.
-		await d.switchUser(userId);
 		await d.createAccountWith100();
 		await byId("tab-orders").click();
 		const orderId = await d.placeOrder("25", "Noise-cancelling headphones");
@@ -119,17 +112,11 @@ describe("Dashboard e2e: refunding an order, light and dark", () => {
 		await shots.shot("dashboard");
 
 		d.assertNoConsoleErrors();
-	}
-
-	it("When a finished order is refunded in the light theme, then REFUNDING, REFUNDED, the toast, balance and ledger follow live", async () => {
-		assert.equal(await d.page.getAttribute("html", "data-theme"), "light");
-
-		await refundFlow("light", firstUser);
 	});
 
-	it("When the same is done in the dark theme for another user, then everything follows the same way", async () => {
-		await d.toggleToDark();
+	it("When a finished order is refunded in the light theme, then REFUNDING, REFUNDED, the toast, balance and ledger follow live", () =>
+		flow.light());
 
-		await refundFlow("dark", firstUser + 1);
-	});
+	it("When the same is done in the dark theme for another user, then everything follows the same way", () =>
+		flow.dark());
 });

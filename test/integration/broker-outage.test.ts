@@ -1,8 +1,9 @@
 import { strict as assert } from "assert";
 import { TestCluster } from "../support/cluster";
-import { accountFacts, testDatabases } from "../support/db";
+import { assertBalanced, testDatabases, untilAllFinished } from "../support/db";
 import { testEnv } from "../support/env";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { apiClient } from "../support/http";
+import { fundedUser } from "../support/shop";
 import { TcpProxy } from "../support/tcp-proxy";
 
 describe("RabbitMQ unreachable for the business queues", () => {
@@ -29,9 +30,7 @@ describe("RabbitMQ unreachable for the business queues", () => {
 
 	it("When orders are placed while the broker is cut off, then they are accepted, wait in the outbox, and complete once it is back", async () => {
 		const api = apiClient(cluster.apiUrl);
-		const userId = newUserId();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 1_000 } });
+		const userId = await fundedUser(api, 1_000);
 
 		await proxy.cut();
 		const placed = await Promise.all(
@@ -44,33 +43,26 @@ describe("RabbitMQ unreachable for the business queues", () => {
 			Array(10).fill(202),
 		);
 		const ids = placed.map(r => r.body.id);
+		const unsentMessages = () =>
+			db
+				.orders("outbox_messages")
+				.whereNull("sent_at")
+				.whereRaw("payload->>'orderId' = ANY(?)", [ids]);
 
 		await new Promise(r => setTimeout(r, 1500));
-		const waiting = await db
-			.orders("outbox_messages")
-			.whereNull("sent_at")
-			.whereRaw("payload->>'orderId' = ANY(?)", [ids]);
-		assert.equal(waiting.length, 10, "every order's message waits in the outbox");
+		assert.equal((await unsentMessages()).length, 10, "every order's message waits in the outbox");
 		const statuses = await db.orders("orders").whereIn("id", ids).pluck("status");
 		assert.deepEqual([...new Set(statuses)], ["NEW"]);
 
 		await proxy.restore();
-		await eventually(
-			async () =>
-				(await db.orders("orders").whereIn("id", ids).where("status", "FINISHED")).length === 10,
+		await untilAllFinished(
+			db.orders,
+			ids,
 			"every order to finish after the broker is back",
 			30_000,
 			200,
 		);
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 0,
-			ledgerSum: 0,
-			debits: 10,
-		});
-		const unsent = await db
-			.orders("outbox_messages")
-			.whereNull("sent_at")
-			.whereRaw("payload->>'orderId' = ANY(?)", [ids]);
-		assert.equal(unsent.length, 0);
+		await assertBalanced(db.payments, userId, 0, 10);
+		assert.equal((await unsentMessages()).length, 0);
 	});
 });

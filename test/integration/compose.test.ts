@@ -4,73 +4,29 @@
  * package they rely on must be one the code has.
  */
 import { strict as assert } from "assert";
-import { existsSync, readdirSync, readFileSync } from "fs";
+import { existsSync, readdirSync } from "fs";
 import { builtinModules } from "module";
-import { dirname, join, relative } from "path";
-import { parse } from "yaml";
+import { join } from "path";
 import { amqpClusterSize, loadConfig, settings, splitUrls } from "../../lib/config";
 import { isRole } from "../../services/node";
 import { projectRoot } from "../../lib/paths";
-
-interface Healthcheck {
-	test: string[] | string;
-}
-interface ComposeService {
-	image?: string;
-	build?: unknown;
-	environment?: Record<string, string>;
-	ports?: string[];
-	volumes?: string[];
-	depends_on?: Record<string, { condition?: string }> | string[];
-	healthcheck?: Healthcheck;
-}
-interface ComposeFile {
-	services: Record<string, ComposeService>;
-	volumes?: Record<string, unknown>;
-}
-
-const read = (path: string) => readFileSync(join(projectRoot, path), "utf8");
-
-/**
- * Compose's variable interpolation: `${VAR}`, `${VAR:-default}`, `${VAR:?error}` (refuses to
- * start when VAR is unset or empty), nested in a default (`${A:-x${B}}`, innermost first) and
- * `$$` for a literal `$`.
- */
-function interpolate(text: string, env: Record<string, string>): string {
-	const DOLLAR = "\u0000";
-	let out = text.replace(/\$\$/g, DOLLAR);
-	for (let before = ""; before !== out;) {
-		before = out;
-		out = out.replace(
-			/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([?-])([^}$]*))?\}/g,
-			(all, name, op, arg) => {
-				const value = env[name];
-				if (value) return value;
-				if (op === "?") throw new Error(`compose: ${arg}`);
-				return op === "-" ? arg : "";
-			},
-		);
-	}
-	return out.replaceAll(DOLLAR, "$");
-}
-
-/** What an operator passes in (the environment or a .env file): the stack's secrets. */
-const composeEnv = {
-	JWT_SECRET: "s".repeat(32),
-	RABBITMQ_USER: "gozon",
-	RABBITMQ_PASSWORD: "rabbit-pass-1",
-};
-const composeText = read("docker-compose.yml");
-const compose = parse(interpolate(composeText, composeEnv), { merge: true }) as ComposeFile;
-const services = compose.services;
-const appServices = Object.entries(services).filter(
-	([, s]) => s.environment?.NODE_ROLE !== undefined,
-);
-const packageJson = JSON.parse(read("package.json")) as {
-	scripts: Record<string, string>;
-	dependencies: Record<string, string>;
-};
-const buildInclude = (JSON.parse(read("tsconfig.build.json")) as { include: string[] }).include;
+import {
+	appServices,
+	assertBuiltFile,
+	buildInclude,
+	compose,
+	composeEnv,
+	type ComposeService,
+	composeText,
+	dockerfileStages,
+	healthArgv,
+	importedPackages,
+	interpolate,
+	packageJson,
+	parseCompose,
+	read,
+	services,
+} from "../support/deploy-files";
 
 /** Environment variables read outside lib/config.ts, by the scripts the containers run. */
 const scriptEnv: Record<string, string[]> = {
@@ -84,80 +40,6 @@ const configEnv = new Map(Object.entries(settings).map(([key, s]) => [s.env, key
 const settingsOfJwtBranch = new Set(
 	["AUTH_MODE", "AUTH_DEV_TOKENS", "JWT_SECRET"].filter(env => !configEnv.has(env)),
 );
-
-/** `dist/scripts/node.js` → `scripts/node.ts`, the source tsc compiles it from. */
-function sourceOf(distPath: string): string {
-	assert.match(distPath, /^dist\/.+\.js$/, `${distPath} is not a build output`);
-	return distPath.replace(/^dist\//, "").replace(/\.js$/, ".ts");
-}
-
-function assertBuiltFile(distPath: string): void {
-	const source = sourceOf(distPath);
-	assert.ok(
-		existsSync(join(projectRoot, source)),
-		`${distPath} would come from ${source}, which does not exist`,
-	);
-	assert.ok(
-		buildInclude.some(inc => source === inc || source.startsWith(`${inc}/`)),
-		`${source} is not compiled by tsconfig.build.json (include: ${buildInclude.join(", ")})`,
-	);
-}
-
-/** The command of a healthcheck, as argv (CMD form) or as one shell string (CMD-SHELL form). */
-function healthArgv(h: Healthcheck): string[] {
-	if (typeof h.test === "string") return h.test.split(/\s+/);
-	const [kind, ...rest] = h.test;
-	assert.ok(
-		kind === "CMD" || kind === "CMD-SHELL",
-		`healthcheck test must start with CMD or CMD-SHELL, got ${kind}`,
-	);
-	return kind === "CMD" ? rest : rest.join(" ").split(/\s+/);
-}
-
-/** Dockerfile instructions with line continuations joined, grouped by stage. */
-function dockerfileStages(): { from: string; name?: string; lines: string[] }[] {
-	const lines = read("Dockerfile")
-		.replace(/\\\n/g, " ")
-		.split("\n")
-		.map(l => l.trim())
-		.filter(l => l && !l.startsWith("#"));
-	const stages: { from: string; name?: string; lines: string[] }[] = [];
-	for (const line of lines) {
-		const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
-		if (from) stages.push({ from: from[1], name: from[2], lines: [] });
-		else stages[stages.length - 1].lines.push(line);
-	}
-	return stages;
-}
-
-/** Bare package names imported by a TypeScript file and the local files it imports, transitively. */
-function importedPackages(
-	entry: string,
-	seen = new Set<string>(),
-	out = new Set<string>(),
-): Set<string> {
-	if (seen.has(entry)) return out;
-	seen.add(entry);
-	const source = readFileSync(join(projectRoot, entry), "utf8");
-	const specifiers = [
-		...source.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^;]*?\s+from\s+"([^"]+)"/gm),
-		...source.matchAll(/^\s*import\s+()"([^"]+)"/gm),
-		...source.matchAll(/\brequire\(()"([^"]+)"\)/g),
-		...source.matchAll(/\bimport\(()"([^"]+)"\)/g),
-	];
-	for (const [, typeOnly, spec] of specifiers) {
-		if (typeOnly) continue; // erased by tsc
-		if (!spec.startsWith(".")) {
-			out.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]);
-			continue;
-		}
-		const base = join(dirname(entry), spec);
-		const file = [`${base}.ts`, join(base, "index.ts")].find(f => existsSync(join(projectRoot, f)));
-		assert.ok(file, `${entry} imports ${spec}, which is not a TypeScript file`);
-		importedPackages(relative(projectRoot, join(projectRoot, file)), seen, out);
-	}
-	return out;
-}
 
 describe("docker-compose.yml and Dockerfile (checked, not run: no Docker engine here)", () => {
 	it("When the stack is read, then it has PostgreSQL 15, RabbitMQ 3 with its console, Redis 7, a gateway, two orders nodes and a payments node", () => {
@@ -266,8 +148,7 @@ describe("docker-compose.yml and Dockerfile (checked, not run: no Docker engine 
 		const U = `amqp://${composeEnv.RABBITMQ_USER}:${composeEnv.RABBITMQ_PASSWORD}`;
 		const list = cluster.map(n => `${U}@${n}:5672`).join(",");
 		const env = { ...composeEnv, AMQP_URL: list, RABBITMQ_ERLANG_COOKIE: "c".repeat(20) };
-		const withCluster = (parse(interpolate(composeText, env), { merge: true }) as ComposeFile)
-			.services;
+		const withCluster = parseCompose(env).services;
 		for (const [name] of appServices) {
 			const config = loadConfig(withCluster[name].environment);
 			assert.deepEqual(

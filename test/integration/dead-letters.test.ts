@@ -1,17 +1,10 @@
 import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
-import { ServiceBroker } from "moleculer";
-import {
-	AmqpConnection,
-	deadLetterQueue,
-	Publisher,
-	QueueConsumer,
-	Queues,
-} from "../../lib/messaging";
+import { deadLetterQueue, Queues } from "../../lib/messaging";
 import { drainQueue, publishRaw } from "../support/amqp";
 import { TestCluster } from "../support/cluster";
-import { testEnv } from "../support/env";
 import { apiClient, eventually, newUserId } from "../support/http";
+import { numberConsumer } from "../support/number-consumer";
 
 describe("Dead-letter queues", () => {
 	describe("in the running system", () => {
@@ -95,38 +88,23 @@ describe("Dead-letter queues", () => {
 
 	describe("in the shared consumer", () => {
 		const queue = `test.poison.${Date.now()}`;
-		const broker = new ServiceBroker({ logger: false });
-		const connection = new AmqpConnection(testEnv.AMQP_URL, [queue], broker.getLogger("test"));
-		const publisher = new Publisher(connection, 5000);
 		const handled: string[] = [];
 		const attemptsOfBad: number[] = [];
-		const consumer = new QueueConsumer<{ n: number }>(
-			connection,
-			publisher,
-			{
-				queue,
-				decode: body => body as { n: number },
-				async handle(batch) {
-					for (const m of batch)
-						if (m.body.n === 13) {
-							attemptsOfBad.push(m.attempt);
-							throw new Error("thirteen is unlucky");
-						}
-					handled.push(...batch.map(m => m.messageId));
-				},
+		const { consumer, start, stop } = numberConsumer(
+			queue,
+			async batch => {
+				for (const m of batch)
+					if (m.body.n === 13) {
+						attemptsOfBad.push(m.attempt);
+						throw new Error("thirteen is unlucky");
+					}
+				handled.push(...batch.map(m => m.messageId));
 			},
-			broker.getLogger("test"),
 			{ maxDeliveries: 3, retryBackoffMs: 10, batchSize: 10 },
 		);
 
-		before(async () => {
-			await connection.start();
-			await consumer.start();
-		});
-		after(async () => {
-			await consumer.stop();
-			await connection.stop();
-		});
+		before(start);
+		after(stop);
 
 		it("When a message keeps failing, then it is tried maxDeliveries times, dead-lettered with the error, and its batch-mates are handled once", async () => {
 			await publishRaw(

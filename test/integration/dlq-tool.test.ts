@@ -1,20 +1,13 @@
 import { strict as assert } from "assert";
 import { execFile } from "child_process";
 import * as amqp from "amqplib";
-import { ServiceBroker } from "moleculer";
 import { projectRoot } from "../../lib/paths";
-import {
-	AmqpConnection,
-	deadLetterQueue,
-	declareQueue,
-	Publisher,
-	QueueConsumer,
-	Queues,
-} from "../../lib/messaging";
+import { deadLetterQueue, declareQueue, Queues } from "../../lib/messaging";
 import { DeadLetterQueues } from "../../lib/messaging/dead-letters";
 import { drainQueue, publishRaw, queueDepth } from "../support/amqp";
 import { testEnv } from "../support/env";
 import { eventually } from "../support/http";
+import { numberConsumer } from "../support/number-consumer";
 
 interface CliResult {
 	code: number;
@@ -43,6 +36,13 @@ const deadLetterHeaders = (queue: string, reason: string, attempts = 1) => ({
 	"x-dead-lettered-at": new Date().toISOString(),
 });
 
+/** A message as a consumer of `queue` dead-letters it, after one attempt. */
+const deadLetter = (queue: string, messageId: string, content = "{}", reason = "r") => ({
+	content,
+	messageId,
+	headers: deadLetterHeaders(queue, reason),
+});
+
 describe("Dead letters tool (npm run dlq)", () => {
 	let connection: amqp.ChannelModel;
 	let dlqs: DeadLetterQueues;
@@ -58,32 +58,25 @@ describe("Dead letters tool (npm run dlq)", () => {
 	});
 	after(() => connection.close());
 
+	/** The messageIds a DLQ holds, as the tool lists them. */
+	const listed = async (dlq: string) => (await dlqs.list(dlq)).messages.map(d => d.messageId);
+
 	describe("on messages a real consumer dead-lettered", () => {
 		const queue = `test.dlq-tool.${Date.now()}`;
 		const dlq = deadLetterQueue(queue);
-		const broker = new ServiceBroker({ logger: false });
-		const amqpConnection = new AmqpConnection(testEnv.AMQP_URL, [queue], broker.getLogger("test"));
-		const publisher = new Publisher(amqpConnection, 5000);
 		let unlucky = true;
 		const handled: string[] = [];
-		const consumer = new QueueConsumer<{ n: number }>(
-			amqpConnection,
-			publisher,
-			{
-				queue,
-				decode: body => body as { n: number },
-				async handle(batch) {
-					if (unlucky && batch.some(m => m.body.n === 13)) throw new Error("thirteen is unlucky");
-					handled.push(...batch.map(m => m.messageId));
-				},
+		const { start, stop } = numberConsumer(
+			queue,
+			async batch => {
+				if (unlucky && batch.some(m => m.body.n === 13)) throw new Error("thirteen is unlucky");
+				handled.push(...batch.map(m => m.messageId));
 			},
-			broker.getLogger("test"),
 			{ maxDeliveries: 2, retryBackoffMs: 10, batchSize: 1 },
 		);
 
 		before(async () => {
-			await amqpConnection.start();
-			await consumer.start();
+			await start();
 			await publishRaw(queue, [
 				{ content: "{not json", messageId: "bad-json" },
 				{ content: JSON.stringify({ n: 13 }), messageId: "unlucky-13" },
@@ -91,10 +84,7 @@ describe("Dead letters tool (npm run dlq)", () => {
 			]);
 			await eventually(async () => (await queueDepth(dlq)) === 2, "two dead letters");
 		});
-		after(async () => {
-			await consumer.stop();
-			await amqpConnection.stop();
-		});
+		after(stop);
 
 		it("When the DLQ is listed twice, then both lists show every message with its reason, attempts and body, and the DLQ still holds them", async () => {
 			const first = await dlqs.list(dlq);
@@ -163,11 +153,7 @@ describe("Dead letters tool (npm run dlq)", () => {
 			assert.equal(code, 0, stdout);
 			assert.match(stdout, /replayed unlucky-13/);
 			await eventually(async () => handled.includes("unlucky-13"), "the replayed message handled");
-			const left = await dlqs.list(dlq);
-			assert.deepEqual(
-				left.messages.map(d => d.messageId),
-				["bad-json"],
-			);
+			assert.deepEqual(await listed(dlq), ["bad-json"]);
 			assert.deepEqual([...handled].sort(), ["fine-1", "unlucky-13"]);
 		});
 	});
@@ -195,11 +181,7 @@ describe("Dead letters tool (npm run dlq)", () => {
 						"x-trace": "t-1",
 					},
 				},
-				{
-					content: "{}",
-					messageId: "order-msg-2",
-					headers: deadLetterHeaders(Queues.ordersToPay, "bad"),
-				},
+				deadLetter(Queues.ordersToPay, "order-msg-2", "{}", "bad"),
 			]);
 
 			const replayed = await dlqs.replay(dlq, d => d.messageId === "order-msg-1");
@@ -224,38 +206,19 @@ describe("Dead letters tool (npm run dlq)", () => {
 				!headers["x-delivery-count"],
 				"a replayed message starts counting deliveries again",
 			);
-			assert.deepEqual(
-				(await dlqs.list(dlq)).messages.map(d => d.messageId),
-				["order-msg-2"],
-			);
+			assert.deepEqual(await listed(dlq), ["order-msg-2"]);
 		});
 
 		it("When `replay --all` runs, then every dead letter of every business DLQ (orders.to_refund's too) is back in its original queue and the DLQs are empty", async () => {
 			await publishRaw(dlq, [
-				{
-					content: '{"a":1}',
-					messageId: "all-1",
-					headers: deadLetterHeaders(Queues.ordersToPay, "r"),
-				},
-				{
-					content: '{"a":2}',
-					messageId: "all-2",
-					headers: deadLetterHeaders(Queues.ordersToPay, "r"),
-				},
+				deadLetter(Queues.ordersToPay, "all-1", '{"a":1}'),
+				deadLetter(Queues.ordersToPay, "all-2", '{"a":2}'),
 			]);
 			await publishRaw(deadLetterQueue(Queues.paymentResults), [
-				{
-					content: '{"b":1}',
-					messageId: "all-3",
-					headers: deadLetterHeaders(Queues.paymentResults, "r"),
-				},
+				deadLetter(Queues.paymentResults, "all-3", '{"b":1}'),
 			]);
 			await publishRaw(deadLetterQueue(Queues.ordersToRefund), [
-				{
-					content: '{"c":1}',
-					messageId: "all-4",
-					headers: deadLetterHeaders(Queues.ordersToRefund, "r"),
-				},
+				deadLetter(Queues.ordersToRefund, "all-4", '{"c":1}'),
 			]);
 
 			const { code, stdout } = await dlqCli(["replay", "--all"]);
@@ -280,32 +243,19 @@ describe("Dead letters tool (npm run dlq)", () => {
 		});
 
 		it("When the original queue does not exist, then replay fails with a message and the dead letter stays", async () => {
-			await publishRaw(dlq, [
-				{ content: "{}", messageId: "orphan-1", headers: deadLetterHeaders("no.such.queue", "r") },
-			]);
+			await publishRaw(dlq, [deadLetter("no.such.queue", "orphan-1")]);
 
 			const { code, stderr } = await dlqCli(["replay", "orphan-1", "--queue", dlq]);
 
 			assert.equal(code, 1);
 			assert.match(stderr, /"no\.such\.queue" does not exist/);
-			assert.deepEqual(
-				(await dlqs.list(dlq)).messages.map(d => d.messageId),
-				["orphan-1"],
-			);
+			assert.deepEqual(await listed(dlq), ["orphan-1"]);
 		});
 
 		it("When `purge` is declined, then nothing is deleted; with --yes, then the DLQ is emptied", async () => {
 			await publishRaw(dlq, [
-				{
-					content: "{}",
-					messageId: "purge-1",
-					headers: deadLetterHeaders(Queues.ordersToPay, "r"),
-				},
-				{
-					content: "{}",
-					messageId: "purge-2",
-					headers: deadLetterHeaders(Queues.ordersToPay, "r"),
-				},
+				deadLetter(Queues.ordersToPay, "purge-1"),
+				deadLetter(Queues.ordersToPay, "purge-2"),
 			]);
 
 			const declined = await dlqCli(["purge", "--queue", dlq], "n\n");

@@ -1,7 +1,8 @@
 import { strict as assert } from "assert";
 import { createNode } from "../../services/node";
 import { TestCluster } from "../support/cluster";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { apiClient, eventually } from "../support/http";
+import { type Api, fundedUser, untilOrderReads } from "../support/shop";
 import { TcpProxy } from "../support/tcp-proxy";
 
 interface Sample {
@@ -42,14 +43,25 @@ const find = (samples: Sample[], name: string, labels: Record<string, string> = 
 
 const sum = (samples: Sample[]) => samples.reduce((n, s) => n + s.value, 0);
 
+/** The orders service in the /health/ready summary while everything is up. */
+const ORDERS_UP = {
+	status: "up",
+	checks: {
+		"consumer:payment.results": { status: "up" },
+		postgres: { status: "up" },
+		rabbitmq: { status: "up" },
+		redis: { status: "up" },
+	},
+};
+
 describe("Health and metrics", () => {
 	// The orders nodes reach PostgreSQL through a proxy the test can cut: their database
 	// "goes down" while PostgreSQL itself keeps running for everyone else.
 	const pgProxy = new TcpProxy(5432);
 	let cluster: TestCluster;
 	// The default gateway, and one with HEALTH_DETAILS=true and a METRICS_TOKEN.
-	let api: ReturnType<typeof apiClient>;
-	let detailed: ReturnType<typeof apiClient>;
+	let api: Api;
+	let detailed: Api;
 	let detailedUrl: string;
 	const METRICS_TOKEN = "scrape-secret-1";
 
@@ -96,6 +108,13 @@ describe("Health and metrics", () => {
 		return parsePrometheus(await res.text());
 	}
 
+	/** Waits until the gateway behind `client` answers /health/ready with 503; that answer. */
+	const notReady = (client: Api, what: string) =>
+		eventually(async () => {
+			const r = await client("GET", "/health/ready");
+			return r.status === 503 && r;
+		}, what);
+
 	async function metricsWith(authorization?: string) {
 		const res = await fetch(`${detailedUrl}/metrics`, {
 			headers: authorization ? { Authorization: authorization } : {},
@@ -119,15 +138,7 @@ describe("Health and metrics", () => {
 					status: "up",
 					checks: { redis: { status: "up" }, transporter: { status: "up" } },
 				},
-				orders: {
-					status: "up",
-					checks: {
-						"consumer:payment.results": { status: "up" },
-						postgres: { status: "up" },
-						rabbitmq: { status: "up" },
-						redis: { status: "up" },
-					},
-				},
+				orders: ORDERS_UP,
 				payments: {
 					status: "up",
 					checks: {
@@ -258,18 +269,12 @@ describe("Health and metrics", () => {
 
 	it("When an order is paid, then orders by status, relay publishes and payment batches count it", async () => {
 		const before = (await metrics()).samples;
-		const userId = newUserId();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 100 } });
+		const userId = await fundedUser(api, 100);
 		const order = await api("POST", "/api/orders", {
 			userId,
 			body: { amount: 60, description: "counted" },
 		});
-		await eventually(
-			async () =>
-				(await api("GET", `/api/orders/${order.body.id}`, { userId })).body.status === "FINISHED",
-			"the order to be paid",
-		);
+		await untilOrderReads(api, userId, order.body.id, "FINISHED");
 
 		const after = await eventually(async () => {
 			const s = (await metrics()).samples;
@@ -304,20 +309,12 @@ describe("Health and metrics", () => {
 	it("When the orders nodes lose their database, then /health/ready is 503 naming the postgres check of orders, each node's with HEALTH_DETAILS=true, and 200 once it is back", async () => {
 		await pgProxy.cut();
 		try {
-			const summary = await eventually(async () => {
-				const r = await api("GET", "/health/ready");
-				return r.status === 503 && r;
-			}, "readiness to fail");
+			const summary = await notReady(api, "readiness to fail");
 			assert.equal(summary.body.status, "not_ready");
 			assert.deepEqual(summary.body.failing, ["orders/postgres"]);
 			assert.deepEqual(summary.body.checks.orders, {
 				status: "down",
-				checks: {
-					"consumer:payment.results": { status: "up" },
-					postgres: { status: "down" },
-					rabbitmq: { status: "up" },
-					redis: { status: "up" },
-				},
+				checks: { ...ORDERS_UP.checks, postgres: { status: "down" } },
 			});
 			// No error text: it names the database's host:port.
 			assert.ok(
@@ -325,10 +322,7 @@ describe("Health and metrics", () => {
 				JSON.stringify(summary.body),
 			);
 
-			const reply = await eventually(async () => {
-				const r = await detailed("GET", "/health/ready");
-				return r.status === 503 && r;
-			}, "readiness to fail with details");
+			const reply = await notReady(detailed, "readiness to fail with details");
 			assert.equal(reply.body.status, "not_ready");
 			const orders = cluster.brokers
 				.filter(b => b.getLocalService("orders"))
@@ -358,17 +352,11 @@ describe("Health and metrics", () => {
 		await payments.stop();
 		cluster.brokers.splice(cluster.brokers.indexOf(payments), 1);
 
-		const summary = await eventually(async () => {
-			const r = await api("GET", "/health/ready");
-			return r.status === 503 && r;
-		}, "readiness to fail");
+		const summary = await notReady(api, "readiness to fail");
 		assert.deepEqual(summary.body.failing, ["payments"]);
 		assert.deepEqual(summary.body.checks.payments, { status: "down", checks: {} });
 
-		const reply = await eventually(async () => {
-			const r = await detailed("GET", "/health/ready");
-			return r.status === 503 && r;
-		}, "readiness to fail with details");
+		const reply = await notReady(detailed, "readiness to fail with details");
 		assert.equal(reply.body.status, "not_ready");
 		assert.deepEqual(reply.body.failing, ["payments"]);
 		assert.deepEqual(reply.body.checks.payments, {

@@ -2,11 +2,12 @@ import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
 import * as amqp from "amqplib";
 import { ServiceBroker } from "moleculer";
-import { AmqpConnection, OutboxRelay, Publisher, QueueConsumer } from "../../lib/messaging";
+import { AmqpConnection, OutboxRelay, Publisher } from "../../lib/messaging";
 import { publishRaw, queueDepth, drainQueue } from "../support/amqp";
 import { testDatabases } from "../support/db";
 import { testEnv } from "../support/env";
 import { eventually } from "../support/http";
+import { numberConsumer } from "../support/number-consumer";
 import { connectionsInTestVhost, rabbitmqctl } from "../support/rabbit";
 import { TEST_VHOST } from "../support/env";
 
@@ -103,34 +104,24 @@ describe("Messaging under broker faults (shared module)", () => {
 
 	it("When deliveries come back unprocessed after lost connections, then they do not count toward maxDeliveries", async () => {
 		const queue = `test.uncounted.${Date.now()}`;
-		const connection = new AmqpConnection(testEnv.AMQP_URL, [queue], logger, {
-			retryBackoffMs: 50,
-		});
-		const publisher = new Publisher(connection, 5000);
 		// Every held attempt waits on this one gate, opened at the end.
 		let release: () => void = () => undefined;
 		const gate = new Promise<void>(r => (release = r));
 		const attempts: number[] = [];
-		const consumer = new QueueConsumer<{ n: number }>(
-			connection,
-			publisher,
-			{
-				queue,
-				decode: b => b as { n: number },
-				async handle(batch) {
-					attempts.push(...batch.map(m => m.attempt));
-					// The first attempt fails for the message's own reason: that one counts.
-					if (attempts.length === 1) throw new Error("its own fault, once");
-					await gate;
-				},
+		const { connection, consumer, start, stop } = numberConsumer(
+			queue,
+			async batch => {
+				attempts.push(...batch.map(m => m.attempt));
+				// The first attempt fails for the message's own reason: that one counts.
+				if (attempts.length === 1) throw new Error("its own fault, once");
+				await gate;
 			},
-			logger,
 			// concurrency: the attempts held on lost connections keep their slots until the gate opens
 			{ maxDeliveries: 2, retryBackoffMs: 10, recoverDelayMs: 50, concurrency: 8 },
+			{ retryBackoffMs: 50 },
 		);
 		try {
-			await connection.start();
-			await consumer.start();
+			await start();
 			await publishRaw(queue, [{ content: JSON.stringify({ n: 1 }), messageId: "m1" }]);
 			// Three times: the handler holds the message, the broker loses the connection, the
 			// message comes back unprocessed (the quorum queue raises its x-delivery-count).
@@ -163,8 +154,7 @@ describe("Messaging under broker faults (shared module)", () => {
 			assert.equal(await queueDepth(`${queue}.dlq`), 0);
 		} finally {
 			release();
-			await consumer.stop();
-			await connection.stop();
+			await stop();
 		}
 	});
 });

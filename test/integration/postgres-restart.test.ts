@@ -8,9 +8,10 @@ import { randomUUID } from "crypto";
 import { deadLetterQueue, Queues } from "../../lib/messaging";
 import { queueDepth } from "../support/amqp";
 import { TestCluster } from "../support/cluster";
-import { accountFacts, testDatabases } from "../support/db";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { assertBalanced, testDatabases, untilAllFinished } from "../support/db";
+import { apiClient } from "../support/http";
 import { ensurePostgres, restartPostgres } from "../support/postgres-server";
+import { fundedUser } from "../support/shop";
 
 describe("PostgreSQL fast-restarted under orders", function () {
 	this.timeout(150_000);
@@ -45,9 +46,7 @@ describe("PostgreSQL fast-restarted under orders", function () {
 	};
 
 	it("When PostgreSQL restarts while a payment batch is under way and orders are placed, then no failure is counted against a message, and every order a client was given is stored once, paid once and final, and balance = ledger", async () => {
-		const userId = newUserId();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 100_000 } });
+		const userId = await fundedUser(api, 100_000);
 
 		const countedBefore = await counted();
 		// A careful client: one Idempotency-Key per order, retried until accepted.
@@ -98,23 +97,13 @@ describe("PostgreSQL fast-restarted under orders", function () {
 		console.log(`      (${unavailable} POSTs answered 503 SERVICE_UNAVAILABLE during the restart)`);
 		assert.equal(new Set(ids).size, 20, "one order per Idempotency-Key");
 
-		await eventually(
-			async () =>
-				(await db.orders("orders").whereIn("id", ids).where("status", "FINISHED")).length === 20,
-			"every accepted order to finish",
-			90_000,
-			250,
-		);
+		await untilAllFinished(db.orders, ids, "every accepted order to finish", 90_000, 250);
 		assert.equal(
 			(await db.orders("orders").where({ user_id: userId })).length,
 			20,
 			"nothing stored twice",
 		);
-		assert.deepEqual(await accountFacts(db.payments, userId), {
-			balance: 100_000 - 2000,
-			ledgerSum: 100_000 - 2000,
-			debits: 20,
-		});
+		await assertBalanced(db.payments, userId, 100_000 - 2000, 20);
 		assert.equal(await counted(), countedBefore, "database trouble counted against a message");
 		for (const q of [Queues.ordersToPay, Queues.paymentResults])
 			assert.equal(await queueDepth(deadLetterQueue(q)), 0, `${q}: nothing dead-lettered`);

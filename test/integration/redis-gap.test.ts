@@ -3,10 +3,11 @@ import Redis from "ioredis";
 import type { Socket } from "socket.io-client";
 import { epochCacher } from "../../lib/cache";
 import { preflight } from "../../lib/preflight";
-import { connectUserSocket } from "../support/sockets";
+import { connectUserSocket, untilAnOrderIsPushed } from "../support/sockets";
 import { TestCluster } from "../support/cluster";
 import { testEnv } from "../support/env";
-import { apiClient, eventually, newUserId } from "../support/http";
+import { apiClient, eventually } from "../support/http";
+import { fundedUser, untilOrderReads } from "../support/shop";
 import { TcpProxy } from "../support/tcp-proxy";
 
 /**
@@ -79,22 +80,13 @@ describe("Redis unreachable for the nodes (a cut link; Redis keeps its data)", f
 		assert.deepEqual(down, []);
 		assert.match(warnings.join("\n"), /Redis is not reachable/);
 
-		const userId = newUserId();
-		assert.equal((await api("POST", "/api/accounts", { userId })).status, 201);
-		assert.equal(
-			(await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 70 } })).status,
-			200,
-		);
+		const userId = await fundedUser(api, 70);
 		const order = await api("POST", "/api/orders", {
 			userId,
 			body: { amount: 20, description: "no redis" },
 		});
 		assert.equal(order.status, 202, JSON.stringify(order.body));
-		await eventually(
-			async () =>
-				(await api("GET", `/api/orders/${order.body.id}`, { userId })).body.status === "FINISHED",
-			"the order to finish without Redis",
-		);
+		await untilOrderReads(api, userId, order.body.id, "FINISHED");
 		assert.equal((await api("GET", "/api/accounts/me", { userId })).body.balance, 50);
 
 		const ready = await api("GET", "/health/ready");
@@ -112,9 +104,7 @@ describe("Redis unreachable for the nodes (a cut link; Redis keeps its data)", f
 	it("When a write happens while Redis is cut off and Redis comes back, then the reads right after are fresh, never the entry cached before", async () => {
 		await restore();
 		await allCachersUp();
-		const userId = newUserId();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 100 } });
+		const userId = await fundedUser(api, 100);
 		assert.equal((await api("GET", "/api/accounts/me", { userId })).body.balance, 100);
 		const before = await epoch();
 		await eventually(
@@ -149,29 +139,8 @@ describe("Redis unreachable for the nodes (a cut link; Redis keeps its data)", f
 	it("When Redis comes back after the nodes started without it, then pushes resume: a new order's status reaches the socket", async () => {
 		await restore();
 		await allCachersUp();
-		const userId = newUserId();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 10 } });
+		const userId = await fundedUser(api, 10);
 		const { events } = await connectUserSocket(cluster.apiUrl, userId, sockets);
-		// The gateway's subscriber reconnects on its own schedule; an order placed before it is
-		// subscribed again is not pushed (pushes are notifications), so place one until one is.
-		await eventually(
-			async () => {
-				const order = await api("POST", "/api/orders", {
-					userId,
-					body: { amount: 1, description: "push" },
-				});
-				assert.equal(order.status, 202);
-				const deadline = Date.now() + 1500;
-				while (Date.now() < deadline) {
-					if (events.some(e => e.orderId === order.body.id && e.status === "FINISHED")) return true;
-					await new Promise(r => setTimeout(r, 50));
-				}
-				return false;
-			},
-			"a push for a new order",
-			15_000,
-			0,
-		);
+		await untilAnOrderIsPushed(api, userId, events, "a push for a new order");
 	});
 });

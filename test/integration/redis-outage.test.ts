@@ -3,11 +3,12 @@ import { randomUUID } from "crypto";
 import Redis from "ioredis";
 import type { Socket } from "socket.io-client";
 import { epochCacher } from "../../lib/cache";
-import { connectUserSocket } from "../support/sockets";
+import { connectUserSocket, untilAnOrderIsPushed } from "../support/sockets";
 import { TestCluster } from "../support/cluster";
 import { testEnv } from "../support/env";
 import { apiClient, eventually, newUserId, Reply, type Json } from "../support/http";
 import { hangRedis, redisPid, resumeRedis, startRedis, stopRedis } from "../support/redis-server";
+import { fundedUser } from "../support/shop";
 
 /** How long Redis stays stopped while the load runs. */
 const OUTAGE_MS = 8000;
@@ -59,7 +60,6 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 			15_000,
 		);
 
-	/** Calls `fn` and records its status and duration. */
 	/** Waits until the API lists every one of the user's `placed` orders as FINISHED. */
 	const allFinished = (userId: number, placed: string[], what: string) =>
 		eventually(
@@ -75,6 +75,7 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 			200,
 		);
 
+	/** Calls `fn` and records its status and duration. */
 	async function timed(
 		samples: Sample[],
 		kind: Sample["kind"],
@@ -86,11 +87,19 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 		return reply;
 	}
 
+	/** Places an order of 1 with its own Idempotency-Key, timed into `samples`. */
+	const timedOrder = (samples: Sample[], userId: number, description: string) =>
+		timed(samples, "POST", () =>
+			api("POST", "/api/orders", {
+				userId,
+				body: { amount: 1, description },
+				headers: { "Idempotency-Key": randomUUID() },
+			}),
+		);
+
 	it("When Redis is stopped while orders are placed and read, then no call fails, every write is stored, reads are right and p99 stays under 300 ms; when it is back, pushes and the cache resume", async () => {
-		const userId = newUserId();
 		const funds = 1_000_000;
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: funds } });
+		const userId = await fundedUser(api, funds);
 		await api("GET", "/api/accounts/me", { userId });
 		await api("GET", "/api/orders", { userId });
 		const { events } = await connectUserSocket(cluster.apiUrl, userId, sockets);
@@ -105,13 +114,7 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 			// Four clients, each placing an order and reading it, the list and the balance.
 			const client = async () => {
 				while (Date.now() < until) {
-					const order = await timed(samples, "POST", () =>
-						api("POST", "/api/orders", {
-							userId,
-							body: { amount: 1, description: "outage" },
-							headers: { "Idempotency-Key": randomUUID() },
-						}),
-					);
+					const order = await timedOrder(samples, userId, "outage");
 					if (order.status !== 202) continue;
 					placed.push(order.body.id);
 					const one = await timed(samples, "GET", () =>
@@ -166,24 +169,13 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 
 		// Redis back: pushes resume and cached reads are fresh.
 		await allCachersUp();
-		await eventually(
-			async () => {
-				const order = await api("POST", "/api/orders", {
-					userId,
-					body: { amount: 1, description: "after" },
-				});
-				placed.push(order.body.id);
-				const deadline = Date.now() + 1500;
-				while (Date.now() < deadline) {
-					if (events.some(e => e.orderId === order.body.id && e.status === "FINISHED")) return true;
-					await new Promise(r => setTimeout(r, 50));
-				}
-				return false;
-			},
+		const pushed = await untilAnOrderIsPushed(
+			api,
+			userId,
+			events,
 			"a push for an order placed after Redis is back",
-			15_000,
-			0,
 		);
+		placed.push(...pushed);
 		const balance = funds - placed.length;
 		await eventually(
 			async () => (await api("GET", "/api/accounts/me", { userId })).body.balance === balance,
@@ -211,9 +203,7 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 
 	it("When Redis hangs (SIGSTOP: connections open, nothing answered), then every write and read is 2xx within the command-timeout budget, and the cache is used again once it answers", async () => {
 		await allCachersUp();
-		const userId = newUserId();
-		await api("POST", "/api/accounts", { userId });
-		await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount: 10_000 } });
+		const userId = await fundedUser(api, 10_000);
 		const samples: Sample[] = [];
 		const placed: string[] = [];
 		hung = redisPid();
@@ -221,13 +211,7 @@ describe("Redis stopped or refusing writes: an accelerator, never a dependency",
 			hangRedis(hung);
 			const until = Date.now() + 5000;
 			while (Date.now() < until) {
-				const order = await timed(samples, "POST", () =>
-					api("POST", "/api/orders", {
-						userId,
-						body: { amount: 1, description: "hung" },
-						headers: { "Idempotency-Key": randomUUID() },
-					}),
-				);
+				const order = await timedOrder(samples, userId, "hung");
 				if (order.status === 202) placed.push(order.body.id);
 				await timed(samples, "GET", () => api("GET", `/api/orders/${order.body?.id}`, { userId }));
 				await timed(samples, "GET", () => api("GET", "/api/orders", { userId }));

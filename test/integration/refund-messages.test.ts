@@ -19,6 +19,9 @@ async function moneyOf(db: Db, userId: number) {
 	return { ...(await accountFacts(db.payments, userId)), refunds: refunds.length };
 }
 
+/** The money of a user who topped up 1 000, paid one order and had it refunded. */
+const REFUNDED_ONCE = { balance: 1_000, ledgerSum: 1_000, debits: 1, refunds: 1 };
+
 const resultsFor = (db: Db, orderId: string) => db.outboxOf("payments", orderId);
 
 /** Counters summed over the consumers of a service's nodes in the cluster. */
@@ -54,7 +57,7 @@ describe("Refund messages", () => {
 	it("When the same orders.to_refund message is delivered again, and again under a new message id, then the account is credited once", async () => {
 		const { userId, id, request } = await refundedOrder();
 		const money = await moneyOf(db, userId);
-		assert.deepEqual(money, { balance: 1_000, ledgerSum: 1_000, debits: 1, refunds: 1 });
+		assert.deepEqual(money, REFUNDED_ONCE);
 
 		await cluster.deliver(Queues.ordersToRefund, "payments", [
 			{ content: JSON.stringify(request.payload), messageId: request.message_id },
@@ -191,12 +194,7 @@ describe("Refund messages racing each other", () => {
 			async () => (await consumerStats(cluster, "payments")).handled >= before.handled + 2,
 			"both copies handled",
 		);
-		assert.deepEqual(await moneyOf(db, userId), {
-			balance: 1_000,
-			ledgerSum: 1_000,
-			debits: 1,
-			refunds: 1,
-		});
+		assert.deepEqual(await moneyOf(db, userId), REFUNDED_ONCE);
 		assert.deepEqual(
 			(await resultsFor(db, id)).map(r => r.payload.status),
 			["PAID", "REFUNDED", "REFUNDED"],
@@ -252,12 +250,7 @@ describe("Refunds stuck in REFUNDING", () => {
 		// The state the sweeper exists for: credited, yet REFUNDING.
 		assert.equal(JSON.parse(dead.content.toString()).status, "REFUNDED");
 		assert.equal(await db.orderStatus(id), "REFUNDING");
-		assert.deepEqual(await moneyOf(db, userId), {
-			balance: 1_000,
-			ledgerSum: 1_000,
-			debits: 1,
-			refunds: 1,
-		});
+		assert.deepEqual(await moneyOf(db, userId), REFUNDED_ONCE);
 
 		const swept = await sweepAsIfOld(id);
 		await orderReaches(id, "REFUNDED");
@@ -266,12 +259,7 @@ describe("Refunds stuck in REFUNDING", () => {
 			swept.map(o => [o.status, o.attempt, o.amount]),
 			[["REFUNDING", 1, 300]],
 		);
-		assert.deepEqual(await moneyOf(db, userId), {
-			balance: 1_000,
-			ledgerSum: 1_000,
-			debits: 1,
-			refunds: 1,
-		});
+		assert.deepEqual(await moneyOf(db, userId), REFUNDED_ONCE);
 		const requests = await db.outboxOf("orders", id, Queues.ordersToRefund);
 		assert.equal(requests.length, 2, "the first request and the sweeper's");
 	});

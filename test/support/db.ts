@@ -47,6 +47,22 @@ export async function assertBalanced(
 	assert.deepEqual(await accountFacts(payments, userId), { balance, ledgerSum: balance, debits });
 }
 
+/** Waits until every one of the orders `ids` is stored FINISHED. */
+export const untilAllFinished = (
+	orders: Knex,
+	ids: string[],
+	what: string,
+	timeoutMs: number,
+	intervalMs: number,
+) =>
+	eventually(
+		async () =>
+			(await orders("orders").whereIn("id", ids).where("status", "FINISHED")).length === ids.length,
+		what,
+		timeoutMs,
+		intervalMs,
+	);
+
 /** Transactions of this database waiting for a lock (a row or an inbox key), other than our own. */
 export async function waitingOnLocks(knex: Knex): Promise<number> {
 	const { rows } = await knex.raw(

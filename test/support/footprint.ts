@@ -122,3 +122,6 @@ export const NOTHING = {
 	paymentsOutbox: 0,
 	paymentsKeys: 0,
 };
+
+/** Footprint of a user who only opened an account. */
+export const ACCOUNT_ONLY = { ...NOTHING, accounts: 1 };

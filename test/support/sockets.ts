@@ -1,5 +1,8 @@
+import { strict as assert } from "assert";
 import { io, Socket } from "socket.io-client";
 import type { OrderUpdated } from "../../lib/contracts";
+import { eventually } from "./http";
+import type { Api } from "./shop";
 
 /**
  * A header-mode socket of `userId` on the gateway at `url`, connected, collecting its
@@ -55,4 +58,39 @@ export function handshake(socket: Socket): Promise<string | undefined> {
 		socket.once("connect", () => resolve(undefined));
 		socket.once("connect_error", err => resolve(err.message));
 	});
+}
+
+/**
+ * Places orders of 1 for `userId` until one's FINISHED push reaches `events` within 1.5 s, and
+ * returns the ids of all it placed. After an outage a gateway's subscriber comes back on its
+ * own schedule, and an order placed before it is subscribed again is never pushed (pushes are
+ * notifications).
+ */
+export async function untilAnOrderIsPushed(
+	api: Api,
+	userId: number,
+	events: OrderUpdated[],
+	what: string,
+): Promise<string[]> {
+	const placed: string[] = [];
+	await eventually(
+		async () => {
+			const order = await api("POST", "/api/orders", {
+				userId,
+				body: { amount: 1, description: "pushed" },
+			});
+			assert.equal(order.status, 202);
+			placed.push(order.body.id);
+			const deadline = Date.now() + 1500;
+			while (Date.now() < deadline) {
+				if (events.some(e => e.orderId === order.body.id && e.status === "FINISHED")) return true;
+				await new Promise(r => setTimeout(r, 50));
+			}
+			return false;
+		},
+		what,
+		15_000,
+		0,
+	);
+	return placed;
 }

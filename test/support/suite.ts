@@ -1,7 +1,7 @@
-import { strict as assert } from "assert";
 import { ClusterOptions, TestCluster } from "./cluster";
 import { TestDatabases } from "./footprint";
-import { apiClient, eventually, newUserId } from "./http";
+import { apiClient, eventually } from "./http";
+import * as shop from "./shop";
 
 export interface SuiteHooks {
 	/** Runs after the suite's tests, before the cluster stops (e.g. stopping child processes). */
@@ -25,15 +25,7 @@ export function clusterSuite(options: ClusterOptions, hooks: SuiteHooks = {}) {
 	});
 
 	/** A new user with an account topped up by `amount` (none for 0). */
-	async function fundedUser(amount: number): Promise<number> {
-		const userId = newUserId();
-		assert.equal((await api("POST", "/api/accounts", { userId })).status, 201);
-		if (amount) {
-			const topUp = await api("POST", "/api/accounts/me/top-ups", { userId, body: { amount } });
-			assert.equal(topUp.status, 200);
-		}
-		return userId;
-	}
+	const fundedUser = (amount: number) => shop.fundedUser(api, amount);
 
 	/** Waits (up to 30 s) until the order is stored with `status`. */
 	const orderReaches = (id: string, status: string) =>

@@ -9,6 +9,7 @@ import {
 	expectText,
 	launchBrowser,
 	SCREENSHOTS,
+	Shots,
 	textOf,
 	until,
 	type Theme,
@@ -228,10 +229,10 @@ export class Dashboard {
 	}
 }
 
-/** The mocha hooks of one e2e file: start the world before, stop it after, a picture on failure. */
 /** A user id no other run has used (the database is recreated for every run); short, to fit the header box. */
 export const shortUserId = () => 1000 + Math.floor(Math.random() * 8000);
 
+/** The mocha hooks of one e2e file: start the world before, stop it after, a picture on failure. */
 export function useDashboard(opts: DashboardOptions = {}): Dashboard {
 	const dashboard = new Dashboard(opts);
 	before(async function () {
@@ -258,4 +259,39 @@ export function useDashboard(opts: DashboardOptions = {}): Dashboard {
 		await dashboard.stop();
 	});
 	return dashboard;
+}
+
+/** What one run of a themed flow gets: its theme, its user (shown in the header), its screenshots. */
+export interface FlowRun {
+	theme: Theme;
+	userId: number;
+	shots: Shots;
+}
+
+/**
+ * A flow the tests run once per theme, each time for a fresh user: `light()` on the page as it
+ * opens, `dark()` after the theme toggle (which the page must remember). The page opens on the
+ * Account tab, every run starts with its user typed into the header, and `name` prefixes the
+ * screenshots.
+ */
+export function themedFlow(d: Dashboard, name: string, flow: (run: FlowRun) => Promise<void>) {
+	const firstUser = shortUserId();
+	before(() => d.open("account"));
+
+	async function run(theme: Theme, userId: number): Promise<void> {
+		const shots = new Shots(d.page, `${name}-${theme}`);
+		await d.switchUser(userId);
+		await flow({ theme, userId, shots });
+	}
+	return {
+		async light(): Promise<void> {
+			assert.equal(await d.page.getAttribute("html", "data-theme"), "light");
+			await run("light", firstUser);
+		},
+		async dark(): Promise<void> {
+			await d.toggleToDark();
+			assert.equal(await d.storageItem("gozon.theme"), "dark");
+			await run("dark", firstUser + 1);
+		},
+	};
 }
