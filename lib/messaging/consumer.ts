@@ -16,6 +16,12 @@ export interface IncomingMessage<T> {
 	attempt: number;
 }
 
+/** What a handler may report of a batch it committed. */
+export interface HandledBatch {
+	/** Messages skipped as already handled (an inbox hit, or an order already decided). */
+	duplicates: number;
+}
+
 export interface ConsumerSpec<T> {
 	queue: string;
 	/** Validates a parsed JSON body; throws PoisonMessageError for a malformed one. */
@@ -24,7 +30,7 @@ export interface ConsumerSpec<T> {
 	 * Handles a batch in one database transaction: all of it commits, or none. Messages are
 	 * acknowledged only after it resolves.
 	 */
-	handle(batch: IncomingMessage<T>[]): Promise<void>;
+	handle(batch: IncomingMessage<T>[]): Promise<HandledBatch | void>;
 	/** Where a crash test may kill the process: after the commit, before the acks. */
 	faultAfterCommit?: FaultPoint;
 	/** What names a message's business object in log lines, e.g. `{ orderId }`. */
@@ -76,8 +82,18 @@ export class QueueConsumer<T> {
 	private lastProgressAt = Date.now();
 	private readonly onConnected = () => void this.subscribe();
 	private readonly onDisconnected = () => this.setState("disconnected");
-	/** Counters for metrics; `batches` counts committed batches, so handled ÷ batches is their mean size. */
-	readonly stats = { handled: 0, batches: 0, deadLettered: 0, retried: 0, recovered: 0 };
+	/**
+	 * Counters for metrics; `batches` counts committed batches, so handled ÷ batches is their mean
+	 * size; `duplicates` counts the handled messages the handler skipped as already handled.
+	 */
+	readonly stats = {
+		handled: 0,
+		batches: 0,
+		duplicates: 0,
+		deadLettered: 0,
+		retried: 0,
+		recovered: 0,
+	};
 	private readonly redelivery: Redelivery;
 
 	constructor(
@@ -272,9 +288,10 @@ export class QueueConsumer<T> {
 			const channel = batch[0].channel;
 			if (this.channel !== channel) return; // channel gone: the broker redelivers these
 			try {
-				await this.spec.handle(
+				const handled = await this.spec.handle(
 					batch.map(({ messageId, body, attempt }) => ({ messageId, body, attempt })),
 				);
+				this.stats.duplicates += handled?.duplicates ?? 0;
 				if (this.spec.faultAfterCommit) faultPoint(this.spec.faultAfterCommit);
 				for (const d of batch) ack(d);
 				this.stats.handled += batch.length;
