@@ -96,7 +96,8 @@ export class MessagingRuntime {
 	/**
 	 * Runs `work`, which commits its own transaction (or single statement), and wakes the relay
 	 * once it has resolved if it wrote outbox rows: the outbox store marks the work, so no caller
-	 * wakes the relay by hand, and none can forget to (a missed wake costs up to OUTBOX_POLL_MS).
+	 * wakes the relay by hand. Consumer batches are writes by themselves (`consume`); an action or
+	 * job that writes outbox rows outside a `write` would wait for the poll (OUTBOX_POLL_MS).
 	 */
 	readonly write: WriteScope = async work => {
 		const { result, wrote } = await trackOutboxWrites(work);
