@@ -121,26 +121,13 @@ export class AmqpConnection extends EventEmitter {
 		}
 	}
 
-	/** Connects once; on failure keeps retrying in the background (see `waitConnected`). */
+	/**
+	 * One round over the URLs; when none answers it keeps retrying in the background, and emits
+	 * "connected" (`isConnected` turns true) once one does.
+	 */
 	async start(): Promise<void> {
 		this.stopping = false;
 		await this.connect();
-	}
-
-	/** Resolves when connected, or rejects after `timeoutMs`. */
-	waitConnected(timeoutMs: number): Promise<void> {
-		if (this.isConnected) return Promise.resolve();
-		return new Promise((resolve, reject) => {
-			const timer = setTimeout(() => {
-				this.off("connected", onUp);
-				reject(new NotConnectedError());
-			}, timeoutMs);
-			const onUp = () => {
-				clearTimeout(timer);
-				resolve();
-			};
-			this.once("connected", onUp);
-		});
 	}
 
 	async stop(): Promise<void> {

@@ -2,15 +2,10 @@ import type { Channel, ConsumeMessage } from "amqplib";
 import type { Logger } from "moleculer";
 import { faultPoint, FaultPoint } from "../faults";
 import type { AmqpConnection } from "./connection";
-import {
-	FAILED_ATTEMPTS_HEADER,
-	handlerAttempt,
-	isTransientError,
-	PoisonMessageError,
-} from "./failures";
+import { handlerAttempt, isTransientError, PoisonMessageError } from "./failures";
 import { ConsumerOptions, defaultConsumerOptions } from "./options";
 import type { Publisher } from "./publisher";
-import { deadLetterQueue } from "./topology";
+import { ack, HeldMessage, Redelivery } from "./redelivery";
 
 export { isTransientError, PoisonMessageError } from "./failures";
 
@@ -21,6 +16,12 @@ export interface IncomingMessage<T> {
 	attempt: number;
 }
 
+/** What a handler may report of a batch it committed. */
+export interface HandledBatch {
+	/** Messages skipped as already handled (an inbox hit, or an order already decided). */
+	duplicates: number;
+}
+
 export interface ConsumerSpec<T> {
 	queue: string;
 	/** Validates a parsed JSON body; throws PoisonMessageError for a malformed one. */
@@ -29,7 +30,7 @@ export interface ConsumerSpec<T> {
 	 * Handles a batch in one database transaction: all of it commits, or none. Messages are
 	 * acknowledged only after it resolves.
 	 */
-	handle(batch: IncomingMessage<T>[]): Promise<void>;
+	handle(batch: IncomingMessage<T>[]): Promise<HandledBatch | void>;
 	/** Where a crash test may kill the process: after the commit, before the acks. */
 	faultAfterCommit?: FaultPoint;
 	/** What names a message's business object in log lines, e.g. `{ orderId }`. */
@@ -48,10 +49,7 @@ export interface ConsumerStatus {
 	holding: number;
 }
 
-interface Delivery<T> extends IncomingMessage<T> {
-	raw: ConsumeMessage;
-	channel: Channel;
-}
+interface Delivery<T> extends IncomingMessage<T>, HeldMessage {}
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
@@ -59,9 +57,9 @@ const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
  * Consumes a durable queue in batches with manual acks. A message is acknowledged after its
  * batch's transaction commits; a malformed one goes to `<queue>.dlq` at once; one whose handler
  * keeps failing is requeued with its count of failed attempts until `maxDeliveries`, then
- * dead-lettered with the error as its reason. Transient failures (database or network trouble)
- * are retried with capped backoff while the messages stay unacknowledged and are never counted,
- * so an outage never fills the DLQ.
+ * dead-lettered with the error as its reason (both done by Redelivery). Transient failures
+ * (database or network trouble) are retried with capped backoff while the messages stay
+ * unacknowledged and are never counted, so an outage never fills the DLQ.
  *
  * The consumer heals itself: a channel the broker closes (consumer timeout, a failed operation)
  * or a subscription it cancels (queue deleted) is re-made on the live connection within
@@ -84,18 +82,37 @@ export class QueueConsumer<T> {
 	private lastProgressAt = Date.now();
 	private readonly onConnected = () => void this.subscribe();
 	private readonly onDisconnected = () => this.setState("disconnected");
-	/** Counters for metrics; `batches` counts committed batches, so handled ÷ batches is their mean size. */
-	readonly stats = { handled: 0, batches: 0, deadLettered: 0, retried: 0, recovered: 0 };
+	/**
+	 * Counters for metrics; `batches` counts committed batches, so handled ÷ batches is their mean
+	 * size; `duplicates` counts the handled messages the handler skipped as already handled.
+	 */
+	readonly stats = {
+		handled: 0,
+		batches: 0,
+		duplicates: 0,
+		deadLettered: 0,
+		retried: 0,
+		recovered: 0,
+	};
+	private readonly redelivery: Redelivery;
 
 	constructor(
 		private readonly connection: AmqpConnection,
-		private readonly publisher: Publisher,
+		publisher: Publisher,
 		readonly spec: ConsumerSpec<T>,
 		private readonly logger: Logger,
 		opts: Partial<ConsumerOptions> = {},
 	) {
 		this.opts = { ...defaultConsumerOptions, ...opts };
 		this.recoverBackoff = this.opts.recoverDelayMs;
+		this.redelivery = new Redelivery(
+			spec.queue,
+			publisher,
+			logger,
+			this.opts,
+			this.stats,
+			channel => this.channel === channel,
+		);
 	}
 
 	/** For readiness: whether it is subscribed, and when it last made progress. */
@@ -235,7 +252,7 @@ export class QueueConsumer<T> {
 			}
 			body = this.spec.decode(parsed);
 		} catch (err) {
-			await this.deadLetter(channel, raw, (err as Error).message, attempt);
+			await this.redelivery.deadLetter(channel, raw, (err as Error).message, attempt);
 			return;
 		}
 		this.buffer.push({ messageId, body, attempt, raw, channel });
@@ -271,9 +288,10 @@ export class QueueConsumer<T> {
 			const channel = batch[0].channel;
 			if (this.channel !== channel) return; // channel gone: the broker redelivers these
 			try {
-				await this.spec.handle(
+				const handled = await this.spec.handle(
 					batch.map(({ messageId, body, attempt }) => ({ messageId, body, attempt })),
 				);
+				this.stats.duplicates += handled?.duplicates ?? 0;
 				if (this.spec.faultAfterCommit) faultPoint(this.spec.faultAfterCommit);
 				for (const d of batch) ack(d);
 				this.stats.handled += batch.length;
@@ -301,7 +319,8 @@ export class QueueConsumer<T> {
 					for (const d of batch) await this.process([d]);
 					return;
 				}
-				await this.failed(batch[0], err as Error);
+				const d = batch[0];
+				await this.redelivery.failed(d, err as Error, this.spec.logFields?.(d.body) ?? {});
 				return;
 			}
 		}
@@ -314,108 +333,5 @@ export class QueueConsumer<T> {
 			attempt: d.attempt,
 			...this.spec.logFields?.(d.body),
 		};
-	}
-
-	/**
-	 * The handler failed on this message for a reason of its own. Below the bound, a copy that
-	 * carries the count goes to the back of the queue and the original is acknowledged; if the
-	 * broker cannot take the copy, the original is handed back uncounted.
-	 */
-	private async failed(d: Delivery<T>, err: Error): Promise<void> {
-		if (d.attempt >= this.opts.maxDeliveries) {
-			await this.deadLetter(
-				d.channel,
-				d.raw,
-				err.message,
-				d.attempt,
-				this.spec.logFields?.(d.body),
-			);
-			return;
-		}
-		this.stats.retried++;
-		this.logger.warn("Message failed, it will be redelivered", {
-			...this.logFields(d),
-			err: err.message,
-		});
-		await sleep(this.opts.retryBackoffMs * d.attempt);
-		if (this.channel !== d.channel) return; // handed back with its channel, uncounted
-		try {
-			await this.publisher.publish([
-				{
-					queue: this.spec.queue,
-					messageId: d.messageId,
-					content: d.raw.content,
-					headers: { ...(d.raw.properties.headers ?? {}), [FAILED_ATTEMPTS_HEADER]: d.attempt },
-				},
-			]);
-		} catch (publishErr) {
-			this.logger.warn("Cannot requeue a failed message with its count, handing it back", {
-				...this.logFields(d),
-				err: (publishErr as Error).message,
-			});
-			nack(d.channel, d.raw);
-			return;
-		}
-		ack(d);
-	}
-
-	private async deadLetter(
-		channel: Channel,
-		raw: ConsumeMessage,
-		reason: string,
-		attempt: number,
-		fields: Record<string, unknown> = {},
-	): Promise<void> {
-		const queue = this.spec.queue;
-		try {
-			await this.publisher.publish([
-				{
-					queue: deadLetterQueue(queue),
-					messageId:
-						(raw.properties.messageId as string | undefined) ?? `unidentified-${Date.now()}`,
-					content: raw.content,
-					headers: {
-						...(raw.properties.headers ?? {}),
-						"x-original-queue": queue,
-						"x-dead-letter-reason": reason.slice(0, 1000),
-						"x-attempts": attempt,
-						"x-dead-lettered-at": new Date().toISOString(),
-					},
-				},
-			]);
-			channel.ack(raw);
-			this.stats.deadLettered++;
-			this.logger.error("Message moved to the dead-letter queue", {
-				queue,
-				messageId: raw.properties.messageId,
-				...fields,
-				reason,
-				attempt,
-			});
-		} catch (err) {
-			// Broker trouble, not the message's: hand it back (uncounted) to be dead-lettered later.
-			this.logger.warn("Cannot dead-letter a message now, handing it back", {
-				queue,
-				err: (err as Error).message,
-			});
-			await sleep(this.opts.retryBackoffMs);
-			nack(channel, raw);
-		}
-	}
-}
-
-function ack<T>(d: Delivery<T>): void {
-	try {
-		d.channel.ack(d.raw);
-	} catch {
-		// Channel closed after the commit: the message is redelivered and the inbox skips it.
-	}
-}
-
-function nack(channel: Channel, raw: ConsumeMessage): void {
-	try {
-		channel.nack(raw, false, true);
-	} catch {
-		// Channel closed: the broker hands the message back anyway.
 	}
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "crypto";
 import type { Knex } from "knex";
 import { prepared } from "../db/prepared";
 import { Sql, sql, trustedSql } from "../db/sql";
+import { noteOutboxWrite } from "./outbox.writes";
 
 export interface OutboxMessage {
 	id: number;
@@ -17,9 +18,11 @@ export class OutboxStore {
 
 	/**
 	 * Messages' insert as SQL to embed in a data-modifying CTE, so that business rows and their
-	 * messages are written by ONE statement (one round trip, atomic without BEGIN/COMMIT).
+	 * messages are written by ONE statement (one round trip, atomic without BEGIN/COMMIT). The
+	 * unit of work under way (MessagingRuntime.write) is marked: the relay is woken after it.
 	 */
 	insertFragment(queue: string, payloads: unknown[]): Sql {
+		noteOutboxWrite();
 		const messageIds = payloads.map(() => randomUUID());
 		const json = payloads.map(p => JSON.stringify(p));
 		return sql`INSERT INTO ${trustedSql(this.table)} (message_id, queue, payload)

@@ -6,6 +6,7 @@ import { ConsumerSpec, QueueConsumer } from "./consumer";
 import { ConsumerOptions, defaultRelayOptions, RelayOptions } from "./options";
 import { OutboxRelay } from "./outbox.relay";
 import { OutboxStore } from "./outbox.store";
+import { trackOutboxWrites } from "./outbox.writes";
 import { Publisher } from "./publisher";
 
 export interface MessagingOptions {
@@ -40,6 +41,9 @@ export function messagingOptions(config: Config, queues: string[]): MessagingOpt
 		},
 	};
 }
+
+/** Runs a unit of work that commits its own transaction; see MessagingRuntime.write. */
+export type WriteScope = <T>(work: () => Promise<T>) => Promise<T>;
 
 /**
  * What a service node needs for its business messages: one broker connection, the outbox
@@ -79,15 +83,34 @@ export class MessagingRuntime {
 			blocked: this.connection.blocked,
 			connects: this.connection.connects,
 			consumers: this.consumers.map(c => ({ ...c.stats, ...c.status() })),
+			duplicatesSkipped: this.duplicatesSkipped,
 			outbox: await new OutboxStore().pending(this.knex),
 		};
 	}
 
+	/** Messages its consumers skipped as already handled, since the node started. */
+	get duplicatesSkipped(): number {
+		return this.consumers.reduce((sum, c) => sum + c.stats.duplicates, 0);
+	}
+
+	/**
+	 * Runs `work`, which commits its own transaction (or single statement), and wakes the relay
+	 * once it has resolved if it wrote outbox rows: the outbox store marks the work, so no caller
+	 * wakes the relay by hand. Consumer batches are writes by themselves (`consume`); an action or
+	 * job that writes outbox rows outside a `write` would wait for the poll (OUTBOX_POLL_MS).
+	 */
+	readonly write: WriteScope = async work => {
+		const { result, wrote } = await trackOutboxWrites(work);
+		if (wrote) this.relay.wake();
+		return result;
+	};
+
+	/** A consumer of `spec.queue`; each batch its handler commits is a `write` (see above). */
 	consume<T>(spec: ConsumerSpec<T>): QueueConsumer<T> {
 		const consumer = new QueueConsumer<T>(
 			this.connection,
 			this.publisher,
-			spec,
+			{ ...spec, handle: batch => this.write(() => spec.handle(batch)) },
 			this.logger,
 			this.opts.consumer,
 		);

@@ -19,7 +19,6 @@ export interface ServiceMetricsSource {
 	messaging: MessagingRuntime;
 	/** Queues whose depth (and DLQ depth) the service reports. */
 	queues: string[];
-	duplicatesSkipped: number;
 	/** More figures of this node (e.g. a histogram the service keeps). */
 	node?: MetricSnapshot[];
 	/** More scrape-time collectors of the service's database. */
@@ -44,7 +43,7 @@ export async function serviceMetrics(
 			])
 		: [
 				...moleculerMetrics(broker),
-				...messagingMetrics(broker, src.service, src.messaging, src.duplicatesSkipped),
+				...messagingMetrics(broker, src.service, src.messaging),
 				...cacheMetrics(broker),
 				...(src.node ?? []),
 			];
@@ -123,7 +122,6 @@ export function messagingMetrics(
 	broker: ServiceBroker,
 	service: string,
 	messaging: MessagingRuntime,
-	duplicatesSkipped: number,
 ): MetricSnapshot[] {
 	const consumers = messaging.consumers.map(c => ({ queue: c.spec.queue, ...c.stats }));
 	const byService = (name: string, description: string, value: number) =>
@@ -156,7 +154,7 @@ export function messagingMetrics(
 		byService(
 			"gozon_inbox_duplicates_skipped_total",
 			"Business messages skipped as already handled (inbox hit or order already decided), since the node started.",
-			duplicatesSkipped,
+			messaging.duplicatesSkipped,
 		),
 		byQueue(
 			"gozon_consumer_handled_total",

@@ -2,7 +2,7 @@ import { randomUUID } from "crypto";
 import type { Knex } from "knex";
 import type { OrderToPay } from "../../lib/contracts";
 import { runIdempotent } from "../../lib/db/idempotency.store";
-import { OutboxStore, Queues } from "../../lib/messaging";
+import { OutboxStore, Queues, WriteScope } from "../../lib/messaging";
 import type { Order } from "../../lib/api-types";
 import { insertOrdersWithRequests, toOrder } from "./order.repository";
 
@@ -78,10 +78,14 @@ export class OrderIntake {
 	private busy = false;
 	private scheduled = false;
 
-	/** `afterCommit` runs once per stored batch (cache invalidation, relay wake) before the callers get their orders. */
+	/**
+	 * `afterCommit` runs once per stored batch (cache invalidation) before the callers get their
+	 * orders; each store is a `write` (MessagingRuntime.write, which wakes the relay after it).
+	 */
 	constructor(
 		private readonly knex: Knex,
 		private readonly afterCommit: (orders: Order[]) => Promise<void>,
+		private readonly write: WriteScope = work => work(),
 		private readonly maxBatch = 200,
 	) {}
 
@@ -94,7 +98,7 @@ export class OrderIntake {
 	}
 
 	private async placeAlone(input: NewOrder): Promise<Order> {
-		const order = await createOrder(this.knex, input);
+		const order = await this.write(() => createOrder(this.knex, input));
 		await this.afterCommit([order]);
 		return order;
 	}
@@ -113,9 +117,11 @@ export class OrderIntake {
 		const batch = this.waiting.splice(0, this.maxBatch);
 		let orders: Order[];
 		try {
-			orders = await insertOrders(
-				this.knex,
-				batch.map(w => w.input),
+			orders = await this.write(() =>
+				insertOrders(
+					this.knex,
+					batch.map(w => w.input),
+				),
 			);
 		} catch (err) {
 			this.done();

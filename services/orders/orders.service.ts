@@ -1,5 +1,4 @@
 import type { Context, Service } from "moleculer";
-import { cachedPage, DEFAULT_PAGE_SIZE, UserCache } from "../../lib/cache";
 import type { Config } from "../../lib/config";
 import { ordersParams } from "../../lib/action-params";
 import {
@@ -9,14 +8,13 @@ import {
 	PaymentResult,
 	RefundResult,
 } from "../../lib/contracts";
-import { createKnex } from "../../lib/db/knex";
 import { retentionSweeper } from "../../lib/db/retention.sweeper";
 import type { Sweeper } from "../../lib/db/sweeper";
 import { ReadSideMixin, ReadSideSchema } from "../../lib/db/read-side.mixin";
 import { OrderNotFoundError } from "../../lib/errors";
 import { requireUserId, RequestMeta } from "../../lib/identity";
-import { IncomingMessage, MessagingRuntime, messagingOptions, Queues } from "../../lib/messaging";
-import { observabilityActions } from "../../lib/observability/service-actions";
+import { HandledBatch, IncomingMessage, Queues } from "../../lib/messaging";
+import { ServiceCore } from "../../lib/service-core";
 import { applyPaymentResults } from "./apply-payment-results.use-case";
 import { OrderIntake } from "./create-order.use-case";
 import { getOrder, listOrders, orderReader } from "./order.queries";
@@ -25,11 +23,6 @@ import { refundOrder } from "./refund-order.use-case";
 import { OrderStatusPublisher } from "./order-status.publisher";
 import { ordersByStatus, stuckOrders, sweptOrders } from "./orders.metrics";
 import { stuckOrdersSweeper } from "./stuck-orders.sweeper";
-
-interface ListParams {
-	limit?: number;
-	before?: string;
-}
 
 /** The summary is kept beside the orders and the first list page, under the user's generation. */
 const SUMMARY_ENTRY = "summary";
@@ -40,34 +33,27 @@ const SUMMARY_ENTRY = "summary";
  * them, relays and consumers share the work.
  */
 export function ordersService(config: Config): ReadSideSchema {
-	// The pool opens no connection before the first query (after the service started).
-	const db = createKnex({
-		url: config.ordersDatabaseUrl,
-		poolMax: config.dbPoolMax,
-		applicationName: "gozon-orders",
-	});
+	const core = new ServiceCore(config, "orders", config.ordersDatabaseUrl);
+	const db = core.db;
 	const orders = orderReader(db);
 	let intake: OrderIntake;
-	let messaging: MessagingRuntime;
 	let statusEvents: OrderStatusPublisher;
-	let reads: UserCache;
 	let sweepers: Sweeper<unknown>[];
-	const stats = { duplicatesSkipped: 0, swept: 0 };
+	const stats = { swept: 0 };
 
 	/** After a commit that changed these orders: cached reads go first, then the push. */
 	async function announce(changed: OrderUpdated[]) {
 		if (!changed.length) return;
 		// Invalidate first: a client that re-reads on the push must not get the cached read.
-		await reads.bump(changed.map(e => e.userId));
+		await core.forget(changed.map(e => e.userId));
 		await statusEvents.publish(changed);
 	}
 
 	async function onPaymentResults(
 		this: Service,
 		batch: IncomingMessage<PaymentResult | RefundResult>[],
-	) {
+	): Promise<HandledBatch> {
 		const { changed, duplicates, refundsRefused } = await applyPaymentResults(db, batch);
-		stats.duplicatesSkipped += duplicates;
 		// Payments never debited such an order (a forged or broken request): nothing to undo here,
 		// and the order keeps its status. Legitimately this cannot happen (only a paid order
 		// becomes FINISHED, and only a FINISHED one is refunded), so it is worth a warning.
@@ -81,6 +67,7 @@ export function ordersService(config: Config): ReadSideSchema {
 				},
 			);
 		await announce(changed);
+		return { duplicates };
 	}
 
 	return {
@@ -106,12 +93,13 @@ export function ordersService(config: Config): ReadSideSchema {
 				params: ordersParams.refund,
 				async handler(this: Service, ctx: Context<{ id: string }, RequestMeta>) {
 					const userId = requireUserId(ctx);
-					const { order, changed } = await refundOrder(db, {
-						userId,
-						orderId: ctx.params.id,
-						idempotencyKey: ctx.meta.idempotencyKey,
-					});
-					messaging.relay.wake();
+					const { order, changed } = await core.messaging.write(() =>
+						refundOrder(db, {
+							userId,
+							orderId: ctx.params.id,
+							idempotencyKey: ctx.meta.idempotencyKey,
+						}),
+					);
 					if (changed) await announce([changed]);
 					return order;
 				},
@@ -122,22 +110,13 @@ export function ordersService(config: Config): ReadSideSchema {
 				// Cached under the user's generation, like the first list page: every change moves both.
 				async handler(ctx: Context<unknown, RequestMeta>) {
 					const userId = requireUserId(ctx);
-					return reads.read(userId, SUMMARY_ENTRY, () => orderSummary(db, userId));
+					return core.read(userId, SUMMARY_ENTRY, () => orderSummary(db, userId));
 				},
 			},
 
-			list: {
-				params: ordersParams.list,
-				retryPolicy: { enabled: true },
-				// Its first page is cached under the user's generation (see UserCache and cachedPage).
-				async handler(ctx: Context<ListParams, RequestMeta>) {
-					const userId = requireUserId(ctx);
-					const { limit = DEFAULT_PAGE_SIZE, before } = ctx.params;
-					return reads.read(userId, cachedPage("list", limit, before), () =>
-						listOrders(orders, userId, { limit, before }),
-					);
-				},
-			},
+			list: core.pageAction<string>("list", ordersParams.list, (userId, page) =>
+				listOrders(orders, userId, page),
+			),
 
 			get: {
 				params: ordersParams.get,
@@ -148,69 +127,47 @@ export function ordersService(config: Config): ReadSideSchema {
 					const id = ctx.params.id;
 					// Another user's order is "not found" too: ids are not secrets, but orders are.
 					if (!isUuid(id)) throw new OrderNotFoundError(id);
-					return reads.read(userId, `get:${id}`, () => getOrder(orders, userId, id));
+					return core.read(userId, `get:${id}`, () => getOrder(orders, userId, id));
 				},
 			},
 
 			stats: {
 				visibility: "public",
 				async handler() {
-					return {
-						...(await messaging.stats()),
-						duplicatesSkipped: stats.duplicatesSkipped,
-						swept: stats.swept,
-					};
+					return { ...(await core.messaging.stats()), swept: stats.swept };
 				},
 			},
 
 			// health and metrics, for the gateway's /health/ready and /metrics
-			...observabilityActions(
-				broker => ({
-					service: "orders",
-					db,
-					messaging,
-					queues: [Queues.ordersToPay, Queues.paymentResults, Queues.ordersToRefund],
-					duplicatesSkipped: stats.duplicatesSkipped,
-					node: [sweptOrders(broker, stats.swept)],
-					shared: [
-						() => ordersByStatus(broker, db),
-						() => stuckOrders(broker, db, config.orderStuckAfterS),
-					],
-				}),
-				config.healthTimeoutMs,
-				config.consumerStallMs,
-			),
+			...core.observabilityActions(broker => ({
+				node: [sweptOrders(broker, stats.swept)],
+				shared: [
+					() => ordersByStatus(broker, db),
+					() => stuckOrders(broker, db, config.orderStuckAfterS),
+				],
+			})),
 		},
 
 		created(this: Service) {
-			intake = new OrderIntake(db, async placed => {
-				messaging.relay.wake();
-				await reads.bump(placed.map(o => o.userId));
-			});
-			reads = new UserCache(this.broker, "orders", 60);
+			core.create(this);
+			intake = new OrderIntake(
+				db,
+				placed => core.forget(placed.map(o => o.userId)),
+				core.messaging.write,
+			);
 			statusEvents = new OrderStatusPublisher(
 				config.redisUrl,
 				config.redisPrefix,
 				this.logger,
 				config.redisCommandTimeoutMs,
 			);
-			messaging = new MessagingRuntime(
-				db,
-				messagingOptions(config, [
-					Queues.ordersToPay,
-					Queues.paymentResults,
-					Queues.ordersToRefund,
-				]),
-				this.logger,
-			);
 			sweepers = [
-				stuckOrdersSweeper(db, config, this.logger, count => {
+				stuckOrdersSweeper(db, config, this.logger, core.messaging.write, count => {
 					stats.swept += count;
-					messaging.relay.wake();
 				}),
 				retentionSweeper(db, config, this.logger),
 			];
-			messaging.consume({
+			core.messaging.consume({
 				queue: Queues.paymentResults,
 				decode: decodePaymentResult,
 				handle: batch => onPaymentResults.call(this, batch),
@@ -226,15 +183,14 @@ export function ordersService(config: Config): ReadSideSchema {
 
 		async started() {
 			await statusEvents.connect();
-			await messaging.start();
+			await core.messaging.start();
 			for (const s of sweepers) s.start();
 		},
 
 		async stopped() {
 			await Promise.all(sweepers.map(s => s.stop()));
-			await messaging.stop();
+			await core.stop();
 			await statusEvents.close();
-			await db.destroy();
 		},
 	};
 }

@@ -4,7 +4,7 @@ import type { Config } from "../../lib/config";
 import type { OrderToPay } from "../../lib/contracts";
 import { runSql } from "../../lib/db/sql";
 import { Sweeper } from "../../lib/db/sweeper";
-import { OutboxStore, Queues } from "../../lib/messaging";
+import { OutboxStore, Queues, WriteScope } from "../../lib/messaging";
 
 const outbox = new OutboxStore();
 
@@ -87,15 +87,19 @@ export async function sweepStuckOrders(knex: Knex, stuckAfterS: number): Promise
 	});
 }
 
-/** The stuck-order sweep every SWEEP_INTERVAL_MS, one orders node at a time. */
+/**
+ * The stuck-order sweep every SWEEP_INTERVAL_MS, one orders node at a time; each sweep is a
+ * `write` (MessagingRuntime.write), which wakes the relay for the requests it wrote.
+ */
 export function stuckOrdersSweeper(
 	knex: Knex,
 	config: Config,
 	logger: Logger,
+	write: WriteScope,
 	onSwept: (count: number) => void,
 ): Sweeper<SweptOrder[]> {
 	return new Sweeper(knex, "gozon.stuck-orders", config.sweepIntervalMs, logger, async () => {
-		const swept = await sweepStuckOrders(knex, config.orderStuckAfterS);
+		const swept = await write(() => sweepStuckOrders(knex, config.orderStuckAfterS));
 		for (const o of swept)
 			logger.warn(
 				o.status === "NEW"

@@ -1,36 +1,29 @@
-import type { Knex } from "knex";
 import type { OrderToPay, PaymentResult } from "../../lib/contracts";
 import { runSql } from "../../lib/db/sql";
 import { IncomingMessage, InboxStore, OutboxStore, Queues } from "../../lib/messaging";
+import { AccountsBatch, accountsBatch } from "./accounts-batch";
 import { Decision, recordAndLock, saveDecisions } from "./payment.repository";
 
 const inbox = new InboxStore("payments.orders-to-pay");
 const outbox = new OutboxStore();
 
-export interface PaidBatch {
+export interface PaidBatch extends AccountsBatch {
 	/** Result messages written to the outbox: new decisions, and recorded ones sent again. */
 	results: PaymentResult[];
 	/** Recorded decisions sent again, for orders asked for under a new message id. */
 	resent: PaymentResult[];
-	duplicates: number;
-	changedUsers: number[];
 }
 
 /**
- * Pays a batch of orders in ONE transaction (two statements between BEGIN and COMMIT): inbox
- * rows (a redelivered message is skipped), accounts locked with SELECT ... FOR UPDATE, then
- * debits and ledger entries (or refusals) and the results in the outbox. The consumer
- * acknowledges the messages only after the commit. The order_payments primary key and the
- * ledger's unique order_id make a second debit of the same order impossible even if it
- * arrived under another message id. Such a repeat (the stuck-order sweeper asking again) is
- * answered with the recorded decision, through the outbox like the first answer: the first
- * may have been lost (dead-lettered), and orders ignores a result for an order already final.
+ * Pays a batch of orders, an AccountsBatch of two statements: debits (or refusals) under the
+ * account locks. The order_payments primary key and the ledger's unique order_id make a second
+ * debit of the same order impossible even if it arrived under another message id. Such a repeat
+ * (the stuck-order sweeper asking again) is answered with the recorded decision, through the
+ * outbox like the first answer: the first may have been lost (dead-lettered), and orders ignores
+ * a result for an order already final.
  */
-export async function payOrders(
-	knex: Knex,
-	batch: IncomingMessage<OrderToPay>[],
-): Promise<PaidBatch> {
-	return knex.transaction(async trx => {
+export const payOrders = accountsBatch(
+	async (trx, batch: IncomingMessage<OrderToPay>[]): Promise<PaidBatch> => {
 		const state = await recordAndLock(
 			trx,
 			inbox.recordNewFragment(batch.map(m => m.messageId)),
@@ -76,5 +69,5 @@ export async function payOrders(
 			outbox.insertFragment(Queues.paymentResults, results),
 		);
 		return { results, resent, duplicates, changedUsers: [...newBalances.keys()] };
-	});
-}
+	},
+);

@@ -1,36 +1,29 @@
-import type { Knex } from "knex";
 import type { OrderToRefund, RefundResult } from "../../lib/contracts";
 import { IncomingMessage, InboxStore, OutboxStore, Queues } from "../../lib/messaging";
+import { AccountsBatch, accountsBatch } from "./accounts-batch";
 import { Credit, readRefundState, recordAndLockRefunds, saveRefunds } from "./refund.repository";
 
 const inbox = new InboxStore("payments.orders-to-refund");
 const outbox = new OutboxStore();
 
-export interface RefundedBatch {
+export interface RefundedBatch extends AccountsBatch {
 	credits: Credit[];
 	/** REFUNDED sent again, for orders already refunded asked for under a new message id. */
 	resent: RefundResult[];
 	/** REFUND_REFUSED: no debit of that order, by that user, of that amount. */
 	refused: RefundResult[];
-	duplicates: number;
-	changedUsers: number[];
 }
 
 /**
- * Refunds a batch of orders in ONE transaction: inbox rows (a redelivered message is
- * skipped), the paying accounts locked with SELECT ... FOR UPDATE, then for each order a
- * credit, its ORDER_REFUND ledger entry, its order_refunds row and a REFUNDED result in the
- * outbox. The consumer acknowledges only after the commit. Payments trusts only its own
- * record: an order it never debited — or not for that user and amount — is refused with no
- * credit (REFUND_REFUSED, which orders logs and ignores). The order_refunds primary key makes
- * a second credit impossible even under a new message id; such a repeat (the stuck-order
+ * Refunds a batch of orders, an AccountsBatch over the paying accounts: for each order a credit,
+ * its ORDER_REFUND ledger entry, its order_refunds row and a REFUNDED result. Payments trusts
+ * only its own record: an order it never debited — or not for that user and amount — is refused
+ * with no credit (REFUND_REFUSED, which orders logs and ignores). The order_refunds primary key
+ * makes a second credit impossible even under a new message id; such a repeat (the stuck-order
  * sweeper asking again) is answered REFUNDED again, since the first answer may have been lost.
  */
-export async function refundOrders(
-	knex: Knex,
-	batch: IncomingMessage<OrderToRefund>[],
-): Promise<RefundedBatch> {
-	return knex.transaction(async trx => {
+export const refundOrders = accountsBatch(
+	async (trx, batch: IncomingMessage<OrderToRefund>[]): Promise<RefundedBatch> => {
 		const orderIds = [...new Set(batch.map(m => m.body.orderId))];
 		const fresh = await recordAndLockRefunds(
 			trx,
@@ -85,5 +78,5 @@ export async function refundOrders(
 			duplicates: batch.length - results.length,
 			changedUsers: [...balances.keys()],
 		};
-	});
-}
+	},
+);

@@ -77,7 +77,7 @@ describe("AmqpConnection on a three-node RabbitMQ cluster (URL list)", function 
 		);
 		try {
 			await connection.start();
-			await connection.waitConnected(10_000);
+			await eventually(async () => connection.isConnected, "connected", 10_000);
 			assert.equal(portOf(connection.url), amqpPort(1), "the first URL that answers");
 			const queues = await quorumQueues(TEST_VHOST);
 			const members = (name: string) => queues.find(q => q.name === name)?.members.length;
@@ -132,7 +132,7 @@ describe("AmqpConnection on a three-node RabbitMQ cluster (URL list)", function 
 		};
 		try {
 			await connection.start();
-			await connection.waitConnected(10_000);
+			await eventually(async () => connection.isConnected, "connected", 10_000);
 			await consumer.start();
 			const victim = portOf(connection.url) - 5680;
 			assert.equal(victim, 1, "connected to the first URL");
