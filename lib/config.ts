@@ -15,6 +15,10 @@ import {
 	urlList,
 	type Setting,
 } from "./config-parsers";
+import {
+	defaultConsumerOptions as consumer,
+	defaultRelayOptions as relay,
+} from "./messaging/options";
 
 export { ConfigError, redactUrl, splitUrls } from "./config-parsers";
 
@@ -103,49 +107,49 @@ export const settings = {
 	),
 	relayBatchSize: setting(
 		"OUTBOX_BATCH_SIZE",
-		500,
+		relay.batchSize,
 		int(1, 10000),
 		"Outbox rows a relay claims and publishes per round.",
 	),
 	relayConcurrency: setting(
 		"OUTBOX_CONCURRENCY",
-		1,
+		relay.concurrency,
 		int(1, 64),
 		"Relay rounds a node runs at once (more cut latency at low load, cost CPU at high load).",
 	),
 	relayPollMs: setting(
 		"OUTBOX_POLL_MS",
-		1000,
+		relay.pollIntervalMs,
 		int(10, 600000),
 		"Fallback poll interval of the outbox relay; new rows wake it at once.",
 	),
 	publishTimeoutMs: setting(
 		"PUBLISH_TIMEOUT_MS",
-		10000,
+		relay.publishTimeoutMs,
 		int(100, 600000),
 		"How long the relay waits for the broker's publisher confirms before retrying.",
 	),
 	consumerPrefetch: setting(
 		"CONSUMER_PREFETCH",
-		256,
+		consumer.prefetch,
 		int(1, 65535),
 		"Unacknowledged messages a business-queue consumer may hold.",
 	),
 	consumerBatchSize: setting(
 		"CONSUMER_BATCH_SIZE",
-		100,
+		consumer.batchSize,
 		int(1, 10000),
 		"Most messages a consumer handles in one database transaction.",
 	),
 	consumerConcurrency: setting(
 		"CONSUMER_CONCURRENCY",
-		2,
+		consumer.concurrency,
 		int(1, 64),
 		"Batches a consumer handles at once.",
 	),
 	maxDeliveries: setting(
 		"MAX_DELIVERIES",
-		5,
+		consumer.maxDeliveries,
 		int(1, 1000),
 		"Attempts at a message before it goes to <queue>.dlq.",
 	),

@@ -1,4 +1,8 @@
-/** Tunables of the shared messaging module; one default and one line of doc per field. */
+/**
+ * Tunables of the shared messaging module; one default and one line of doc per field. These
+ * defaults are the only ones: lib/config.ts reads them for its settings (OUTBOX_*, CONSUMER_*,
+ * MAX_DELIVERIES).
+ */
 export interface RelayOptions {
 	/** Outbox rows claimed, published and marked sent per round. */
 	batchSize: number;
