@@ -1,6 +1,12 @@
 import { Transporters } from "moleculer";
 import { coalesceWrites } from "./messaging/coalesce-writes";
-import { BrokerDisconnected, RequestHold, type ReturnedMessage } from "./rpc-request-hold";
+import {
+	BrokerDisconnected,
+	failPending,
+	RequestHold,
+	type PendingRequests,
+	type ReturnedMessage,
+} from "./rpc-request-hold";
 
 type AmqpOptions = ConstructorParameters<typeof Transporters.AMQP>[0] & object;
 
@@ -76,7 +82,7 @@ export class RpcTransporter extends Transporters.AMQP {
 		super(opts);
 		this.hold = new RequestHold(
 			{
-				canPublish: () => this.connected && !this.unavailable,
+				canPublish: () => this.canPublish(),
 				republish: (queue, content) => this.sendRequest(queue, content),
 				requestIdOf: content => this.requestIdOf(content),
 				transit: () => this.transit as never,
@@ -88,8 +94,7 @@ export class RpcTransporter extends Transporters.AMQP {
 	/** A request waits (RequestHold) while RPC is reconnecting, where Moleculer would refuse it. */
 	prepublish(packet: { type: string }): Promise<void> {
 		const publish = () => super.prepublish(packet as never) as Promise<void>;
-		if (packet.type !== "REQ" || !this.hold.holdMs || (this.connected && !this.unavailable))
-			return publish();
+		if (packet.type !== "REQ" || !this.hold.holdMs || this.canPublish()) return publish();
 		return this.hold.untilPublishable(() => !!this.transit?.disconnecting).then(publish);
 	}
 
@@ -115,6 +120,10 @@ export class RpcTransporter extends Transporters.AMQP {
 		} catch {
 			return undefined;
 		}
+	}
+
+	private canPublish(): boolean {
+		return this.connected && !this.unavailable;
 	}
 
 	/** Whether requests are refused now, and why. */
@@ -182,20 +191,13 @@ export class RpcTransporter extends Transporters.AMQP {
 	 * and the callers would each wait out the whole requestTimeout (10 s) for nothing.
 	 */
 	private rejectPending(): void {
-		const transit = this.transit as unknown as {
-			pendingRequests?: Map<string, { reject(err: Error): void }>;
-			removePendingRequest?(id: string): void;
-		};
+		const transit = this.transit as unknown as PendingRequests;
 		const pending = transit.pendingRequests;
 		if (!pending?.size) return;
 		this.logger.warn("RPC connection lost: requests waiting for an answer fail now (retryable)", {
 			requests: pending.size,
 		});
-		for (const [id, request] of [...pending]) {
-			if (transit.removePendingRequest) transit.removePendingRequest(id);
-			else pending.delete(id);
-			request.reject(new BrokerDisconnected());
-		}
+		for (const id of [...pending.keys()]) failPending(transit, id);
 	}
 
 	/** Takes the current connection and channel out of Moleculer's hands and closes them. */

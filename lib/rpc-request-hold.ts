@@ -9,9 +9,19 @@ export interface ReturnedMessage {
 	fields: { routingKey: string };
 }
 
-interface PendingRequests {
+/** Moleculer's transit, as far as its pending requests go. */
+export interface PendingRequests {
 	pendingRequests?: Map<string, { reject(err: Error): void }>;
 	removePendingRequest?(id: string): void;
+}
+
+/** Fails request `id` at once, retryable (BrokerDisconnectedError, a 503), if it still waits. */
+export function failPending(transit: PendingRequests, id: string): void {
+	const request = transit.pendingRequests?.get(id);
+	if (!request) return;
+	if (transit.removePendingRequest) transit.removePendingRequest(id);
+	else transit.pendingRequests?.delete(id);
+	request.reject(new BrokerDisconnected());
 }
 
 /** What the hold needs of the transporter it serves. */
@@ -88,19 +98,11 @@ export class RequestHold {
 		}
 		const resend = () => {
 			if (!transit.pendingRequests?.has(id)) return;
-			if (Date.now() >= deadline) this.fail(transit, id);
+			if (Date.now() >= deadline) failPending(transit, id);
 			// No channel right now (reconnecting): try again, within the same hold.
 			else if (!this.host.republish(msg.fields.routingKey, msg.content))
 				setTimeout(resend, RESEND_MS).unref();
 		};
 		setTimeout(resend, RESEND_MS).unref();
-	}
-
-	private fail(transit: PendingRequests, id: string): void {
-		const request = transit.pendingRequests?.get(id);
-		if (!request) return;
-		if (transit.removePendingRequest) transit.removePendingRequest(id);
-		else transit.pendingRequests?.delete(id);
-		request.reject(new BrokerDisconnected());
 	}
 }

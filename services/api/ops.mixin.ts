@@ -17,9 +17,7 @@ import { PROMETHEUS_CONTENT_TYPE } from "../../lib/observability/metrics";
 import { projectRoot } from "../../lib/paths";
 import { scrapeCluster } from "./cluster-metrics";
 import { DocsAssets, docsPage, sendAsset, sendPage } from "./docs";
-// "./openapi/index", not "./openapi": a dist/ built before openapi.ts became a folder keeps an
-// openapi.js that Node would load first.
-import { buildOpenApi, OpenApiInput } from "./openapi/index";
+import { buildOpenApi, OpenApiInput } from "./openapi";
 import { checkReadiness } from "./readiness";
 import { summarizeReadiness } from "./readiness-summary";
 
