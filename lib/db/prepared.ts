@@ -53,11 +53,13 @@ export function prepared<Row = Record<string, unknown>>(
 }
 
 /** Runs a statement built with `sql` (its fragments spliced in) as the prepared statement of its text. */
-export function runPrepared<Row = Record<string, unknown>>(
+export async function runPrepared<Row = Record<string, unknown>>(
 	db: Knex | Knex.Transaction,
 	name: string,
 	statement: Sql,
 ): Promise<Row[]> {
 	const { sql, bindings } = statement.render();
-	return prepared<Row>(name, sql).rows(db, bindings);
+	const rows = await prepared<Row>(name, sql).rows(db, bindings);
+	statement.ran(db);
+	return rows;
 }

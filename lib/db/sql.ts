@@ -1,5 +1,8 @@
 import type { Knex } from "knex";
 
+/** Called when a statement has run without error, with the connection or transaction it ran on. */
+export type RanHook = (db: Knex | Knex.Transaction) => void;
+
 type Scalar = string | number | boolean | Date | null;
 /** A parameter as pg sends it: a scalar, or an array of them (a column for unnest). */
 export type SqlValue = Scalar | readonly Scalar[];
@@ -16,7 +19,22 @@ export class Sql {
 	constructor(
 		private readonly strings: readonly string[],
 		private readonly values: readonly (SqlValue | Sql)[],
+		private readonly onRun: readonly RanHook[] = [],
 	) {}
+
+	/**
+	 * The same statement, with `hook` called once the statement containing it has run without
+	 * error (runSql, runPrepared): how an outbox insert learns that its rows were written.
+	 */
+	whenRun(hook: RanHook): Sql {
+		return new Sql(this.strings, this.values, [...this.onRun, hook]);
+	}
+
+	/** Calls the hooks of this statement and of every fragment in it: it ran on `db`. */
+	ran(db: Knex | Knex.Transaction): void {
+		for (const hook of this.onRun) hook(db);
+		for (const value of this.values) if (value instanceof Sql) value.ran(db);
+	}
 
 	/** The text with `?` placeholders and the values in their order, for `knex.raw` or `prepared`. */
 	render(): { sql: string; bindings: SqlValue[] } {
@@ -55,5 +73,6 @@ export async function runSql<Row = Record<string, unknown>>(
 	const { sql: text, bindings } = statement.render();
 	// knex's binding types leave out arrays holding nulls, which pg sends as they are.
 	const result = await db.raw(text, bindings as Knex.RawBinding[]);
+	statement.ran(db);
 	return result.rows;
 }

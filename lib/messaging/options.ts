@@ -8,7 +8,7 @@ export interface RelayOptions {
 	batchSize: number;
 	/** Rounds at once; above 1 a new row need not wait for the confirms of a round under way. */
 	concurrency: number;
-	/** Fallback poll interval; committing a new row wakes the relay at once. */
+	/** Fallback poll interval; a writer publishes its own rows after the commit. */
 	pollIntervalMs: number;
 	/** How long to wait for the broker's publisher confirms of one round. */
 	publishTimeoutMs: number;
@@ -16,6 +16,13 @@ export interface RelayOptions {
 	retryBackoffMs: number;
 	/** Longest delay between retries while the broker or database is unreachable. */
 	maxBackoffMs: number;
+	/**
+	 * Rows younger than this are left to the writer that publishes them after its commit; the
+	 * poll takes only older ones (a writer that died, a publish that failed and was not retried).
+	 */
+	pollGraceMs: number;
+	/** Rows published after their commit are marked sent together, one statement per this interval. */
+	markDelayMs: number;
 }
 
 export const defaultRelayOptions: RelayOptions = {
@@ -25,6 +32,8 @@ export const defaultRelayOptions: RelayOptions = {
 	publishTimeoutMs: 10000,
 	retryBackoffMs: 100,
 	maxBackoffMs: 5000,
+	pollGraceMs: 3000,
+	markDelayMs: 200,
 };
 
 export interface ConsumerOptions {

@@ -6,11 +6,14 @@ import { OutboxStore } from "./outbox.store";
 import type { Publisher } from "./publisher";
 
 /**
- * Moves committed outbox rows to RabbitMQ. A round claims a batch, publishes it with
- * publisher confirms and marks it sent in the same transaction, so a row is marked only after
- * the broker has it. A crash between publish and commit republishes the batch; the
- * consumers' inbox drops those duplicates. New rows wake the relay at once; the poll
- * interval is only the fallback (rows committed by another process, or a missed wake).
+ * Moves committed outbox rows to RabbitMQ that their writer did not publish itself. A unit of
+ * work publishes its own rows after its commit (AfterCommitPublisher); the relay is the
+ * fallback for the rest: rows of a writer that died or whose publish failed (it wakes the relay),
+ * rows written outside MessagingRuntime.write, and everything unsent at start. A round claims
+ * a batch, publishes it with publisher confirms and marks it sent in the same transaction, so a
+ * row is marked only after the broker has it. A crash between publish and commit republishes
+ * the batch; the consumers' inbox drops those duplicates. The poll (every `pollIntervalMs`)
+ * takes only rows older than `pollGraceMs`, so it does not race the writers for fresh ones.
  * A row the broker returns (no queue takes it) stays unsent for a later round. While the
  * broker blocks our connection (resource alarm) the relay pauses: a round would only hold its
  * row locks until the publish timeout.
@@ -134,7 +137,9 @@ export class OutboxRelay {
 	 */
 	private async drain(polled = false): Promise<void> {
 		try {
-			if (polled && !(await this.store.hasPending(this.knex))) {
+			// A poll leaves the rows of the last few seconds to the writers publishing them.
+			const minAgeMs = polled ? this.opts.pollGraceMs : 0;
+			if (polled && !(await this.store.hasPending(this.knex, minAgeMs))) {
 				this.emptyRounds++;
 				this.failing = false;
 				this.backoff = this.opts.retryBackoffMs;
@@ -142,7 +147,7 @@ export class OutboxRelay {
 			}
 			for (;;) {
 				if (this.stopped || this.pausedFor !== null) break;
-				const { claimed, returned } = await this.round();
+				const { claimed, returned } = await this.round(minAgeMs);
 				if (returned.length) throw new UnroutableRowsError(returned);
 				if (claimed < this.opts.batchSize) break;
 			}
@@ -162,9 +167,9 @@ export class OutboxRelay {
 	 * One claimed batch: publish, wait for confirms, mark sent (all but the rows the broker
 	 * returned), commit. Returns the batch size and the messageIds returned.
 	 */
-	private round(): Promise<{ claimed: number; returned: string[] }> {
+	private round(minAgeMs: number): Promise<{ claimed: number; returned: string[] }> {
 		return this.knex.transaction(async trx => {
-			const rows = await this.store.claim(trx, this.opts.batchSize);
+			const rows = await this.store.claim(trx, this.opts.batchSize, minAgeMs);
 			if (!rows.length) {
 				this.emptyRounds++;
 				return { claimed: 0, returned: [] };

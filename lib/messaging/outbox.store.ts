@@ -2,7 +2,7 @@ import { randomUUID } from "crypto";
 import type { Knex } from "knex";
 import { prepared } from "../db/prepared";
 import { Sql, sql, trustedSql } from "../db/sql";
-import { noteOutboxWrite } from "./outbox.writes";
+import { noteOutboxInserted, noteOutboxWrite } from "./outbox.writes";
 
 export interface OutboxMessage {
 	id: number;
@@ -25,15 +25,18 @@ export class OutboxStore {
 		noteOutboxWrite();
 		const messageIds = payloads.map(() => randomUUID());
 		const json = payloads.map(p => JSON.stringify(p));
+		const messages = payloads.map((payload, i) => ({ queue, messageId: messageIds[i], payload }));
 		return sql`INSERT INTO ${trustedSql(this.table)} (message_id, queue, payload)
-			      SELECT m.id, ${queue}, m.payload FROM unnest(${messageIds}::uuid[], ${json}::jsonb[]) AS m(id, payload)`;
+			      SELECT m.id, ${queue}, m.payload FROM unnest(${messageIds}::uuid[], ${json}::jsonb[]) AS m(id, payload)`.whenRun(
+			db => noteOutboxInserted(db, messages),
+		);
 	}
 
 	/**
 	 * Locks up to `limit` unsent rows. SKIP LOCKED lets any number of relays run side by side:
 	 * each claims rows the others have not, and a crashed relay's rows come back on rollback.
 	 */
-	async claim(trx: Knex.Transaction, limit: number): Promise<OutboxMessage[]> {
+	async claim(trx: Knex.Transaction, limit: number, minAgeMs = 0): Promise<OutboxMessage[]> {
 		const rows = await prepared<{
 			id: number;
 			message_id: string;
@@ -43,8 +46,9 @@ export class OutboxStore {
 		}>(
 			"outbox.claim",
 			`SELECT id, message_id, queue, payload, headers FROM ${this.table}
-			  WHERE sent_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
-		).rows(trx, [limit]);
+			  WHERE sent_at IS NULL AND created_at <= now() - make_interval(secs => ?)
+			  ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
+		).rows(trx, [minAgeMs / 1000, limit]);
 		return rows.map(r => ({
 			id: r.id,
 			messageId: r.message_id,
@@ -58,11 +62,12 @@ export class OutboxStore {
 	 * Whether any row is unsent: one statement on its own, for the relay's fallback poll, which
 	 * at idle finds nothing and so need not pay a transaction (BEGIN, claim, COMMIT) to say so.
 	 */
-	async hasPending(knex: Knex): Promise<boolean> {
+	async hasPending(knex: Knex, minAgeMs = 0): Promise<boolean> {
 		const [row] = await prepared<{ pending: boolean }>(
 			"outbox.has-pending",
-			`SELECT EXISTS (SELECT 1 FROM ${this.table} WHERE sent_at IS NULL) AS pending`,
-		).rows(knex, []);
+			`SELECT EXISTS (SELECT 1 FROM ${this.table}
+			  WHERE sent_at IS NULL AND created_at <= now() - make_interval(secs => ?)) AS pending`,
+		).rows(knex, [minAgeMs / 1000]);
 		return row.pending;
 	}
 
@@ -71,6 +76,14 @@ export class OutboxStore {
 			"outbox.mark-sent",
 			`UPDATE ${this.table} SET sent_at = now() WHERE id = ANY(?::bigint[])`,
 		).rows(trx, [ids]);
+	}
+
+	/** Marks rows sent by message id, in one statement of its own (no transaction around it). */
+	async markSentByMessageId(knex: Knex, messageIds: string[]): Promise<void> {
+		await prepared(
+			"outbox.mark-sent-by-message-id",
+			`UPDATE ${this.table} SET sent_at = now() WHERE message_id = ANY(?::uuid[]) AND sent_at IS NULL`,
+		).rows(knex, [messageIds]);
 	}
 
 	/** Unsent rows and the age of the oldest, for metrics and tests. */

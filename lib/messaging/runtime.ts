@@ -4,6 +4,7 @@ import { amqpClusterSize, type Config } from "../config";
 import { AmqpConnection } from "./connection";
 import { ConsumerSpec, QueueConsumer } from "./consumer";
 import { ConsumerOptions, defaultRelayOptions, RelayOptions } from "./options";
+import { AfterCommitPublisher } from "./outbox.after-commit";
 import { OutboxRelay } from "./outbox.relay";
 import { OutboxStore } from "./outbox.store";
 import { trackOutboxWrites } from "./outbox.writes";
@@ -53,6 +54,7 @@ export class MessagingRuntime {
 	readonly connection: AmqpConnection;
 	readonly publisher: Publisher;
 	readonly relay: OutboxRelay;
+	readonly afterCommit: AfterCommitPublisher;
 	readonly consumers: QueueConsumer<unknown>[] = [];
 
 	constructor(
@@ -68,6 +70,13 @@ export class MessagingRuntime {
 			opts.relay.publishTimeoutMs ?? defaultRelayOptions.publishTimeoutMs,
 		);
 		this.relay = new OutboxRelay(knex, this.publisher, logger, opts.relay);
+		this.afterCommit = new AfterCommitPublisher(
+			knex,
+			this.publisher,
+			this.relay,
+			logger,
+			opts.relay,
+		);
 		this.connection.on("connected", () => this.relay.resume());
 		this.connection.on("blocked", (reason: string) =>
 			this.relay.pause(`RabbitMQ blocked the connection: ${reason}`),
@@ -78,7 +87,7 @@ export class MessagingRuntime {
 	/** Counters and outbox backlog, for the services' `stats` action and metrics. */
 	async stats() {
 		return {
-			relayPublished: this.relay.published,
+			relayPublished: this.published,
 			relayPaused: this.relay.paused,
 			blocked: this.connection.blocked,
 			connects: this.connection.connects,
@@ -88,20 +97,33 @@ export class MessagingRuntime {
 		};
 	}
 
+	/** Outbox messages published and marked sent (after their commit, or by the relay), since start. */
+	get published(): number {
+		return this.relay.published + this.afterCommit.published;
+	}
+
+	/** Publishes with confirms that carried outbox rows (after-commit publishes and relay rounds). */
+	get publishRounds(): number {
+		return this.relay.rounds + this.afterCommit.rounds;
+	}
+
 	/** Messages its consumers skipped as already handled, since the node started. */
 	get duplicatesSkipped(): number {
 		return this.consumers.reduce((sum, c) => sum + c.stats.duplicates, 0);
 	}
 
 	/**
-	 * Runs `work`, which commits its own transaction (or single statement), and wakes the relay
-	 * once it has resolved if it wrote outbox rows: the outbox store marks the work, so no caller
-	 * wakes the relay by hand. Consumer batches are writes by themselves (`consume`); an action or
-	 * job that writes outbox rows outside a `write` would wait for the poll (OUTBOX_POLL_MS).
+	 * Runs `work`, which commits its own transaction (or single statement), and publishes the
+	 * outbox rows it committed once it has resolved (AfterCommitPublisher): the outbox store
+	 * records them in the work's unit, so no caller publishes or wakes the relay by hand. Rows
+	 * written but not recorded as committed (a statement whose outcome is unknown) wake the relay.
+	 * Consumer batches are writes by themselves (`consume`); an action or job that writes outbox
+	 * rows outside a `write` waits for the poll (OUTBOX_POLL_MS, rows older than its grace).
 	 */
 	readonly write: WriteScope = async work => {
-		const { result, wrote } = await trackOutboxWrites(work);
-		if (wrote) this.relay.wake();
+		const { result, wrote, committed } = await trackOutboxWrites(work);
+		if (committed.length) this.afterCommit.publish(committed);
+		else if (wrote) this.relay.wake();
 		return result;
 	};
 
@@ -128,6 +150,7 @@ export class MessagingRuntime {
 	/** Stops taking messages, lets work under way finish and be acknowledged, then disconnects. */
 	async stop(): Promise<void> {
 		await Promise.all(this.consumers.map(c => c.stop()));
+		await this.afterCommit.stop();
 		await this.relay.stop();
 		await this.connection.stop();
 	}

@@ -138,13 +138,13 @@ export function messagingMetrics(
 	return [
 		byService(
 			"gozon_outbox_published_total",
-			"Outbox messages the relay published (broker-confirmed) and marked sent, since the node started.",
-			messaging.relay.published,
+			"Outbox messages published (broker-confirmed) and marked sent, after their commit or by the relay, since the node started.",
+			messaging.published,
 		),
 		byService(
 			"gozon_outbox_relay_rounds_total",
-			"Relay rounds (one transaction each) that claimed outbox rows, since the node started; published ÷ rounds is the mean batch.",
-			messaging.relay.rounds,
+			"Publishes with confirms that carried outbox rows (one per committed unit of work, or one relay round each), since the node started; published ÷ rounds is the mean batch.",
+			messaging.publishRounds,
 		),
 		byService(
 			"gozon_outbox_relay_empty_rounds_total",

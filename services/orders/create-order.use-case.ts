@@ -80,7 +80,7 @@ export class OrderIntake {
 
 	/**
 	 * `afterCommit` runs once per stored batch (cache invalidation) before the callers get their
-	 * orders; each store is a `write` (MessagingRuntime.write, which wakes the relay after it).
+	 * orders; each store is a `write` (MessagingRuntime.write, which publishes its messages after it).
 	 */
 	constructor(
 		private readonly knex: Knex,

@@ -89,7 +89,7 @@ export async function sweepStuckOrders(knex: Knex, stuckAfterS: number): Promise
 
 /**
  * The stuck-order sweep every SWEEP_INTERVAL_MS, one orders node at a time; each sweep is a
- * `write` (MessagingRuntime.write), which wakes the relay for the requests it wrote.
+ * `write` (MessagingRuntime.write), which publishes the requests it wrote after the commit.
  */
 export function stuckOrdersSweeper(
 	knex: Knex,
