@@ -33,30 +33,6 @@ export class OutboxStore {
 	}
 
 	/**
-	 * Messages' insert as SQL to embed in a CTE, for messages the statement computes itself:
-	 * `rows` yields `(message_id uuid, payload jsonb)`. It returns the rows it wrote; hand them to
-	 * `inserted` once the statement has run, so that they are published after the commit.
-	 */
-	insertRowsFragment(queue: string, rows: Sql): Sql {
-		noteOutboxWrite();
-		return sql`INSERT INTO ${trustedSql(this.table)} (message_id, queue, payload)
-			      SELECT m.message_id, ${queue}, m.payload FROM (${rows}) AS m
-			      RETURNING message_id, payload`;
-	}
-
-	/** The rows an `insertRowsFragment` wrote, from a statement that ran on `db`. */
-	inserted(
-		db: Knex | Knex.Transaction,
-		queue: string,
-		rows: { message_id: string; payload: unknown }[],
-	): void {
-		noteOutboxInserted(
-			db,
-			rows.map(r => ({ queue, messageId: r.message_id, payload: r.payload })),
-		);
-	}
-
-	/**
 	 * Locks up to `limit` unsent rows. SKIP LOCKED lets any number of relays run side by side:
 	 * each claims rows the others have not, and a crashed relay's rows come back on rollback.
 	 */

@@ -3,8 +3,7 @@ import type { HandledBatch, IncomingMessage } from "../../lib/messaging";
 
 /**
  * What a batch of a payments consumer (payments or refunds) did, beside its results. Each batch
- * is ONE transaction (a payment batch is one statement, payBatch; a refund batch is run by
- * `accountsBatch` below): inbox rows (a redelivered message is skipped), the accounts locked with
+ * is ONE transaction: inbox rows (a redelivered message is skipped), the accounts locked with
  * SELECT ... FOR UPDATE in user-id order, the balance changes and ledger entries, and the
  * results in the outbox; the consumer acknowledges the messages only after the commit.
  * `duplicates` is for the consumer's count, `changedUsers` for the cache.
