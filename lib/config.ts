@@ -121,13 +121,13 @@ export const settings = {
 		"OUTBOX_POLL_MS",
 		relay.pollIntervalMs,
 		int(10, 600000),
-		"Fallback poll interval of the outbox relay; new rows wake it at once.",
+		`Fallback poll interval of the outbox relay (it takes rows older than ${relay.pollGraceMs / 1000} s); a writer publishes its own rows after its commit.`,
 	),
 	publishTimeoutMs: setting(
 		"PUBLISH_TIMEOUT_MS",
 		relay.publishTimeoutMs,
 		int(100, 600000),
-		"How long the relay waits for the broker's publisher confirms before retrying.",
+		"How long a publish of outbox rows waits for the broker's publisher confirms before the relay retries it.",
 	),
 	consumerPrefetch: setting(
 		"CONSUMER_PREFETCH",
