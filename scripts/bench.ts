@@ -37,7 +37,7 @@
  *                    [--orders-nodes 2] [--payments-nodes 1]
  *                    [--url http://host:8000] [--no-invariants] [--skip-pgbench] [--report-only]
  */
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import { join } from "path";
 import { cpus, totalmem } from "os";
 import { projectRoot } from "../lib/paths";
@@ -89,7 +89,24 @@ const REPORT_ONLY_BANNER =
 
 // ---------- the cluster ----------
 
+/** What the cluster of this run was built from (buildIdentity); unknown with --url. */
+let build = "not ours (--url)";
+
+/**
+ * The commit the cluster is built from, and whether the working tree differed from it (tracked
+ * files): the build is made from the tree as it is when the bench starts, so a run made while a
+ * change sat uncommitted measured that change, whatever HEAD says.
+ */
+function buildIdentity(): string {
+	const git = (...a: string[]) => spawnSync("git", a, { cwd: projectRoot, encoding: "utf8" });
+	const head = git("rev-parse", "--short", "HEAD");
+	if (head.status !== 0) return "unknown (not a git checkout)";
+	const dirty = git("status", "--porcelain", "--untracked-files=no").stdout.trim() !== "";
+	return `${head.stdout.trim()}${dirty ? " with uncommitted changes" : ""}`;
+}
+
 async function startCluster(args: Args): Promise<ChildProcess> {
+	build = buildIdentity();
 	buildServer();
 	resetIsolated(NAME);
 	const topology = {
@@ -232,6 +249,7 @@ async function main() {
 	const machine = `${cpus().length} cores (${cpus()[0]?.model?.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 	const summary = [
 		`Machine: ${machine}`,
+		`Build: ${build}`,
 		`Topology: ${topology}`,
 		pgTps
 			? `${PGBENCH}: ${pgTps.toFixed(0)} tps`
@@ -274,6 +292,7 @@ async function main() {
 		{
 			date,
 			machine,
+			build,
 			topology,
 			args,
 			reportOnly: args.reportOnly,
