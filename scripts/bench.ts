@@ -89,9 +89,6 @@ const REPORT_ONLY_BANNER =
 
 // ---------- the cluster ----------
 
-/** What the cluster of this run was built from (buildIdentity); unknown with --url. */
-let build = "not ours (--url)";
-
 /**
  * The commit the cluster is built from, and whether the working tree differed from it (tracked
  * files): the build is made from the tree as it is when the bench starts, so a run made while a
@@ -106,7 +103,6 @@ function buildIdentity(): string {
 }
 
 async function startCluster(args: Args): Promise<ChildProcess> {
-	build = buildIdentity();
 	buildServer();
 	resetIsolated(NAME);
 	const topology = {
@@ -152,6 +148,7 @@ async function main() {
 			? `--url: ${args.url} applies its own rate limit; the hot-account run may meet 429s`
 			: LIMITS_NOTE,
 	);
+	const build = args.url ? "not ours (--url)" : buildIdentity();
 	const cluster = args.url ? undefined : await startCluster(args);
 	const base = args.url ?? `http://127.0.0.1:${benchEnv.API_PORT}`;
 	const probe = args.url ? undefined : new BatchingProbe(base, benchEnv);

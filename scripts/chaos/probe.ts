@@ -63,19 +63,29 @@ export class Probe {
 		}
 	}
 
+	/**
+	 * Runs `fn` with the probe's account row locked in the payments database: a payment of the
+	 * probe's order waits until `fn` is done. (An order is paid within a few milliseconds, faster
+	 * than a POST's answer and three reads come back.)
+	 */
+	private async whileAccountLocked<T>(fn: () => Promise<T>): Promise<T> {
+		const hold = await this.payments.transaction();
+		try {
+			await hold("accounts").where({ user_id: this.userId }).forUpdate().first("user_id");
+			return await fn();
+		} finally {
+			await hold.commit();
+		}
+	}
+
 	private async once(fresh: Socket): Promise<{ problems: string[]; sawNew: boolean }> {
 		const u = this.userId;
 		this.rounds++;
 		const onFresh = nextPush(fresh);
-		// The probe's account is held locked until the reads below are done: its payment waits
-		// for the lock, so the order is still NEW when read and that answer is cached. (An order
-		// is paid within a few milliseconds, faster than a POST's answer and three reads.)
-		const hold = await this.payments.transaction();
-		let post: { status: number; body: { id?: string } | string };
-		let entity: { body?: { status?: string } } = {};
-		try {
-			await hold("accounts").where({ user_id: u }).forUpdate().first("user_id");
-			post = await call(
+		// Placed and read while the probe's account is locked (its payment waits), so that the
+		// order is still NEW when read and those answers get cached.
+		const { post, entity } = await this.whileAccountLocked(async () => {
+			const post = await call(
 				base,
 				"POST",
 				"/api/orders",
@@ -83,26 +93,22 @@ export class Probe {
 				{ amount: ORDER_AMOUNT, description: "chaos probe" },
 				{ "Idempotency-Key": randomUUID() },
 			).catch(err => ({ status: 0, body: (err as Error).message }));
-			if (post.status === 202 && typeof post.body === "object") {
-				const placed = post.body.id!;
-				this.ids.add(placed);
-				// Read everything while the order is NEW, so that those answers get cached.
-				[entity] = await Promise.all([
-					call(base, "GET", `/api/orders/${placed}`, u),
-					call(base, "GET", "/api/orders?limit=5", u),
-					call(base, "GET", "/api/accounts/me", u),
-				]);
-			}
-		} finally {
-			await hold.commit();
-		}
-		if (post.status !== 202 || typeof post.body !== "object")
+			if (post.status !== 202) return { post };
+			const [entity] = await Promise.all([
+				call(base, "GET", `/api/orders/${post.body.id}`, u),
+				call(base, "GET", "/api/orders?limit=5", u),
+				call(base, "GET", "/api/accounts/me", u),
+			]);
+			return { post, entity };
+		});
+		if (post.status !== 202)
 			return {
 				problems: [`probe order: ${post.status} ${JSON.stringify(post.body)}`],
 				sawNew: true,
 			};
-		const id = post.body.id!;
-		const sawNew = entity.body?.status === "NEW";
+		const id: string = post.body.id;
+		this.ids.add(id);
+		const sawNew = entity?.body?.status === "NEW";
 		const problems: string[] = [];
 		const pushed = await onFresh(id);
 		if (!pushed)
