@@ -48,6 +48,7 @@ import { RunResult } from "./support/bench-load";
 import { Args, parseArgs } from "./support/bench-args";
 import { BatchingProbe, batchingTable } from "./support/bench-batching";
 import { LOW_RATE, measure } from "./support/bench-runs";
+import { stageLatencies, stagesTable } from "./support/bench-stages";
 import {
 	Check,
 	checkRefusals,
@@ -62,6 +63,7 @@ import {
 	cpuTable,
 	cpuTarget,
 	idleLine,
+	lowRateSplit,
 	notMeasured,
 	table,
 	Target,
@@ -154,6 +156,7 @@ async function main() {
 	const probe = args.url ? undefined : new BatchingProbe(base, benchEnv);
 	let measured: Awaited<ReturnType<typeof measure>>;
 	let invariants: Check;
+	let stages: Awaited<ReturnType<typeof stageLatencies>> = [];
 	try {
 		await probe?.prepare();
 		measured = await measure(args, base, pgTps, cluster?.pid, probe);
@@ -166,6 +169,11 @@ async function main() {
 			benchEnv,
 			measured.planned,
 		);
+		if (!args.url)
+			stages = await stageLatencies(
+				benchEnv,
+				measured.planned.map(p => p.run),
+			);
 	} finally {
 		if (cluster) await stopCluster(cluster);
 		await probe?.destroy();
@@ -280,9 +288,23 @@ async function main() {
 				"Batching figures: not measured (--url: the cluster's databases and vhost are not known)",
 			];
 	if (idle) cpuMd.push("", idleLine(idle, LOW_RATE));
-	const md = [table(results), ...cpuMd, ...batchingMd, "", ...summary.map(l => `- ${l}`)].join(
-		"\n",
-	);
+	if (idle && lowCpu) cpuMd.push("", lowRateSplit(lowCpu, idle, LOW_RATE));
+	const stagesMd = stages.length
+		? [
+				"",
+				"Where the latency goes, per stage (from the databases' timestamps; see docs/benchmark.md):",
+				"",
+				stagesTable(stages),
+			]
+		: ["", "Latency per stage: not measured (--url: the cluster's databases are not known)"];
+	const md = [
+		table(results),
+		...cpuMd,
+		...batchingMd,
+		...stagesMd,
+		"",
+		...summary.map(l => `- ${l}`),
+	].join("\n");
 	console.log(`\n${md}`);
 	const date = new Date().toISOString();
 	const stamp = writeResults(
@@ -304,6 +326,7 @@ async function main() {
 			cpu: cpuRuns,
 			idleCpuMsPerSecond: idle ?? null,
 			batching: batchingRuns,
+			stages,
 		},
 		md,
 	);

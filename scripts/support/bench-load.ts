@@ -43,11 +43,15 @@ export interface RunResult {
 	cancelReasons: Record<string, number>;
 }
 
-/** A run's result plus what the checks need: every accepted order, its user and its push. */
+/**
+ * A run's result plus what the checks need: every accepted order, its user and its push, and
+ * when its clock started (`startOf`, like `Pushed.at` in `performance.now()` time).
+ */
 export interface Run {
 	result: RunResult;
 	acceptedBy: Map<string, number>;
 	pushed: Map<string, Pushed>;
+	startOf: Map<string, number>;
 }
 
 export const round = (n: number) => Math.round(n * 10) / 10;
@@ -216,5 +220,5 @@ export async function runLoad(
 		cancelled: statusCount.CANCELLED ?? 0,
 		cancelReasons,
 	};
-	return { result, acceptedBy, pushed };
+	return { result, acceptedBy, pushed, startOf };
 }

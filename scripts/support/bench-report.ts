@@ -117,3 +117,18 @@ export const cpuTarget = (name: string, cpu: CpuCost | undefined, limit: number,
 	cpu
 		? target(name, cpu.serverPerOrder, "<=", limit, run)
 		: notMeasured(name, "<=", limit, "--url: the cluster's processes are not ours to read");
+
+/**
+ * The low-rate run's CPU per order split, per component, into the idle system's share (its CPU
+ * per second ÷ the rate: what the orders pay for timers, polls and heartbeats) and what is left,
+ * the orders' own work: which of the two keeps a component far from its share of the target.
+ */
+export function lowRateSplit(low: CpuCost, idle: CpuCost, rate: number): string {
+	const r2 = (n: number) => Math.round(n * 100) / 100;
+	const split = (name: string, total: number, perSecond: number) =>
+		`${name} ${total} = ${r2(perSecond / rate)} + ${r2(total - perSecond / rate)}`;
+	const parts = Object.entries(low.perOrder)
+		.filter(([n]) => n !== "load generator")
+		.map(([n, ms]) => split(n, ms, idle.perOrder[n] ?? 0));
+	return `At ${rate} orders/s, CPU ms per order = idle share + the orders' own work: ${parts.join(", ")}; server **${split("total", low.serverPerOrder, idle.serverPerOrder)}**`;
+}
