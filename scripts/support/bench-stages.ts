@@ -28,35 +28,31 @@ export interface StageFigures {
 }
 
 const ascending = (a: number, b: number) => a - b;
-const epochMs = (performanceMs: number) => performance.timeOrigin + performanceMs;
+/** A `performance.now()` time as epoch ms, the databases' clock. */
+export const epochMs = (performanceMs: number) => performance.timeOrigin + performanceMs;
 
-async function runStages(orders: Knex, payments: Knex, run: Run): Promise<StageFigures> {
-	const ids = [...run.acceptedBy.keys()];
-	const stored = new Map<string, { created: number; updated: number }>();
-	const paid = new Map<string, number>();
-	for (let i = 0; i < ids.length; i += 5000) {
-		const slice = ids.slice(i, i + 5000);
-		const rows: { id: string; created: number; updated: number }[] = await orders("orders")
-			.whereIn("id", slice)
-			.select(
-				"id",
-				orders.raw("extract(epoch FROM created_at) * 1000 AS created"),
-				orders.raw("extract(epoch FROM updated_at) * 1000 AS updated"),
-			);
-		for (const r of rows)
-			stored.set(String(r.id), { created: Number(r.created), updated: Number(r.updated) });
-		const payRows: { order_id: string; at: number }[] = await payments("order_payments")
-			.whereIn("order_id", slice)
-			.select("order_id", payments.raw("extract(epoch FROM created_at) * 1000 AS at"));
-		for (const r of payRows) paid.set(String(r.order_id), Number(r.at));
-	}
+/** An order's row times, epoch ms: its insert, and its last update (the result applied). */
+export interface StoredTimes {
+	created: number;
+	updated: number;
+}
+
+/**
+ * The stage figures of a run from its orders' rows (`stored`) and payments (`paid`, epoch ms);
+ * an order missing any of its four timestamps is left out, and `orders` says how many counted.
+ */
+export function stageFigures(
+	run: Pick<Run, "acceptedBy" | "startOf" | "pushed">,
+	stored: Map<string, StoredTimes>,
+	paid: Map<string, number>,
+): StageFigures {
 	const spans: Record<Stage, number[]> = {
 		placed: [],
 		"to payment": [],
 		"to result": [],
 		"to push": [],
 	};
-	for (const id of ids) {
+	for (const id of run.acceptedBy.keys()) {
 		const start = run.startOf.get(id);
 		const push = run.pushed.get(id);
 		const row = stored.get(id);
@@ -75,6 +71,29 @@ async function runStages(orders: Knex, payments: Knex, run: Run): Promise<StageF
 			: { p50: NaN, p99: NaN };
 	}
 	return { orders: spans.placed.length, ms };
+}
+
+async function runStages(orders: Knex, payments: Knex, run: Run): Promise<StageFigures> {
+	const ids = [...run.acceptedBy.keys()];
+	const stored = new Map<string, StoredTimes>();
+	const paid = new Map<string, number>();
+	for (let i = 0; i < ids.length; i += 5000) {
+		const slice = ids.slice(i, i + 5000);
+		const rows: { id: string; created: number; updated: number }[] = await orders("orders")
+			.whereIn("id", slice)
+			.select(
+				"id",
+				orders.raw("extract(epoch FROM created_at) * 1000 AS created"),
+				orders.raw("extract(epoch FROM updated_at) * 1000 AS updated"),
+			);
+		for (const r of rows)
+			stored.set(String(r.id), { created: Number(r.created), updated: Number(r.updated) });
+		const payRows: { order_id: string; at: number }[] = await payments("order_payments")
+			.whereIn("order_id", slice)
+			.select("order_id", payments.raw("extract(epoch FROM created_at) * 1000 AS at"));
+		for (const r of payRows) paid.set(String(r.order_id), Number(r.at));
+	}
+	return stageFigures(run, stored, paid);
 }
 
 /** Each run's stage figures, read from the bench databases after the runs. */

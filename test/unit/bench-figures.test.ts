@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
 import { parseArgs } from "../../scripts/support/bench-args";
 import { batchingFigures, batchingTable } from "../../scripts/support/bench-batching";
+import { lowRateSplit } from "../../scripts/support/bench-report";
+import { epochMs, stageFigures, StoredTimes } from "../../scripts/support/bench-stages";
 
 type Snap = Parameters<typeof batchingFigures>[0];
 
@@ -88,6 +90,56 @@ describe("The bench's batching figures", () => {
 		assert.equal(f.pgTransactionsPerOrder, null);
 		assert.ok(f.notes.some(n => n.includes("restarted during the run") && n.includes("p-1")));
 		assert.ok(f.notes.some(n => n.includes("went back")));
+	});
+});
+
+describe("The bench's stage latencies and low-rate split", () => {
+	it("When an order's four timestamps are known, then each stage is the span between two of them; an order missing one is left out", () => {
+		// Order a: sent at t=0, stored 5 ms later, paid at 12, result at 30, pushed at 31.
+		const t0 = 1000; // performance.now() time of the send
+		const at = (ms: number) => epochMs(t0 + ms);
+		const run = {
+			acceptedBy: new Map([
+				["a", 1],
+				["b", 1],
+			]),
+			startOf: new Map([
+				["a", t0],
+				["b", t0],
+			]),
+			pushed: new Map([
+				["a", { at: t0 + 31, status: "FINISHED" }],
+				["b", { at: t0 + 50, status: "FINISHED" }],
+			]),
+		};
+		const stored = new Map<string, StoredTimes>([
+			["a", { created: at(5), updated: at(30) }],
+			["b", { created: at(6), updated: at(40) }],
+		]);
+		// b has no payment row: it cannot be split, so it does not count.
+		const f = stageFigures(run, stored, new Map([["a", at(12)]]));
+
+		assert.equal(f.orders, 1);
+		assert.deepEqual(f.ms, {
+			placed: { p50: 5, p99: 5 },
+			"to payment": { p50: 7, p99: 7 },
+			"to result": { p50: 18, p99: 18 },
+			"to push": { p50: 1, p99: 1 },
+		});
+	});
+
+	it("When the 20/s run and the idle window are known, then each component is split into the idle share and the orders' own work", () => {
+		const low = { perOrder: { gateway: 3, PostgreSQL: 6, "load generator": 2 }, serverPerOrder: 9 };
+		const idle = {
+			perOrder: { gateway: 20, PostgreSQL: 40, "load generator": 1 },
+			serverPerOrder: 60,
+		};
+
+		const line = lowRateSplit(low, idle, 20);
+
+		assert.match(line, /gateway 3 = 1 \+ 2, PostgreSQL 6 = 2 \+ 4;/);
+		assert.match(line, /total 9 = 3 \+ 6/);
+		assert.doesNotMatch(line, /load generator/);
 	});
 });
 
