@@ -45,7 +45,7 @@ import "../lib/db/knex";
 import { buildServer } from "./build-server";
 import { agent, isolatedEnv, resetIsolated, sleep, waitForApi } from "./support/harness";
 import { RunResult } from "./support/bench-load";
-import { Args, parseArgs } from "./support/bench-args";
+import { Args, environmentOverrides, parseArgs } from "./support/bench-args";
 import { BatchingProbe, batchingTable } from "./support/bench-batching";
 import { LOW_RATE, measure } from "./support/bench-runs";
 import { stageLatencies, stagesTable } from "./support/bench-stages";
@@ -151,6 +151,7 @@ async function main() {
 			: LIMITS_NOTE,
 	);
 	const build = args.url ? "not ours (--url)" : buildIdentity();
+	const overrides = args.url ? {} : environmentOverrides(process.env, benchEnv);
 	const cluster = args.url ? undefined : await startCluster(args);
 	const base = args.url ?? `http://127.0.0.1:${benchEnv.API_PORT}`;
 	const probe = args.url ? undefined : new BatchingProbe(base, benchEnv);
@@ -255,6 +256,11 @@ async function main() {
 	const summary = [
 		`Machine: ${machine}`,
 		`Build: ${build}`,
+		`Settings from the environment: ${
+			Object.entries(overrides)
+				.map(([k, v]) => `${k}=${v}`)
+				.join(", ") || (args.url ? "not ours (--url)" : "none (the defaults)")
+		}`,
 		`Topology: ${topology}`,
 		pgTps
 			? `${PGBENCH}: ${pgTps.toFixed(0)} tps`
@@ -312,6 +318,7 @@ async function main() {
 			date,
 			machine,
 			build,
+			overrides,
 			topology,
 			args,
 			reportOnly: args.reportOnly,

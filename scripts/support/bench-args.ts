@@ -1,4 +1,5 @@
-/** The benchmark's command line. */
+/** The benchmark's command line, and what else of the bench's environment shapes its cluster. */
+import { settings } from "../../lib/config";
 
 export interface Args {
 	orders: number;
@@ -58,4 +59,19 @@ export function parseArgs(argv: string[]): Args {
 		pgbench: !argv.includes("--skip-pgbench"),
 		reportOnly: argv.includes("--report-only"),
 	};
+}
+
+/**
+ * What the cluster takes from the bench's own environment: Gozon's settings (lib/config.ts) and
+ * NODE_OPTIONS, those the bench does not set itself (`own`). A run made with, say,
+ * CONSUMER_CONCURRENCY=1 measured that setting, and its results must say so.
+ */
+export function environmentOverrides(
+	env: NodeJS.ProcessEnv,
+	own: Record<string, string>,
+): Record<string, string> {
+	const names = [...Object.values(settings).map(s => s.env), "NODE_OPTIONS"];
+	return Object.fromEntries(
+		names.filter(n => env[n] !== undefined && env[n] !== "" && !(n in own)).map(n => [n, env[n]!]),
+	);
 }

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { parseArgs } from "../../scripts/support/bench-args";
+import { environmentOverrides, parseArgs } from "../../scripts/support/bench-args";
 import { batchingFigures, batchingTable } from "../../scripts/support/bench-batching";
 import { lowRateSplit } from "../../scripts/support/bench-report";
 import { epochMs, stageFigures, StoredTimes } from "../../scripts/support/bench-stages";
@@ -149,6 +149,23 @@ describe("The bench's command line", () => {
 		assert.equal(args.ordersNodes, 2);
 		assert.equal(args.paymentsNodes, 1);
 		assert.equal(parseArgs(["--orders-nodes", "1", "--payments-nodes", "2"]).paymentsNodes, 2);
+	});
+
+	it("When the bench's environment sets a Gozon setting or NODE_OPTIONS it does not set itself, then the run names it", () => {
+		const env = {
+			CONSUMER_CONCURRENCY: "1",
+			NODE_OPTIONS: "--max-semi-space-size=32",
+			ORDERS_DATABASE_URL: "postgres://elsewhere/db", // the bench sets its own
+			OUTBOX_POLL_MS: "", // empty: the default
+			HOME: "/root", // not a setting
+		};
+
+		const overrides = environmentOverrides(env, { ORDERS_DATABASE_URL: "postgres://bench/db" });
+
+		assert.deepEqual(overrides, {
+			CONSUMER_CONCURRENCY: "1",
+			NODE_OPTIONS: "--max-semi-space-size=32",
+		});
 	});
 
 	it("When a node count is not 1–16, or is given with --url, then the bench refuses it", () => {
