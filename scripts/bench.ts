@@ -54,8 +54,10 @@ import {
 	checkRefusals,
 	countCheck,
 	invariantsCheck,
+	invariantsNotChecked,
 	PGBENCH,
 	pgbenchTps,
+	withBenchDatabases,
 } from "./support/bench-checks";
 import {
 	checkLines,
@@ -161,20 +163,19 @@ async function main() {
 	try {
 		await probe?.prepare();
 		measured = await measure(args, base, pgTps, cluster?.pid, probe);
-		invariants = await invariantsCheck(
-			args.url
-				? "--url: the bench databases are not the cluster's"
-				: args.invariants
-					? undefined
-					: "--no-invariants",
-			benchEnv,
-			measured.planned,
-		);
-		if (!args.url)
-			stages = await stageLatencies(
-				benchEnv,
-				measured.planned.map(p => p.run),
-			);
+		const runs = measured.planned;
+		if (args.url)
+			invariants = invariantsNotChecked("--url: the bench databases are not the cluster's");
+		else
+			({ invariants, stages } = await withBenchDatabases(benchEnv, async db => ({
+				invariants: args.invariants
+					? await invariantsCheck(db, runs)
+					: invariantsNotChecked("--no-invariants"),
+				stages: await stageLatencies(
+					db,
+					runs.map(p => p.run),
+				),
+			})));
 	} finally {
 		if (cluster) await stopCluster(cluster);
 		await probe?.destroy();

@@ -118,25 +118,48 @@ export const countCheck = (name: string, problems: string[], covered: string): C
 	details: problems.length ? problems : [covered],
 });
 
-/** The invariants over every run, in the bench databases; `skipped` says why they are not checked. */
-export async function invariantsCheck(
-	skipped: string | undefined,
+/** The bench cluster's two databases, open for the checks and figures read after the runs. */
+export interface BenchDatabases {
+	orders: Knex;
+	payments: Knex;
+}
+
+/** Runs `fn` with the bench databases of `env` open, and closes them whatever happens. */
+export async function withBenchDatabases<T>(
 	env: Record<string, string>,
+	fn: (db: BenchDatabases) => Promise<T>,
+): Promise<T> {
+	const db = {
+		orders: knexFactory({ client: "pg", connection: env.ORDERS_DATABASE_URL }),
+		payments: knexFactory({ client: "pg", connection: env.PAYMENTS_DATABASE_URL }),
+	};
+	try {
+		return await fn(db);
+	} finally {
+		await db.orders.destroy();
+		await db.payments.destroy();
+	}
+}
+
+const INVARIANTS = "invariants (bench databases)";
+
+/** The invariants' check when they are not checked, and why (--url, --no-invariants). */
+export const invariantsNotChecked = (why: string): Check => ({
+	name: INVARIANTS,
+	status: "not checked",
+	details: [why],
+});
+
+/** The invariants over every run, in the bench databases. */
+export async function invariantsCheck(
+	db: BenchDatabases,
 	planned: { run: Run; users: number[]; funding: number }[],
 ): Promise<Check> {
-	const name = "invariants (bench databases)";
-	if (skipped) return { name, status: "not checked", details: [skipped] };
-	const orders = knexFactory({ client: "pg", connection: env.ORDERS_DATABASE_URL });
-	const payments = knexFactory({ client: "pg", connection: env.PAYMENTS_DATABASE_URL });
+	const name = INVARIANTS;
 	const problems: string[] = [];
-	try {
-		for (const p of planned)
-			problems.push(...(await checkInvariants(orders, payments, p.run, p.users, p.funding)));
-		problems.push(...(await checkNoDoubleDebit(payments)));
-	} finally {
-		await orders.destroy();
-		await payments.destroy();
-	}
+	for (const p of planned)
+		problems.push(...(await checkInvariants(db.orders, db.payments, p.run, p.users, p.funding)));
+	problems.push(...(await checkNoDoubleDebit(db.payments)));
 	return problems.length
 		? {
 				name,

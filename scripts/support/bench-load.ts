@@ -62,7 +62,8 @@ export function percentile(sorted: number[], p: number): number {
 	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-const ascending = (a: number, b: number) => (a === b ? 0 : a < b ? -1 : 1);
+/** Sort order for latencies; safe with +Infinity, which `a - b` is not. */
+export const ascending = (a: number, b: number) => (a === b ? 0 : a < b ? -1 : 1);
 
 function connectSockets(
 	base: string,

@@ -15,8 +15,8 @@
  * the order began: the time spent inside that batch falls in the next stage. The bench, the
  * databases and the nodes share one machine and so one wall clock.
  */
-import knexFactory, { Knex } from "knex";
-import { percentile, round, Run } from "./bench-load";
+import { ascending, percentile, round, Run } from "./bench-load";
+import type { BenchDatabases } from "./bench-checks";
 
 export const STAGES = ["placed", "to payment", "to result", "to push"] as const;
 type Stage = (typeof STAGES)[number];
@@ -27,7 +27,6 @@ export interface StageFigures {
 	ms: Record<Stage, { p50: number; p99: number }>;
 }
 
-const ascending = (a: number, b: number) => a - b;
 /** A `performance.now()` time as epoch ms, the databases' clock. */
 export const epochMs = (performanceMs: number) => performance.timeOrigin + performanceMs;
 
@@ -73,7 +72,7 @@ export function stageFigures(
 	return { orders: spans.placed.length, ms };
 }
 
-async function runStages(orders: Knex, payments: Knex, run: Run): Promise<StageFigures> {
+async function runStages({ orders, payments }: BenchDatabases, run: Run): Promise<StageFigures> {
 	const ids = [...run.acceptedBy.keys()];
 	const stored = new Map<string, StoredTimes>();
 	const paid = new Map<string, number>();
@@ -98,20 +97,12 @@ async function runStages(orders: Knex, payments: Knex, run: Run): Promise<StageF
 
 /** Each run's stage figures, read from the bench databases after the runs. */
 export async function stageLatencies(
-	env: Record<string, string>,
+	db: BenchDatabases,
 	runs: Run[],
 ): Promise<{ name: string; stages: StageFigures }[]> {
-	const orders = knexFactory({ client: "pg", connection: env.ORDERS_DATABASE_URL });
-	const payments = knexFactory({ client: "pg", connection: env.PAYMENTS_DATABASE_URL });
-	try {
-		const out: { name: string; stages: StageFigures }[] = [];
-		for (const run of runs)
-			out.push({ name: run.result.name, stages: await runStages(orders, payments, run) });
-		return out;
-	} finally {
-		await orders.destroy();
-		await payments.destroy();
-	}
+	const out: { name: string; stages: StageFigures }[] = [];
+	for (const run of runs) out.push({ name: run.result.name, stages: await runStages(db, run) });
+	return out;
 }
 
 /** One row per run: each stage's p50 / p99 in ms. */
